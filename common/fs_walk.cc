@@ -1,0 +1,1 @@
+#include "common/fs_walk.h"

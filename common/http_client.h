@@ -1,0 +1,57 @@
+// HttpClient: the one HTTP client wrapper (libcurl): keep-alive, parallel
+// transfers, retries with backoff on connection errors and 5xx.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace gc {
+
+struct HttpCall {
+  std::string method = "GET";
+  std::string url;
+  std::vector<std::string> headers;  // "Name: value"
+  std::string body;                  // request body for POST/PUT
+  // Receives the response body as it arrives (only for 2xx responses). If
+  // unset, the body is collected into HttpResult::body.
+  std::function<Status(std::string_view chunk)> sink;
+  int retries = 3;  // on connection failures and 5xx; never on 4xx
+};
+
+struct HttpResult {
+  long status = 0;
+  std::string body;  // when no sink was given, or the error body of a non-2xx
+  uint64_t bytes_received = 0;
+};
+
+class HttpClient {
+ public:
+  HttpClient();
+  ~HttpClient();
+  HttpClient(const HttpClient&) = delete;
+  HttpClient& operator=(const HttpClient&) = delete;
+
+  // One request. A transport failure after all retries is kNetwork naming the
+  // URL; an HTTP error status is *not* an error here: check result.status.
+  Result<HttpResult> Call(HttpCall call);
+
+  // Runs `calls` with at most `max_parallel` in flight over reused
+  // connections. Returns one result per call, in order; the first transport
+  // error or sink error stops the batch and is returned.
+  Result<std::vector<HttpResult>> CallAll(std::vector<HttpCall> calls, int max_parallel);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Percent-encodes a query argument value.
+std::string UrlEncode(std::string_view value);
+
+}  // namespace gc

@@ -1,0 +1,28 @@
+// Running child processes behind an interface, so logic that shells out
+// (sfdisk, lsblk, dnsmasq --test, make) gets unit tests with a fake.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace gc {
+
+struct ProcessResult {
+  int exit_code = -1;  // -1 if killed by a signal
+  std::string stdout_text;
+  std::string stderr_text;
+};
+
+class ProcessRunner {
+ public:
+  virtual ~ProcessRunner() = default;
+  static ProcessRunner* Default();
+  // Runs argv[0] (searched in PATH) to completion. Failing to start it
+  // (not installed) is kNotFound naming the program; a non-zero exit is
+  // *not* an error here.
+  virtual Result<ProcessResult> Run(const std::vector<std::string>& argv) = 0;
+};
+
+}  // namespace gc

@@ -1,0 +1,1 @@
+#include "imager/store.h"

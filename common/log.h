@@ -32,7 +32,9 @@ class LogLine {
 
 }  // namespace gc
 
-#define GC_LOG(severity)                                      \
-  if (!::gc::LogEnabled(::gc::LogLevel::k##severity)) {       \
-  } else                                                      \
-    ::gc::LogLine(::gc::LogLevel::k##severity)
+// A for-statement rather than if/else so `if (x) GC_LOG(Info) << y;` stays
+// unambiguous; the message is only built when the level is enabled.
+#define GC_LOG(severity)                                                          \
+  for (bool gc_log_once_ = ::gc::LogEnabled(::gc::LogLevel::k##severity); gc_log_once_; \
+       gc_log_once_ = false)                                                      \
+  ::gc::LogLine(::gc::LogLevel::k##severity)

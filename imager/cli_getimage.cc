@@ -1,0 +1,62 @@
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "common/progress.h"
+#include "imager/cli.h"
+#include "imager/getimage.h"
+
+namespace gc {
+
+void AddGetImageCommand(CLI::App* app, CliContext* context) {
+  struct Flags {
+    GetImageOptions options;
+    bool json = false;
+    bool no_delta = false;
+  };
+  auto flags = std::make_shared<Flags>();
+  auto* cmd = app->add_subcommand(
+      "getimage", "Capture a golden client (running goldcast-agent prepareclient) into an image");
+  cmd->add_option("--golden-client", flags->options.golden_client,
+                  "HOST:PORT printed by prepareclient")
+      ->required();
+  cmd->add_option("--token", flags->options.token, "Token printed by prepareclient")->required();
+  cmd->add_option("--image", flags->options.image, "Image name; the capture becomes NAME@N+1")
+      ->required();
+  cmd->add_option("--message,-m", flags->options.message, "Note stored with the version");
+  cmd->add_option("--parallel", flags->options.parallel, "Transfers in flight")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
+  cmd->add_flag("--no-delta", flags->no_delta, "Send changed large files whole");
+  cmd->add_flag("--json", flags->json, "Print the summary as JSON");
+  cmd->callback([flags, context] {
+    context->run = [flags, context]() -> Status {
+      flags->options.use_deltas = !flags->no_delta;
+      GC_ASSIGN_OR_RETURN(auto store, context->OpenStore(/*create=*/true));
+      GC_ASSIGN_OR_RETURN(GetImageSummary summary, GetImage(store.get(), flags->options));
+      if (flags->json) {
+        nlohmann::json out = {{"image", summary.ref.name},
+                              {"version", summary.ref.version},
+                              {"files", summary.files},
+                              {"bytes_total", summary.bytes_total},
+                              {"bytes_transferred", summary.bytes_transferred},
+                              {"objects_fetched", summary.objects_fetched},
+                              {"deltas", summary.deltas},
+                              {"seconds", summary.seconds}};
+        std::printf("%s\n", out.dump().c_str());
+      } else {
+        std::printf("getimage: %s: %llu files, %s total, %s transferred (%llu objects, %llu "
+                    "deltas) in %s\n",
+                    summary.ref.ToString().c_str(),
+                    static_cast<unsigned long long>(summary.files),
+                    FormatBytes(summary.bytes_total).c_str(),
+                    FormatBytes(summary.bytes_transferred).c_str(),
+                    static_cast<unsigned long long>(summary.objects_fetched),
+                    static_cast<unsigned long long>(summary.deltas),
+                    FormatSeconds(summary.seconds).c_str());
+      }
+      return Status::Ok();
+    };
+  });
+}
+
+}  // namespace gc

@@ -1,0 +1,292 @@
+#include "imager/getimage.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <set>
+#include <unordered_map>
+
+#include "common/delta.h"
+#include "common/http_client.h"
+#include "common/log.h"
+#include "common/object_stream.h"
+#include "common/progress.h"
+
+namespace gc {
+
+namespace {
+
+constexpr uint64_t kBatchBytes = 32 << 20;
+constexpr size_t kBatchObjects = 4000;
+constexpr size_t kSparseBlock = 4096;
+
+struct Wanted {
+  std::string hash;
+  uint64_t size = 0;
+  bool sparse = false;
+  std::string path;            // one path using it, for messages
+  std::string basis_hash;      // same path in the previous version, if any
+};
+
+class Fetcher {
+ public:
+  Fetcher(ImageStore* store, const GetImageOptions& options, HttpClient* client)
+      : store_(store), options_(options), client_(client),
+        base_("http://" + options.golden_client + "/v1/capture/") {}
+
+  // GET/POST an endpoint; non-2xx becomes a Status naming the golden client.
+  Result<std::string> Fetch(const std::string& method, const std::string& endpoint,
+                            std::string body = "") {
+    HttpCall call = MakeCall(method, endpoint, std::move(body));
+    GC_ASSIGN_OR_RETURN(HttpResult result, client_->Call(std::move(call)));
+    transferred_ += result.bytes_received;
+    GC_RETURN_IF_ERROR(CheckStatus(result, endpoint));
+    return std::move(result.body);
+  }
+
+  // Fetches whole objects in batches over parallel connections.
+  Status FetchObjects(const std::vector<const Wanted*>& wanted, Progress* progress) {
+    std::vector<std::vector<const Wanted*>> batches;
+    uint64_t batch_bytes = 0;
+    for (const Wanted* item : wanted) {
+      if (batches.empty() || batch_bytes >= kBatchBytes || batches.back().size() >= kBatchObjects) {
+        batches.emplace_back();
+        batch_bytes = 0;
+      }
+      batches.back().push_back(item);
+      batch_bytes += item->size + 100;
+    }
+    std::vector<std::unique_ptr<BatchState>> states;
+    std::vector<HttpCall> calls;
+    for (const auto& batch : batches) {
+      auto state = std::make_unique<BatchState>(this, progress);
+      std::string body;
+      for (const Wanted* item : batch) {
+        body += item->hash + "\n";
+        state->expected[item->hash] = item;
+      }
+      HttpCall call = MakeCall("POST", "objects", std::move(body));
+      BatchState* raw = state.get();
+      call.sink = [raw](std::string_view chunk) { return raw->decoder.Feed(chunk); };
+      call.retries = 0;  // a half-consumed stream cannot be replayed
+      calls.push_back(std::move(call));
+      states.push_back(std::move(state));
+    }
+    GC_ASSIGN_OR_RETURN(auto results, client_->CallAll(std::move(calls), options_.parallel));
+    for (size_t i = 0; i < results.size(); ++i) {
+      transferred_ += results[i].bytes_received;
+      GC_RETURN_IF_ERROR(CheckStatus(results[i], "objects"));
+      GC_RETURN_IF_ERROR(states[i]->decoder.Finish());
+      if (states[i]->received != states[i]->expected.size()) {
+        return Corrupt("golden client sent " + std::to_string(states[i]->received) + " of " +
+                       std::to_string(states[i]->expected.size()) + " objects requested");
+      }
+    }
+    return Status::Ok();
+  }
+
+  // Fetches one object as a delta against the store's copy of its basis.
+  Status FetchDelta(const Wanted& item) {
+    GC_ASSIGN_OR_RETURN(UniqueFd basis, store_->OpenObject(item.basis_hash));
+    GC_ASSIGN_OR_RETURN(std::string signature, ComputeSignature(basis.get()));
+    GC_ASSIGN_OR_RETURN(std::string delta, Fetch("POST", "delta/" + item.hash, signature));
+    GC_ASSIGN_OR_RETURN(auto writer, store_->NewObject());
+    GC_RETURN_IF_ERROR(ApplyDelta(basis.get(), delta, [&](std::string_view chunk) {
+      return writer->Append(chunk);
+    }));
+    auto hash = writer->Commit(item.hash);
+    if (!hash.ok()) return hash.status().WithContext("'/" + item.path + "' (delta)");
+    return Status::Ok();
+  }
+
+  uint64_t transferred() const { return transferred_; }
+
+ private:
+  struct BatchState {
+    BatchState(Fetcher* fetcher, Progress* progress)
+        : decoder({[this](const std::string& hash, uint64_t size) { return Begin(hash, size); },
+                   [this](std::string_view data) { return Data(data); },
+                   [this]() { return End(); }}),
+          fetcher(fetcher), progress(progress) {}
+
+    Status Begin(const std::string& hash, uint64_t size) {
+      auto it = expected.find(hash);
+      if (it == expected.end()) return Corrupt("golden client sent an object not asked for: " + hash);
+      current = it->second;
+      if (size != current->size) {
+        return Corrupt("'/" + current->path + "' changed size during capture; run getimage again");
+      }
+      GC_ASSIGN_OR_RETURN(writer, fetcher->store_->NewObject());
+      offset = 0;
+      return Status::Ok();
+    }
+
+    Status Data(std::string_view data) {
+      if (!current->sparse) return writer->Append(data);
+      // Keep holes: all-zero blocks of a sparse file become holes in the store.
+      while (!data.empty()) {
+        size_t in_block = kSparseBlock - static_cast<size_t>(offset % kSparseBlock);
+        size_t n = std::min(in_block, data.size());
+        std::string_view piece = data.substr(0, n);
+        bool zero = piece.find_first_not_of('\0') == std::string_view::npos;
+        GC_RETURN_IF_ERROR(zero ? writer->Skip(n) : writer->Append(piece));
+        offset += n;
+        data.remove_prefix(n);
+      }
+      return Status::Ok();
+    }
+
+    Status End() {
+      auto hash = writer->Commit(current->hash);
+      if (!hash.ok()) {
+        return hash.status().WithContext("'/" + current->path +
+                                         "' changed during capture; run getimage again");
+      }
+      ++received;
+      progress->Add(1, current->size);
+      writer.reset();
+      return Status::Ok();
+    }
+
+    ObjectStreamDecoder decoder;
+    Fetcher* fetcher;
+    Progress* progress;
+    std::unordered_map<std::string, const Wanted*> expected;
+    const Wanted* current = nullptr;
+    std::unique_ptr<ObjectWriter> writer;
+    uint64_t offset = 0;
+    size_t received = 0;
+  };
+
+  HttpCall MakeCall(const std::string& method, const std::string& endpoint, std::string body) {
+    HttpCall call;
+    call.method = method;
+    call.url = base_ + endpoint;
+    call.headers.push_back("Authorization: Bearer " + options_.token);
+    call.body = std::move(body);
+    return call;
+  }
+
+  Status CheckStatus(const HttpResult& result, const std::string& endpoint) const {
+    if (result.status >= 200 && result.status < 300) return Status::Ok();
+    std::string detail = result.body.substr(0, result.body.find('\n'));
+    if (result.status == 401) {
+      return Status(Code::kUnauthorized,
+                    "golden client " + options_.golden_client +
+                        " refused the token (401): use the --token that its prepareclient "
+                        "printed; a token is valid only while that prepareclient runs");
+    }
+    return Status(Code::kNetwork, "golden client " + options_.golden_client + " answered " +
+                                      std::to_string(result.status) + " to " + endpoint + ": " +
+                                      detail);
+  }
+
+  ImageStore* store_;
+  const GetImageOptions& options_;
+  HttpClient* client_;
+  std::string base_;
+  uint64_t transferred_ = 0;
+};
+
+}  // namespace
+
+Result<GetImageSummary> GetImage(ImageStore* store, const GetImageOptions& options) {
+  GC_RETURN_IF_ERROR(ValidateImageName(options.image));
+  if (options.golden_client.find(':') == std::string::npos) {
+    return InvalidArgument("--golden-client '" + options.golden_client +
+                           "': expected HOST:PORT as prepareclient printed it");
+  }
+  auto start = std::chrono::steady_clock::now();
+  GC_RETURN_IF_ERROR(store->BeginWrite());
+  HttpClient client;
+  Fetcher fetcher(store, options, &client);
+
+  auto manifest_text = fetcher.Fetch("GET", "manifest");
+  if (!manifest_text.ok()) {
+    return manifest_text.status().WithContext("cannot fetch the manifest (is prepareclient "
+                                              "running on " + options.golden_client + "?)");
+  }
+  GC_ASSIGN_OR_RETURN(Manifest manifest,
+                      ParseManifest(*manifest_text, "manifest from " + options.golden_client));
+  GC_ASSIGN_OR_RETURN(std::string layout, fetcher.Fetch("GET", "layout"));
+
+  // The previous version gives delta bases: the same path's old content.
+  std::unordered_map<std::string, std::string> previous;
+  GC_ASSIGN_OR_RETURN(auto latest, store->Latest(options.image));
+  if (latest && options.use_deltas) {
+    GC_ASSIGN_OR_RETURN(Manifest old, store->LoadManifest(*latest));
+    for (auto& entry : old.entries) {
+      if (entry.type == EntryType::kFile && entry.size >= options.delta_min_size) {
+        previous.emplace(std::move(entry.path), std::move(entry.hash));
+      }
+    }
+  }
+
+  std::map<std::string, Wanted> wanted;  // by hash, deterministic order
+  for (const auto& entry : manifest.entries) {
+    if (entry.type != EntryType::kFile || wanted.count(entry.hash) || store->HasObject(entry.hash)) {
+      continue;
+    }
+    Wanted item{entry.hash, entry.size, !entry.data_extents.empty(), entry.path, ""};
+    auto basis = previous.find(entry.path);
+    if (basis != previous.end() && entry.size >= options.delta_min_size &&
+        store->HasObject(basis->second)) {
+      item.basis_hash = basis->second;
+    }
+    wanted.emplace(entry.hash, std::move(item));
+  }
+
+  GetImageSummary summary;
+  ManifestTotals totals = ComputeTotals(manifest);
+  summary.files = totals.files;
+  summary.bytes_total = totals.file_bytes;
+  summary.objects_fetched = wanted.size();
+
+  Progress progress("getimage " + options.image);
+  uint64_t want_bytes = 0;
+  std::vector<const Wanted*> whole;
+  for (const auto& [hash, item] : wanted) {
+    want_bytes += item.size;
+    if (item.basis_hash.empty()) whole.push_back(&item);
+  }
+  progress.SetTotals(wanted.size(), want_bytes);
+  for (const auto& [hash, item] : wanted) {
+    if (item.basis_hash.empty()) continue;
+    Status status = fetcher.FetchDelta(item);
+    if (status.ok()) {
+      ++summary.deltas;
+      progress.Add(1, item.size);
+    } else {
+      GC_LOG(Warning) << "delta for '/" << item.path << "' failed (" << status.message()
+                      << "); fetching it whole";
+      whole.push_back(&item);
+    }
+  }
+  GC_RETURN_IF_ERROR(fetcher.FetchObjects(whole, &progress));
+  progress.Finish();
+
+  CaptureRecord record;
+  record.time_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  record.source = "golden-client " + options.golden_client;
+  record.message = options.message;
+  record.files = summary.files;
+  record.bytes_total = summary.bytes_total;
+  record.bytes_transferred = fetcher.transferred();
+  record.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  GC_ASSIGN_OR_RETURN(summary.ref, store->Publish(options.image, manifest, layout, record));
+
+  // Tell prepareclient it may stop; the image is safe whatever it answers.
+  auto done = fetcher.Fetch("POST", "done");
+  if (!done.ok()) GC_LOG(Debug) << "done: " << done.status().message();
+  summary.bytes_transferred = fetcher.transferred();
+  summary.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return summary;
+}
+
+}  // namespace gc

@@ -1,0 +1,234 @@
+#include "node-agent/capture_service.h"
+
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <sys/stat.h>
+
+#include <cstring>
+#include <map>
+#include <memory>
+#include <sstream>
+
+#include "common/delta.h"
+#include "common/hash.h"
+#include "common/log.h"
+#include "common/object_stream.h"
+
+namespace gc {
+
+namespace {
+
+constexpr size_t kMaxObjectsPerRequest = 100000;
+
+HttpResponse Error(int status, const std::string& message) {
+  return HttpResponse::Text(status, message + "\n");
+}
+
+// Streams the frames of many objects: header, then exactly `size` bytes of
+// the file, padded with zeros if it shrank since the walk (the receiver's
+// hash check catches the change; the framing stays intact).
+class ObjectsProducer {
+ public:
+  struct Item {
+    std::string hash;
+    UniqueFd fd;
+    uint64_t size;
+  };
+  explicit ObjectsProducer(std::vector<Item> items) : items_(std::move(items)) {}
+
+  Result<size_t> Produce(char* buffer, size_t max) {
+    size_t written = 0;
+    while (written < max && index_ < items_.size()) {
+      Item& item = items_[index_];
+      if (!header_sent_) {
+        std::string header = EncodeFrameHeader(item.hash, item.size);
+        if (max - written < header.size()) break;
+        std::memcpy(buffer + written, header.data(), header.size());
+        written += header.size();
+        header_sent_ = true;
+        offset_ = 0;
+        continue;
+      }
+      uint64_t left = item.size - offset_;
+      if (left == 0) {
+        item.fd.Reset();
+        ++index_;
+        header_sent_ = false;
+        continue;
+      }
+      size_t want = static_cast<size_t>(std::min<uint64_t>(left, max - written));
+      ssize_t n = ::pread(item.fd.get(), buffer + written, want, static_cast<off_t>(offset_));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return ErrnoError("read object " + item.hash);
+      }
+      if (n == 0) {  // shrank: pad
+        std::memset(buffer + written, 0, want);
+        n = static_cast<ssize_t>(want);
+      }
+      written += static_cast<size_t>(n);
+      offset_ += static_cast<uint64_t>(n);
+    }
+    return written;
+  }
+
+ private:
+  std::vector<Item> items_;
+  size_t index_ = 0;
+  bool header_sent_ = false;
+  uint64_t offset_ = 0;
+};
+
+}  // namespace
+
+CaptureService::CaptureService(CaptureServiceOptions options, HashCache* cache)
+    : options_(std::move(options)), cache_(cache) {}
+
+bool CaptureService::Authorized(const HttpRequest& request) const {
+  auto it = request.headers.find("authorization");
+  if (it == request.headers.end()) return false;
+  std::string expected = "Bearer " + options_.token;
+  return it->second.size() == expected.size() &&
+         CRYPTO_memcmp(it->second.data(), expected.data(), expected.size()) == 0;
+}
+
+HttpResponse CaptureService::Handle(const HttpRequest& request) {
+  if (!Authorized(request)) {
+    GC_LOG(Warning) << "refused " << request.method << " " << request.path << " from "
+                    << request.remote_address << ": wrong or missing token";
+    return Error(401, "wrong or missing token: use the --token printed by prepareclient");
+  }
+  std::string_view path = request.path;
+  if (path.rfind(kCaptureApiPrefix, 0) != 0) return Error(404, "no such endpoint");
+  path.remove_prefix(std::strlen(kCaptureApiPrefix));
+  if (request.method == "GET" && path == "manifest") return ServeManifest();
+  if (request.method == "GET" && path == "layout") {
+    return HttpResponse::Json(200, options_.layout_json);
+  }
+  if (request.method == "POST" && path == "objects") return ServeObjects(request.body);
+  if (request.method == "GET" && path.rfind("object/", 0) == 0) {
+    return ServeObject(std::string(path.substr(7)));
+  }
+  if (request.method == "POST" && path.rfind("delta/", 0) == 0) {
+    return ServeDelta(std::string(path.substr(6)), request.body);
+  }
+  if (request.method == "POST" && path == "done") {
+    done_.store(true);
+    return HttpResponse::Text(200, "bye\n");
+  }
+  return Error(404, "no such endpoint");
+}
+
+Result<Manifest> CaptureService::BuildManifest() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Manifest manifest;
+  std::unordered_map<std::string, ObjectSource> sources;
+  std::map<std::pair<uint64_t, uint64_t>, std::pair<std::string, uint64_t>> by_inode;
+  Status status = WalkTree(options_.root, options_.walk, [&](WalkedEntry&& walked) -> Status {
+    Entry& entry = walked.entry;
+    auto inode = std::make_pair(static_cast<uint64_t>(walked.dev), static_cast<uint64_t>(walked.ino));
+    if (entry.type == EntryType::kFile) {
+      FileKey key{walked.dev, walked.ino, entry.size, entry.mtime_ns, walked.ctime_ns};
+      if (auto hit = cache_->Lookup(key)) {
+        entry.hash = *hit;
+      } else {
+        ObjectSource source{entry.path, entry.size};
+        auto fd = OpenSource(source);
+        if (!fd.ok()) {
+          if (fd.status().code() == Code::kNotFound) return Status::Ok();  // vanished
+          return fd.status();
+        }
+        GC_ASSIGN_OR_RETURN(entry.hash, Sha256Fd(fd->get()));
+        cache_->Insert(key, entry.hash);
+      }
+      sources.emplace(entry.hash, ObjectSource{entry.path, entry.size});
+      by_inode[inode] = {entry.hash, entry.size};
+    } else if (entry.type == EntryType::kHardlink) {
+      auto it = by_inode.find(inode);
+      if (it == by_inode.end()) return Status::Ok();  // its first name vanished
+      entry.hash = it->second.first;
+      entry.size = it->second.second;
+    }
+    manifest.entries.push_back(std::move(entry));
+    return Status::Ok();
+  });
+  GC_RETURN_IF_ERROR(status);
+  GC_RETURN_IF_ERROR(ValidateManifest(manifest));
+  sources_ = std::move(sources);
+  Status saved = cache_->Save();
+  if (!saved.ok()) GC_LOG(Warning) << "hash cache not saved: " << saved.message();
+  return manifest;
+}
+
+HttpResponse CaptureService::ServeManifest() {
+  auto manifest = BuildManifest();
+  if (!manifest.ok()) {
+    GC_LOG(Error) << "walking " << options_.root << ": " << manifest.status().message();
+    return Error(500, "golden client could not walk its tree: " + manifest.status().message());
+  }
+  auto totals = ComputeTotals(*manifest);
+  GC_LOG(Info) << "serving manifest: " << totals.entries << " entries, " << totals.files
+               << " files";
+  return HttpResponse::Text(200, SerializeManifest(*manifest), "text/plain; charset=utf-8");
+}
+
+Result<CaptureService::ObjectSource> CaptureService::Find(const std::string& hash) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = sources_.find(hash);
+  if (it == sources_.end()) {
+    return NotFound("object " + hash + " is not in the current manifest (fetch the manifest first)");
+  }
+  return it->second;
+}
+
+Result<UniqueFd> CaptureService::OpenSource(const ObjectSource& source) const {
+  std::string full = JoinPath(options_.root, source.path);
+  int flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC;
+  UniqueFd fd(::open(full.c_str(), flags | O_NOATIME));
+  if (!fd.valid() && errno == EPERM) fd.Reset(::open(full.c_str(), flags));
+  if (!fd.valid()) return ErrnoError(full);
+  return fd;
+}
+
+HttpResponse CaptureService::ServeObject(const std::string& hash) {
+  auto source = Find(hash);
+  if (!source.ok()) return Error(404, source.status().message());
+  auto fd = OpenSource(*source);
+  if (!fd.ok()) return Error(410, fd.status().message());
+  return HttpResponse::File(std::move(fd).value(), source->size);
+}
+
+HttpResponse CaptureService::ServeObjects(const std::string& body) {
+  std::vector<ObjectsProducer::Item> items;
+  std::istringstream lines(body);
+  std::string hash;
+  while (std::getline(lines, hash)) {
+    if (hash.empty()) continue;
+    if (!IsValidHashHex(hash)) return Error(400, "not an object hash: '" + hash.substr(0, 80) + "'");
+    if (items.size() >= kMaxObjectsPerRequest) return Error(413, "too many objects in one request");
+    auto source = Find(hash);
+    if (!source.ok()) return Error(404, source.status().message());
+    auto fd = OpenSource(*source);
+    if (!fd.ok()) return Error(410, fd.status().message());
+    items.push_back({hash, std::move(fd).value(), source->size});
+  }
+  auto producer = std::make_shared<ObjectsProducer>(std::move(items));
+  return HttpResponse::Stream(
+      [producer](char* buffer, size_t max) { return producer->Produce(buffer, max); });
+}
+
+HttpResponse CaptureService::ServeDelta(const std::string& hash, const std::string& signature) {
+  auto source = Find(hash);
+  if (!source.ok()) return Error(404, source.status().message());
+  auto fd = OpenSource(*source);
+  if (!fd.ok()) return Error(410, fd.status().message());
+  std::string delta;
+  Status status = ComputeDelta(signature, fd->get(), [&](std::string_view chunk) {
+    delta.append(chunk);
+    return Status::Ok();
+  });
+  if (!status.ok()) return Error(400, "cannot compute delta: " + status.message());
+  return HttpResponse::Text(200, std::move(delta), "application/octet-stream");
+}
+
+}  // namespace gc

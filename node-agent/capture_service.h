@@ -1,0 +1,62 @@
+// CaptureService: what the golden client serves to `goldcast getimage`.
+// Every request must carry the one-time token; the manifest is built by
+// walking the tree (hash cache makes a re-walk cheap), and objects are
+// served by hash from the paths that walk found. See docs/capture-protocol.md.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "common/fs_walk.h"
+#include "common/http_server.h"
+#include "common/manifest.h"
+#include "node-agent/hash_cache.h"
+
+namespace gc {
+
+constexpr char kCaptureApiPrefix[] = "/v1/capture/";
+
+struct CaptureServiceOptions {
+  std::string root;
+  WalkOptions walk;
+  std::string token;
+  std::string layout_json;
+};
+
+class CaptureService {
+ public:
+  CaptureService(CaptureServiceOptions options, HashCache* cache);
+
+  HttpResponse Handle(const HttpRequest& request);
+
+  // Walks and hashes the tree; the result is what GET manifest returns.
+  Result<Manifest> BuildManifest();
+
+  // Set once a getimage has said it is done.
+  bool done() const { return done_.load(); }
+
+ private:
+  struct ObjectSource {
+    std::string path;  // relative to root
+    uint64_t size = 0;
+  };
+
+  bool Authorized(const HttpRequest& request) const;
+  HttpResponse ServeManifest();
+  HttpResponse ServeObject(const std::string& hash);
+  HttpResponse ServeObjects(const std::string& body);
+  HttpResponse ServeDelta(const std::string& hash, const std::string& signature);
+  Result<ObjectSource> Find(const std::string& hash);
+  Result<UniqueFd> OpenSource(const ObjectSource& source) const;
+
+  CaptureServiceOptions options_;
+  HashCache* cache_;
+  std::mutex mutex_;  // guards sources_ and serialises walks
+  std::unordered_map<std::string, ObjectSource> sources_;
+  std::atomic<bool> done_{false};
+};
+
+}  // namespace gc

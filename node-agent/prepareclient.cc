@@ -1,0 +1,218 @@
+#include "node-agent/prepareclient.h"
+
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <openssl/rand.h>
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "common/env.h"
+#include "common/hash.h"
+#include "common/log.h"
+#include "common/progress.h"
+#include "node-agent/capture_service.h"
+#include "node-agent/layout.h"
+
+namespace gc {
+
+namespace {
+
+volatile sig_atomic_t g_stop = 0;
+void OnSignal(int) { g_stop = 1; }
+
+Result<std::pair<std::string, uint16_t>> ParseListen(const std::string& listen) {
+  size_t colon = listen.rfind(':');
+  if (colon == std::string::npos) {
+    return InvalidArgument("--listen '" + listen + "': expected ADDRESS:PORT, e.g. 0.0.0.0:8470");
+  }
+  std::string address = listen.substr(0, colon);
+  std::string port_text = listen.substr(colon + 1);
+  in_addr parsed;
+  if (::inet_pton(AF_INET, address.c_str(), &parsed) != 1) {
+    return InvalidArgument("--listen '" + listen + "': '" + address +
+                           "' is not an IPv4 address");
+  }
+  char* end = nullptr;
+  long port = std::strtol(port_text.c_str(), &end, 10);
+  if (port_text.empty() || *end != '\0' || port < 0 || port > 65535) {
+    return InvalidArgument("--listen '" + listen + "': port must be 0..65535");
+  }
+  return std::make_pair(address, static_cast<uint16_t>(port));
+}
+
+// The address to print in the getimage command when listening on 0.0.0.0:
+// the first non-loopback IPv4 address of this machine.
+std::string ReachableAddress(const std::string& bound) {
+  if (bound != "0.0.0.0") return bound;
+  struct ifaddrs* list = nullptr;
+  std::string found = "127.0.0.1";
+  if (::getifaddrs(&list) != 0) return found;
+  for (auto* item = list; item; item = item->ifa_next) {
+    if (!item->ifa_addr || item->ifa_addr->sa_family != AF_INET) continue;
+    auto* sin = reinterpret_cast<sockaddr_in*>(item->ifa_addr);
+    char text[INET_ADDRSTRLEN];
+    ::inet_ntop(AF_INET, &sin->sin_addr, text, sizeof text);
+    if (std::string(text).rfind("127.", 0) == 0) continue;
+    found = text;
+    break;
+  }
+  ::freeifaddrs(list);
+  return found;
+}
+
+Result<std::string> NewToken() {
+  unsigned char bytes[24];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) return Internal("no randomness for the token");
+  return HexEncode(std::string_view(reinterpret_cast<char*>(bytes), sizeof bytes));
+}
+
+// Swap files named in the tree's fstab (or the running system's
+// /proc/swaps) are excluded: they are large and meaningless on another node.
+std::vector<std::string> SwapFileExcludes(const std::filesystem::path& root, bool real_root) {
+  std::vector<std::string> out;
+  auto add = [&](const std::string& device) {
+    if (device.empty() || device[0] != '/' || device.rfind("/dev/", 0) == 0) return;
+    out.push_back(device);
+  };
+  std::ifstream fstab(root / "etc/fstab");
+  std::string line;
+  while (std::getline(fstab, line)) {
+    std::istringstream fields(line);
+    std::string device, mount, type;
+    if (!(fields >> device >> mount >> type) || device[0] == '#') continue;
+    if (type == "swap") add(device);
+  }
+  if (real_root) {
+    std::ifstream swaps("/proc/swaps");
+    std::getline(swaps, line);  // header
+    while (std::getline(swaps, line)) {
+      std::istringstream fields(line);
+      std::string device, type;
+      if (fields >> device >> type && type == "file") add(device);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+const std::vector<std::string>& DefaultExcludes() {
+  static const std::vector<std::string> kExcludes = {
+      "/proc/*", "/sys/*", "/dev/*", "/run/*", "/tmp/*", "/var/tmp/*",
+      "/mnt/*",  "/media/*", "*/lost+found"};
+  return kExcludes;
+}
+
+Result<std::vector<std::string>> ReadExcludeFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return ErrnoError("--exclude-file " + path);
+  std::vector<std::string> patterns;
+  std::string line;
+  while (std::getline(in, line)) {
+    size_t start = line.find_first_not_of(" \t");
+    if (start == std::string::npos || line[start] == '#') continue;
+    size_t end = line.find_last_not_of(" \t\r");
+    patterns.push_back(line.substr(start, end - start + 1));
+  }
+  return patterns;
+}
+
+Status RunPrepareClient(const PrepareClientOptions& options) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::exists(options.root, ec)) {
+    return NotFound("--root " + options.root + ": no such directory");
+  }
+  if (!fs::is_directory(options.root, ec)) {
+    return InvalidArgument("--root " + options.root + ": not a directory");
+  }
+  if (::access(options.root.c_str(), R_OK | X_OK) != 0) {
+    return ErrnoError("--root " + options.root + " is not readable");
+  }
+  GC_ASSIGN_OR_RETURN(auto listen, ParseListen(options.listen));
+  bool real_root = fs::equivalent(options.root, "/", ec);
+
+  CaptureServiceOptions service_options;
+  service_options.root = fs::canonical(options.root).string();
+  service_options.walk.excludes = DefaultExcludes();
+  for (const auto& path : SwapFileExcludes(service_options.root, real_root)) {
+    service_options.walk.excludes.push_back(path);
+  }
+  for (const auto& file : options.exclude_files) {
+    GC_ASSIGN_OR_RETURN(auto patterns, ReadExcludeFile(file));
+    service_options.walk.excludes.insert(service_options.walk.excludes.end(), patterns.begin(),
+                                         patterns.end());
+  }
+  service_options.walk.excludes.insert(service_options.walk.excludes.end(),
+                                       options.excludes.begin(), options.excludes.end());
+
+  // goldcast's own state never goes into an image.
+  Env* env = Env::Default();
+  GC_RETURN_IF_ERROR(env->CreateDirs(options.state_dir));
+  fs::path state = fs::canonical(options.state_dir);
+  fs::path relative = state.lexically_relative(service_options.root);
+  if (!relative.empty() && *relative.begin() != "..") {
+    service_options.walk.excludes.push_back("/" + relative.string());
+  }
+
+  GC_ASSIGN_OR_RETURN(service_options.token, NewToken());
+  GC_ASSIGN_OR_RETURN(service_options.layout_json,
+                      CollectLayout({service_options.root, "/sys"}, ProcessRunner::Default()));
+
+  auto cache = HashCache::Load(env, (state / "hashcache").string());
+  CaptureService service(service_options, cache.get());
+
+  // Walk once before listening: it warms the hash cache (the manifest request
+  // then only re-checks metadata) and reports the size of the capture.
+  Progress progress("prepareclient: hashing " + service_options.root);
+  GC_ASSIGN_OR_RETURN(Manifest manifest, service.BuildManifest());
+  progress.Finish();
+  ManifestTotals totals = ComputeTotals(manifest);
+  GC_LOG(Info) << "prepareclient: " << service_options.root << ": " << totals.entries
+               << " entries, " << totals.files << " files, " << FormatBytes(totals.file_bytes)
+               << " (" << cache->hits() << " hashes from cache)";
+
+  HttpServerOptions server_options;
+  server_options.address = listen.first;
+  server_options.port = listen.second;
+  server_options.max_body_bytes = 256 << 20;  // delta signatures of large files
+  GC_ASSIGN_OR_RETURN(auto server,
+                      HttpServer::Start(server_options, [&service](const HttpRequest& request) {
+                        return service.Handle(request);
+                      }));
+
+  std::string address = ReachableAddress(listen.first);
+  std::printf("goldcast getimage --golden-client %s:%u --token %s --image %s\n", address.c_str(),
+              server->port(), service_options.token.c_str(), options.image.c_str());
+  std::fflush(stdout);
+  if (!options.token_file.empty()) {
+    GC_RETURN_IF_ERROR(env->WriteFileAtomic(options.token_file, service_options.token + "\n"));
+    ::chmod(options.token_file.c_str(), 0600);
+  }
+  GC_LOG(Info) << "prepareclient: serving " << service_options.root << " on " << listen.first
+               << ":" << server->port()
+               << "; anyone with the token can read every file of this tree until it stops";
+
+  struct sigaction action {};
+  action.sa_handler = OnSignal;
+  ::sigaction(SIGTERM, &action, nullptr);
+  ::sigaction(SIGINT, &action, nullptr);
+  while (!g_stop) {
+    if (service.done() && !options.keep_serving) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  // Let the "done" response reach the server before the socket closes.
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  server->Stop();
+  GC_LOG(Info) << (g_stop ? "prepareclient: stopped" : "prepareclient: capture finished");
+  return Status::Ok();
+}
+
+}  // namespace gc

@@ -1,0 +1,636 @@
+// HttpServer and HttpClient against each other on 127.0.0.1, plus a raw
+// socket client where the exact response headers matter.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "common/http_client.h"
+#include "common/http_server.h"
+#include "common/unique_fd.h"
+#include "tests/testing/temp_dir.h"
+
+namespace gc {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::unique_ptr<HttpServer> StartOrDie(HttpHandler handler, HttpServerOptions options = {}) {
+  options.address = "127.0.0.1";
+  Result<std::unique_ptr<HttpServer>> server = HttpServer::Start(options, std::move(handler));
+  EXPECT_TRUE(server.ok()) << server.status().message();
+  if (!server.ok()) std::abort();
+  EXPECT_NE((*server)->port(), 0);
+  return std::move(server).value();
+}
+
+std::string Url(const HttpServer& server, const std::string& path) {
+  return "http://127.0.0.1:" + std::to_string(server.port()) + path;
+}
+
+HttpCall Get(std::string url) {
+  HttpCall call;
+  call.url = std::move(url);
+  return call;
+}
+
+// Deterministic, non-repeating-looking bytes so an offset error shows.
+std::string Pattern(size_t size, size_t start = 0) {
+  std::string data(size, '\0');
+  for (size_t i = 0; i < size; ++i) {
+    size_t n = start + i;
+    data[i] = static_cast<char>((n * 131 + n / 251) & 0xFF);
+  }
+  return data;
+}
+
+struct RawResponse {
+  int status = 0;
+  std::map<std::string, std::string> headers;  // names lowercased
+  std::string body;                            // as sent (chunked stays chunked)
+};
+
+// Sends `request` verbatim and reads until the server closes.
+RawResponse RawRequest(uint16_t port, const std::string& request) {
+  RawResponse response;
+  UniqueFd sock(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  EXPECT_TRUE(sock.valid());
+  struct sockaddr_in addr {};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+  if (::connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    ADD_FAILURE() << "connect to port " << port << " failed";
+    return response;
+  }
+  EXPECT_EQ(::send(sock.get(), request.data(), request.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(request.size()));
+  std::string raw;
+  char buffer[65536];
+  ssize_t got;
+  while ((got = ::recv(sock.get(), buffer, sizeof(buffer), 0)) > 0) raw.append(buffer, got);
+  size_t end = raw.find("\r\n\r\n");
+  if (end == std::string::npos) {
+    ADD_FAILURE() << "no header end in response: " << raw.substr(0, 200);
+    return response;
+  }
+  std::string head = raw.substr(0, end);
+  response.body = raw.substr(end + 4);
+  size_t line_end = head.find("\r\n");
+  std::string status_line = head.substr(0, line_end);
+  response.status = std::atoi(status_line.substr(status_line.find(' ') + 1).c_str());
+  size_t pos = line_end == std::string::npos ? head.size() : line_end + 2;
+  while (pos < head.size()) {
+    size_t next = head.find("\r\n", pos);
+    if (next == std::string::npos) next = head.size();
+    std::string line = head.substr(pos, next - pos);
+    size_t colon = line.find(':');
+    if (colon != std::string::npos) {
+      std::string name = line.substr(0, colon);
+      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      size_t value = line.find_first_not_of(' ', colon + 1);
+      response.headers[name] = value == std::string::npos ? "" : line.substr(value);
+    }
+    pos = next + 2;
+  }
+  return response;
+}
+
+RawResponse RawGet(uint16_t port, const std::string& path, const std::string& extra = "") {
+  return RawRequest(port, "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + extra +
+                              "Connection: close\r\n\r\n");
+}
+
+TEST(HttpTest, GetText) {
+  auto server = StartOrDie(
+      [](const HttpRequest& request) { return HttpResponse::Text(200, "hello " + request.path); });
+  HttpClient client;
+  Result<HttpResult> result = client.Call(Get(Url(*server, "/greeting")));
+  ASSERT_TRUE(result.ok()) << result.status().message();
+  EXPECT_EQ(result->status, 200);
+  EXPECT_EQ(result->body, "hello /greeting");
+  EXPECT_EQ(result->bytes_received, result->body.size());
+
+  RawResponse raw = RawGet(server->port(), "/x");
+  EXPECT_EQ(raw.status, 200);
+  EXPECT_EQ(raw.headers["content-type"], "text/plain; charset=utf-8");
+  EXPECT_EQ(raw.body, "hello /x");
+}
+
+TEST(HttpTest, JsonAndExtraHeadersOnASingleThread) {
+  HttpServerOptions options;
+  options.threads = 1;  // no thread pool
+  auto server = StartOrDie(
+      [](const HttpRequest&) {
+        return HttpResponse::Json(201, R"({"ok":true})").AddHeader("X-Goldcast", "yes");
+      },
+      options);
+  RawResponse raw = RawGet(server->port(), "/");
+  EXPECT_EQ(raw.status, 201);
+  EXPECT_EQ(raw.headers["content-type"], "application/json");
+  EXPECT_EQ(raw.headers["x-goldcast"], "yes");
+  EXPECT_EQ(raw.body, R"({"ok":true})");
+}
+
+TEST(HttpTest, ParsesPathQueryHeadersAndRemoteAddress) {
+  std::mutex mutex;
+  HttpRequest seen;
+  auto server = StartOrDie([&](const HttpRequest& request) {
+    std::lock_guard<std::mutex> lock(mutex);
+    seen = request;
+    return HttpResponse::Text(200, "ok");
+  });
+  HttpClient client;
+  HttpCall call = Get(Url(*server, "/a%20b/c?mac=" + UrlEncode("aa:bb cc&d") + "&flag&n=1"));
+  call.headers = {"X-Custom-Thing: Some Value", "Authorization: Bearer t0k"};
+  Result<HttpResult> result = client.Call(call);
+  ASSERT_TRUE(result.ok()) << result.status().message();
+  std::lock_guard<std::mutex> lock(mutex);
+  EXPECT_EQ(seen.method, "GET");
+  EXPECT_EQ(seen.path, "/a b/c");
+  EXPECT_EQ(seen.query["mac"], "aa:bb cc&d");
+  EXPECT_EQ(seen.query["n"], "1");
+  ASSERT_TRUE(seen.query.count("flag"));
+  EXPECT_EQ(seen.query["flag"], "");
+  EXPECT_EQ(seen.headers["x-custom-thing"], "Some Value");
+  EXPECT_EQ(seen.headers["authorization"], "Bearer t0k");
+  EXPECT_EQ(seen.headers.count("X-Custom-Thing"), 0u);
+  EXPECT_EQ(seen.remote_address, "127.0.0.1");
+  EXPECT_TRUE(seen.body.empty());
+}
+
+TEST(HttpTest, PostAndPutBodiesAreEchoed) {
+  auto server = StartOrDie([](const HttpRequest& request) {
+    return HttpResponse::Text(200, request.method + ":" + request.body);
+  });
+  HttpClient client;
+  std::string payload = Pattern(300 << 10);  // binary, includes NUL bytes
+  for (const char* method : {"POST", "PUT"}) {
+    HttpCall call = Get(Url(*server, "/echo"));
+    call.method = method;
+    call.body = payload;
+    Result<HttpResult> result = client.Call(call);
+    ASSERT_TRUE(result.ok()) << result.status().message();
+    EXPECT_EQ(result->status, 200);
+    EXPECT_EQ(result->body, std::string(method) + ":" + payload);
+  }
+}
+
+TEST(HttpTest, TooLargeBodyIs413AndNeverReachesTheHandler) {
+  std::atomic<int> calls{0};
+  HttpServerOptions options;
+  options.max_body_bytes = 4096;
+  auto server = StartOrDie(
+      [&](const HttpRequest& request) {
+        ++calls;
+        return HttpResponse::Text(200, std::to_string(request.body.size()));
+      },
+      options);
+  HttpClient client;
+  HttpCall call = Get(Url(*server, "/upload"));
+  call.method = "POST";
+  call.body = std::string(4096, 'x');
+  Result<HttpResult> at_limit = client.Call(call);
+  ASSERT_TRUE(at_limit.ok()) << at_limit.status().message();
+  EXPECT_EQ(at_limit->status, 200);
+  EXPECT_EQ(at_limit->body, "4096");
+  EXPECT_EQ(calls.load(), 1);
+
+  for (size_t size : {size_t{4097}, size_t{2} << 20}) {
+    call.body = std::string(size, 'y');
+    Result<HttpResult> too_large = client.Call(call);
+    ASSERT_TRUE(too_large.ok()) << too_large.status().message();
+    EXPECT_EQ(too_large->status, 413) << size;
+    EXPECT_THAT(too_large->body, HasSubstr("4096"));
+  }
+  // Chunked: no Content-Length, so the limit is found while reading.
+  call.headers = {"Transfer-Encoding: chunked"};
+  call.body = std::string(64 << 10, 'z');
+  Result<HttpResult> chunked = client.Call(call);
+  ASSERT_TRUE(chunked.ok()) << chunked.status().message();
+  EXPECT_EQ(chunked->status, 413);
+  EXPECT_EQ(calls.load(), 1);
+
+  // The server is still fine afterwards.
+  call.headers.clear();
+  call.body = "small";
+  Result<HttpResult> after = client.Call(call);
+  ASSERT_TRUE(after.ok()) << after.status().message();
+  EXPECT_EQ(after->body, "5");
+}
+
+class HttpFileTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = dir_.Sub("object");
+    data_ = Pattern(100000);
+    testing::WriteTestFile(path_, data_);
+    server_ = StartOrDie([this](const HttpRequest&) {
+      UniqueFd fd(::open(path_.c_str(), O_RDONLY | O_CLOEXEC));
+      if (!fd.valid()) return HttpResponse::Text(500, "open failed");
+      return HttpResponse::File(std::move(fd), data_.size());
+    });
+  }
+
+  testing::TempDir dir_;
+  std::string path_;
+  std::string data_;
+  std::unique_ptr<HttpServer> server_;
+};
+
+TEST_F(HttpFileTest, WholeFile) {
+  HttpClient client;
+  std::string received;
+  HttpCall call = Get(Url(*server_, "/o"));
+  call.sink = [&](std::string_view chunk) {
+    received.append(chunk);
+    return Status::Ok();
+  };
+  Result<HttpResult> result = client.Call(call);
+  ASSERT_TRUE(result.ok()) << result.status().message();
+  EXPECT_EQ(result->status, 200);
+  EXPECT_TRUE(result->body.empty());
+  EXPECT_EQ(result->bytes_received, data_.size());
+  EXPECT_TRUE(received == data_);
+
+  RawResponse raw = RawGet(server_->port(), "/o");
+  EXPECT_EQ(raw.status, 200);
+  EXPECT_EQ(raw.headers["accept-ranges"], "bytes");
+  EXPECT_EQ(raw.headers["content-length"], "100000");
+  EXPECT_EQ(raw.headers["content-type"], "application/octet-stream");
+  EXPECT_TRUE(raw.body == data_);
+}
+
+TEST_F(HttpFileTest, Ranges) {
+  struct Case {
+    const char* range;
+    int status;
+    size_t first;
+    size_t length;
+    const char* content_range;
+  };
+  const Case cases[] = {
+      {"bytes=0-99", 206, 0, 100, "bytes 0-99/100000"},
+      {"bytes=1000-1999", 206, 1000, 1000, "bytes 1000-1999/100000"},
+      {"bytes=-100", 206, 99900, 100, "bytes 99900-99999/100000"},
+      {"bytes=99990-", 206, 99990, 10, "bytes 99990-99999/100000"},
+      {"bytes=99990-500000", 206, 99990, 10, "bytes 99990-99999/100000"},
+      {"bytes=-200000", 206, 0, 100000, "bytes 0-99999/100000"},
+      {"bytes=0-1,5-6", 200, 0, 100000, nullptr},  // multiple: whole file
+      {"pages=1-2", 200, 0, 100000, nullptr},      // unknown unit: ignored
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.range);
+    RawResponse raw = RawGet(server_->port(), "/o", std::string("Range: ") + c.range + "\r\n");
+    EXPECT_EQ(raw.status, c.status);
+    EXPECT_EQ(raw.headers["accept-ranges"], "bytes");
+    EXPECT_EQ(raw.headers["content-length"], std::to_string(c.length));
+    EXPECT_TRUE(raw.body == data_.substr(c.first, c.length));
+    if (c.content_range) {
+      EXPECT_EQ(raw.headers["content-range"], c.content_range);
+    } else {
+      EXPECT_EQ(raw.headers.count("content-range"), 0u);
+    }
+  }
+  for (const char* range : {"bytes=100000-", "bytes=200000-300000", "bytes=-0"}) {
+    SCOPED_TRACE(range);
+    RawResponse raw = RawGet(server_->port(), "/o", std::string("Range: ") + range + "\r\n");
+    EXPECT_EQ(raw.status, 416);
+    EXPECT_EQ(raw.headers["content-range"], "bytes */100000");
+  }
+}
+
+TEST_F(HttpFileTest, RangeThroughClient) {
+  HttpClient client;
+  HttpCall call = Get(Url(*server_, "/o"));
+  call.headers = {"Range: bytes=50000-"};
+  Result<HttpResult> result = client.Call(call);
+  ASSERT_TRUE(result.ok()) << result.status().message();
+  EXPECT_EQ(result->status, 206);
+  EXPECT_TRUE(result->body == data_.substr(50000));
+}
+
+HttpResponse PatternStream(size_t total, size_t chunk) {
+  auto sent = std::make_shared<size_t>(0);
+  return HttpResponse::Stream([=](char* buffer, size_t max) -> Result<size_t> {
+    size_t n = std::min({chunk, max, total - *sent});
+    std::string part = Pattern(n, *sent);
+    std::copy(part.begin(), part.end(), buffer);
+    *sent += n;
+    return n;
+  });
+}
+
+TEST(HttpTest, StreamsOneMebibyteChunked) {
+  constexpr size_t kTotal = 1 << 20;
+  auto server = StartOrDie([](const HttpRequest&) { return PatternStream(kTotal, 7777); });
+  HttpClient client;
+  Result<HttpResult> collected = client.Call(Get(Url(*server, "/tar")));
+  ASSERT_TRUE(collected.ok()) << collected.status().message();
+  EXPECT_EQ(collected->status, 200);
+  EXPECT_EQ(collected->body.size(), kTotal);
+  EXPECT_TRUE(collected->body == Pattern(kTotal));
+
+  std::string sunk;
+  HttpCall call = Get(Url(*server, "/tar"));
+  call.sink = [&](std::string_view chunk) {
+    sunk.append(chunk);
+    return Status::Ok();
+  };
+  Result<HttpResult> streamed = client.Call(call);
+  ASSERT_TRUE(streamed.ok()) << streamed.status().message();
+  EXPECT_EQ(streamed->bytes_received, kTotal);
+  EXPECT_TRUE(sunk == Pattern(kTotal));
+
+  RawResponse raw = RawGet(server->port(), "/tar");
+  EXPECT_EQ(raw.headers["transfer-encoding"], "chunked");
+  EXPECT_EQ(raw.headers.count("content-length"), 0u);
+}
+
+TEST(HttpTest, HandlerExceptionIs500) {
+  auto server = StartOrDie([](const HttpRequest& request) -> HttpResponse {
+    if (request.path == "/boom") throw std::runtime_error("handler bug");
+    return HttpResponse::Text(200, "fine");
+  });
+  HttpClient client;
+  HttpCall call = Get(Url(*server, "/boom"));
+  call.retries = 0;
+  Result<HttpResult> result = client.Call(call);
+  ASSERT_TRUE(result.ok()) << result.status().message();
+  EXPECT_EQ(result->status, 500);
+  Result<HttpResult> after = client.Call(Get(Url(*server, "/ok")));
+  ASSERT_TRUE(after.ok()) << after.status().message();
+  EXPECT_EQ(after->body, "fine");
+}
+
+TEST(HttpTest, PortInUseNamesAddressAndPort) {
+  auto first = StartOrDie([](const HttpRequest&) { return HttpResponse::Text(200, ""); });
+  HttpServerOptions options;
+  options.address = "127.0.0.1";
+  options.port = first->port();
+  Result<std::unique_ptr<HttpServer>> second =
+      HttpServer::Start(options, [](const HttpRequest&) { return HttpResponse::Text(200, ""); });
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), Code::kBusy);
+  EXPECT_THAT(second.status().message(), HasSubstr("127.0.0.1:" + std::to_string(first->port())));
+  EXPECT_THAT(second.status().message(), HasSubstr("in use"));
+}
+
+TEST(HttpTest, BadAddressIsAnError) {
+  for (const char* address : {"not-an-ip", "256.1.1.1", ""}) {
+    HttpServerOptions options;
+    options.address = address;
+    options.port = 8123;
+    Result<std::unique_ptr<HttpServer>> server =
+        HttpServer::Start(options, [](const HttpRequest&) { return HttpResponse::Text(200, ""); });
+    ASSERT_FALSE(server.ok()) << address;
+    EXPECT_EQ(server.status().code(), Code::kInvalidArgument);
+    EXPECT_THAT(server.status().message(), HasSubstr(std::string(address) + ":8123"));
+  }
+}
+
+TEST(HttpTest, StopIsIdempotentAndRefusesAfterwards) {
+  auto server = StartOrDie([](const HttpRequest&) { return HttpResponse::Text(200, "up"); });
+  std::string url = Url(*server, "/");
+  HttpClient client;
+  ASSERT_TRUE(client.Call(Get(url)).ok());
+  server->Stop();
+  server->Stop();
+  HttpCall call = Get(url);
+  call.retries = 0;
+  Result<HttpResult> result = client.Call(call);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), Code::kNetwork);
+}
+
+TEST(HttpTest, RetriesServerErrorsThenSucceeds) {
+  std::atomic<int> calls{0};
+  auto server = StartOrDie([&](const HttpRequest& request) {
+    int n = ++calls;
+    if (request.path == "/missing") return HttpResponse::Text(404, "no such thing");
+    if (request.path == "/always") return HttpResponse::Text(503, "down");
+    return n <= 2 ? HttpResponse::Text(500, "try later") : HttpResponse::Text(200, "finally");
+  });
+  HttpClient client;
+  Result<HttpResult> result = client.Call(Get(Url(*server, "/flaky")));
+  ASSERT_TRUE(result.ok()) << result.status().message();
+  EXPECT_EQ(result->status, 200);
+  EXPECT_EQ(result->body, "finally");
+  EXPECT_EQ(calls.load(), 3);
+
+  calls = 0;
+  Result<HttpResult> missing = client.Call(Get(Url(*server, "/missing")));
+  ASSERT_TRUE(missing.ok());
+  EXPECT_EQ(missing->status, 404);
+  EXPECT_EQ(missing->body, "no such thing");
+  EXPECT_EQ(calls.load(), 1);  // 4xx is never retried
+
+  calls = 0;
+  HttpCall always = Get(Url(*server, "/always"));
+  always.retries = 2;
+  Result<HttpResult> down = client.Call(always);
+  ASSERT_TRUE(down.ok()) << down.status().message();  // a status, not an error
+  EXPECT_EQ(down->status, 503);
+  EXPECT_EQ(calls.load(), 3);
+}
+
+TEST(HttpTest, NoRetryAfterBytesReachedTheSink) {
+  std::atomic<int> calls{0};
+  auto server = StartOrDie([&](const HttpRequest&) {
+    ++calls;
+    auto produced = std::make_shared<int>(0);
+    return HttpResponse::Stream([produced](char* buffer, size_t max) -> Result<size_t> {
+      if ((*produced)++ == 4) return IoError("disk read failed");
+      size_t n = std::min<size_t>(max, 64 << 10);
+      std::fill(buffer, buffer + n, 'a');
+      return n;
+    });
+  });
+  HttpClient client;
+  uint64_t sunk = 0;
+  HttpCall call = Get(Url(*server, "/broken"));
+  call.retries = 3;
+  call.sink = [&](std::string_view chunk) {
+    sunk += chunk.size();
+    return Status::Ok();
+  };
+  Result<HttpResult> result = client.Call(call);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), Code::kNetwork);
+  EXPECT_THAT(result.status().message(), HasSubstr(call.url));
+  EXPECT_GT(sunk, 0u);
+  EXPECT_EQ(calls.load(), 1);
+
+  // Without a sink nothing was handed out, so the same failure is retried.
+  calls = 0;
+  call.sink = nullptr;
+  call.retries = 2;
+  Result<HttpResult> collected = client.Call(call);
+  ASSERT_FALSE(collected.ok());
+  EXPECT_EQ(collected.status().code(), Code::kNetwork);
+  EXPECT_EQ(calls.load(), 3);
+}
+
+TEST(HttpTest, SinkErrorStopsTheTransfer) {
+  auto server = StartOrDie([](const HttpRequest&) { return PatternStream(1 << 20, 65536); });
+  HttpClient client;
+  HttpCall call = Get(Url(*server, "/"));
+  call.sink = [](std::string_view) { return Status(Code::kNoSpace, "disk full at /var/x"); };
+  Result<HttpResult> result = client.Call(call);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), Code::kNoSpace);
+  EXPECT_EQ(result.status().message(), "disk full at /var/x");
+}
+
+TEST(HttpTest, ConnectionRefusedNamesTheUrl) {
+  uint16_t port;
+  {
+    auto server = StartOrDie([](const HttpRequest&) { return HttpResponse::Text(200, ""); });
+    port = server->port();
+  }
+  HttpClient client;
+  HttpCall call = Get("http://127.0.0.1:" + std::to_string(port) + "/objects/abc");
+  call.retries = 1;
+  Result<HttpResult> result = client.Call(call);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), Code::kNetwork);
+  EXPECT_THAT(result.status().message(), HasSubstr("GET " + call.url + ": "));
+}
+
+std::vector<HttpCall> NumberedCalls(const HttpServer& server, int count) {
+  std::vector<HttpCall> calls;
+  for (int i = 0; i < count; ++i) calls.push_back(Get(Url(server, "/n/" + std::to_string(i))));
+  return calls;
+}
+
+HttpHandler NumberHandler() {
+  return [](const HttpRequest& request) {
+    return HttpResponse::Text(200, "body of " + request.path.substr(3));
+  };
+}
+
+TEST(HttpTest, CallAllKeepsOrder) {
+  auto server = StartOrDie(NumberHandler());
+  HttpClient client;
+  Result<std::vector<HttpResult>> results = client.CallAll(NumberedCalls(*server, 200), 8);
+  ASSERT_TRUE(results.ok()) << results.status().message();
+  ASSERT_EQ(results->size(), 200u);
+  for (int i = 0; i < 200; ++i) {
+    EXPECT_EQ((*results)[i].status, 200);
+    EXPECT_EQ((*results)[i].body, "body of " + std::to_string(i));
+  }
+  Result<std::vector<HttpResult>> none = client.CallAll({}, 8);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+}
+
+TEST(HttpTest, CallAllRetriesPerTransfer) {
+  std::mutex mutex;
+  std::map<std::string, int> seen;
+  auto server = StartOrDie([&](const HttpRequest& request) {
+    std::lock_guard<std::mutex> lock(mutex);
+    // Every third path fails once before it works.
+    int n = ++seen[request.path];
+    if (std::stoi(request.path.substr(3)) % 3 == 0 && n == 1) {
+      return HttpResponse::Text(502, "bad gateway");
+    }
+    return HttpResponse::Text(200, "body of " + request.path.substr(3));
+  });
+  HttpClient client;
+  Result<std::vector<HttpResult>> results = client.CallAll(NumberedCalls(*server, 30), 4);
+  ASSERT_TRUE(results.ok()) << results.status().message();
+  for (int i = 0; i < 30; ++i) {
+    EXPECT_EQ((*results)[i].status, 200);
+    EXPECT_EQ((*results)[i].body, "body of " + std::to_string(i));
+    EXPECT_EQ(seen["/n/" + std::to_string(i)], i % 3 == 0 ? 2 : 1);
+  }
+}
+
+TEST(HttpTest, CallAllStopsAtFirstFailure) {
+  auto server = StartOrDie(NumberHandler());
+  uint16_t dead_port;
+  {
+    auto dead = StartOrDie(NumberHandler());
+    dead_port = dead->port();
+  }
+  HttpClient client;
+  std::vector<HttpCall> calls = NumberedCalls(*server, 20);
+  std::string dead_url = "http://127.0.0.1:" + std::to_string(dead_port) + "/gone";
+  calls[10] = Get(dead_url);
+  calls[10].retries = 0;
+  Result<std::vector<HttpResult>> results = client.CallAll(std::move(calls), 4);
+  ASSERT_FALSE(results.ok());
+  EXPECT_EQ(results.status().code(), Code::kNetwork);
+  EXPECT_THAT(results.status().message(), HasSubstr(dead_url));
+  // The client is still usable after an aborted batch.
+  Result<std::vector<HttpResult>> again = client.CallAll(NumberedCalls(*server, 10), 4);
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_EQ((*again)[9].body, "body of 9");
+}
+
+TEST(HttpTest, EightThreadsHammerOneServer) {
+  HttpServerOptions options;
+  options.threads = 4;
+  auto server = StartOrDie(NumberHandler(), options);
+  HttpClient shared;
+  std::atomic<int> good{0};
+  std::atomic<int> bad{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      HttpClient own;
+      // Even threads share one client, odd ones have their own.
+      HttpClient& client = t % 2 == 0 ? shared : own;
+      for (int i = 0; i < 150; ++i) {
+        int n = t * 1000 + i;
+        Result<HttpResult> result = client.Call(Get(Url(*server, "/n/" + std::to_string(n))));
+        if (result.ok() && result->status == 200 &&
+            result->body == "body of " + std::to_string(n)) {
+          ++good;
+        } else {
+          ++bad;
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(bad.load(), 0);
+  EXPECT_EQ(good.load(), 8 * 150);
+}
+
+TEST(HttpTest, LoadTwoThousandGets) {
+  auto server = StartOrDie(NumberHandler());
+  HttpClient client;
+  Result<std::vector<HttpResult>> results = client.CallAll(NumberedCalls(*server, 2000), 16);
+  ASSERT_TRUE(results.ok()) << results.status().message();
+  ASSERT_EQ(results->size(), 2000u);
+  int correct = 0;
+  for (int i = 0; i < 2000; ++i) {
+    if ((*results)[i].status == 200 && (*results)[i].body == "body of " + std::to_string(i)) {
+      ++correct;
+    }
+  }
+  EXPECT_EQ(correct, 2000);
+}
+
+TEST(HttpTest, UrlEncode) {
+  EXPECT_EQ(UrlEncode("abcXYZ019-._~"), "abcXYZ019-._~");
+  EXPECT_EQ(UrlEncode("a b&c=d/e:f"), "a%20b%26c%3Dd%2Fe%3Af");
+  EXPECT_EQ(UrlEncode(std::string("\x00\xff", 2)), "%00%FF");
+  EXPECT_EQ(UrlEncode(""), "");
+}
+
+}  // namespace
+}  // namespace gc

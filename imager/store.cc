@@ -332,13 +332,19 @@ Result<ImageRef> ImageStore::Publish(const std::string& name, const Manifest& ma
   ImageRef ref{name, last + 1};
 
   GC_ASSIGN_OR_RETURN(std::string staging, NewTempPath("version"));
-  GC_RETURN_IF_ERROR(env_->CreateDirs(staging));
-  GC_RETURN_IF_ERROR(env_->WriteFileAtomic(JoinPath(staging, "manifest"),
-                                           SerializeManifest(manifest)));
-  GC_RETURN_IF_ERROR(env_->WriteFileAtomic(JoinPath(staging, "layout.json"), layout_json));
-  GC_RETURN_IF_ERROR(
-      env_->WriteFileAtomic(JoinPath(staging, "capture.json"), RecordToJson(record).dump(2)));
-  GC_RETURN_IF_ERROR(env_->Rename(staging, VersionDir(ref)));
+  Status staged = env_->CreateDirs(staging);
+  if (staged.ok()) {
+    staged = env_->WriteFileAtomic(JoinPath(staging, "manifest"), SerializeManifest(manifest));
+  }
+  if (staged.ok()) staged = env_->WriteFileAtomic(JoinPath(staging, "layout.json"), layout_json);
+  if (staged.ok()) {
+    staged = env_->WriteFileAtomic(JoinPath(staging, "capture.json"), RecordToJson(record).dump(2));
+  }
+  if (staged.ok()) staged = env_->Rename(staging, VersionDir(ref));
+  if (!staged.ok()) {
+    (void)env_->RemoveTree(staging);
+    return staged.WithContext("publishing " + ref.ToString());
+  }
   GC_RETURN_IF_ERROR(env_->SyncDir(image_dir));
   GC_RETURN_IF_ERROR(env_->WriteFileAtomic(last_path, std::to_string(ref.version) + "\n"));
   return ref;

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The test command of README.md and CI (.ci/run): installs the Debian
+# packages, builds with ASan/UBSan and -Werror, checks formatting, runs the
+# unit tests inside a private network namespace (loopback only), the
+# integration tests (each makes its own namespaces), and a short libFuzzer
+# run of every parser. Needs root. Exits non-zero on the first failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+jobs=$(nproc)
+
+step() { printf '\n=== %s (%s)\n' "$1" "$(date +%T)"; }
+
+step "install packages"
+bash scripts/install-deps.sh
+
+step "check formatting"
+bash scripts/check-format.sh
+
+step "build (ASan/UBSan, -Werror)"
+cmake -S . -B build-ci -G Ninja -DCMAKE_BUILD_TYPE=Debug -DGOLDCAST_SANITIZE=ON >/dev/null
+ninja -C build-ci -j "$jobs"
+
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+step "unit tests (private network namespace)"
+ns="gc-unit-$$"
+cleanup() { ip netns del "$ns" 2>/dev/null || true; }
+trap cleanup EXIT
+ip netns add "$ns"
+ip -n "$ns" link set lo up
+ip netns exec "$ns" ctest --test-dir build-ci -L unit --output-on-failure -j "$jobs"
+
+step "agent bundle runs in an empty root"
+bash scripts/bundle-agent.sh build-ci/node-agent/goldcast-agent build-ci/agent-bundle
+bash tests/bundle_check.sh build-ci/agent-bundle
+
+step "integration tests (root, network namespaces)"
+ctest --test-dir build-ci -L integration --output-on-failure
+
+step "fuzz the parsers (libFuzzer, clang)"
+bash scripts/fuzz.sh "${GOLDCAST_FUZZ_SECONDS:-45}"
+
+step "all tests passed"

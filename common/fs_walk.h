@@ -19,9 +19,12 @@ struct WalkOptions {
   // Glob patterns (fnmatch, FNM_PATHNAME off) matched against the path with a
   // leading '/', e.g. "/proc/*", "/var/tmp/*", "*/lost+found". A matching
   // directory is kept when the pattern ends in "/*" (only its contents go);
-  // otherwise the path and its whole subtree are left out.
+  // otherwise the path and its whole subtree are left out. A pattern ending
+  // in '/' (e.g. "/tmp/") matches directories only, against the path with a
+  // trailing '/' added.
   std::vector<std::string> excludes;
-  // Stay on the root's file system (like rsync -x). Off by default.
+  // Stay on the root's file system (like rsync -x): a mount point directory
+  // is visited, what is mounted on it is not. Off by default.
   bool one_file_system = false;
 };
 
@@ -34,8 +37,11 @@ struct WalkedEntry {
 
 // Visits every entry under `root` in manifest order (ComparePaths), root "."
 // first. A hardlinked file's first path (in that order) is a kFile, the
-// others kHardlink with target = the first path. Files that vanish during the
-// walk are skipped. A missing or unreadable root is a clear error.
+// others kHardlink with target = the first path, size = the file's size and
+// hash empty (the caller copies the hash of the target; a kHardlink has no
+// data_extents). Files that vanish during the walk are skipped. A missing or
+// unreadable root is a clear error; `root` itself may be a symlink to a
+// directory, nothing below it is ever followed.
 Status WalkTree(const std::string& root, const WalkOptions& options,
                 const std::function<Status(WalkedEntry&&)>& visit);
 

@@ -31,14 +31,18 @@ class TarWriter {
 
 class TarReader {
  public:
-  // Opens `path`; the compression is detected from the content.
+  // Opens `path` ("-" = stdin); the compression is detected from the content.
   static Result<std::unique_ptr<TarReader>> Open(const std::string& path);
+  // Reads an archive held in memory (used by the fuzzer).
+  static Result<std::unique_ptr<TarReader>> OpenMemory(std::string data);
   virtual ~TarReader() = default;
   // Reads the next header into `entry` (path normalised and validated; `..`
   // or absolute names are an error naming the member). Returns false at the
   // end. For kFile the content must be consumed with ReadContent before the
   // next call; entry.hash is left empty.
   virtual Result<bool> Next(Entry* entry) = 0;
+  // Hands the content to `sink`: exactly entry.size bytes, holes of sparse
+  // members as zeros. A no-op for entries other than kFile.
   virtual Status ReadContent(const std::function<Status(std::string_view)>& sink) = 0;
 };
 

@@ -75,7 +75,6 @@ class RealWritableFile : public WritableFile {
   }
 
  public:
-
  private:
   UniqueFd fd_;
   std::string path_;

@@ -17,8 +17,8 @@
 namespace gc {
 
 struct HttpRequest {
-  std::string method;  // "GET", "POST", ...
-  std::string path;    // URL path, percent-decoded, without the query
+  std::string method;                          // "GET", "POST", ...
+  std::string path;                            // URL path, percent-decoded, without the query
   std::map<std::string, std::string> query;    // decoded query arguments
   std::map<std::string, std::string> headers;  // names lowercased
   std::string body;
@@ -55,9 +55,9 @@ class HttpResponse {
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 
 struct HttpServerOptions {
-  std::string address = "0.0.0.0";  // IPv4 literal to bind
-  uint16_t port = 0;                // 0 = pick a free port
-  size_t max_body_bytes = 64 << 20; // larger request bodies get 413
+  std::string address = "0.0.0.0";   // IPv4 literal to bind
+  uint16_t port = 0;                 // 0 = pick a free port
+  size_t max_body_bytes = 64 << 20;  // larger request bodies get 413
   unsigned threads = 8;
 };
 

@@ -34,7 +34,7 @@ class LogLine {
 
 // A for-statement rather than if/else so `if (x) GC_LOG(Info) << y;` stays
 // unambiguous; the message is only built when the level is enabled.
-#define GC_LOG(severity)                                                          \
+#define GC_LOG(severity)                                                                \
   for (bool gc_log_once_ = ::gc::LogEnabled(::gc::LogLevel::k##severity); gc_log_once_; \
-       gc_log_once_ = false)                                                      \
+       gc_log_once_ = false)                                                            \
   ::gc::LogLine(::gc::LogLevel::k##severity)

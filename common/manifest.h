@@ -49,14 +49,14 @@ struct Entry {
   uint32_t mode = 0;  // permission bits incl. setuid/setgid/sticky (<= 07777)
   uint32_t uid = 0;
   uint32_t gid = 0;
-  int64_t mtime_ns = 0;  // nanoseconds since the epoch
-  uint64_t size = 0;     // kFile: apparent size in bytes; 0 otherwise
-  std::string hash;      // kFile: SHA-256 hex of the content; empty otherwise
-  std::string target;    // kSymlink: link text; kHardlink: path of the kFile entry
+  int64_t mtime_ns = 0;     // nanoseconds since the epoch
+  uint64_t size = 0;        // kFile: apparent size in bytes; 0 otherwise
+  std::string hash;         // kFile: SHA-256 hex of the content; empty otherwise
+  std::string target;       // kSymlink: link text; kHardlink: path of the kFile entry
   uint32_t rdev_major = 0;  // kCharDevice / kBlockDevice
   uint32_t rdev_minor = 0;
-  std::vector<Xattr> xattrs;          // sorted by name, names unique
-  std::vector<Extent> data_extents;   // kFile: empty = dense; else the data ranges, sorted
+  std::vector<Xattr> xattrs;         // sorted by name, names unique
+  std::vector<Extent> data_extents;  // kFile: empty = dense; else the data ranges, sorted
 
   bool operator==(const Entry&) const = default;
 };

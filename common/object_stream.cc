@@ -40,8 +40,9 @@ Status ObjectStreamDecoder::Feed(std::string_view chunk) {
     chunk.remove_prefix(newline + 1);
     size_t space = header_.find(' ');
     std::string_view hash = std::string_view(header_).substr(0, space);
-    std::string_view size_text =
-        space == std::string::npos ? std::string_view() : std::string_view(header_).substr(space + 1);
+    std::string_view size_text = space == std::string::npos
+                                     ? std::string_view()
+                                     : std::string_view(header_).substr(space + 1);
     if (!IsValidHashHex(hash) || size_text.empty() || size_text.size() > 19) {
       return Corrupt("object stream: malformed frame header '" + header_.substr(0, 80) + "'");
     }

@@ -9,7 +9,7 @@
 
 namespace gc {
 
-std::string FormatBytes(uint64_t bytes);  // "163.2 MiB"
+std::string FormatBytes(uint64_t bytes);    // "163.2 MiB"
 std::string FormatSeconds(double seconds);  // "4.1 s", "2 min 03 s"
 
 class Progress {
@@ -20,7 +20,7 @@ class Progress {
 
   void SetTotals(uint64_t items, uint64_t bytes);
   void Add(uint64_t items, uint64_t bytes);  // redraws if due
-  void Finish();  // clears the line; idempotent
+  void Finish();                             // clears the line; idempotent
 
   double ElapsedSeconds() const;
 

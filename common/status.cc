@@ -6,18 +6,30 @@ namespace gc {
 
 const char* CodeName(Code code) {
   switch (code) {
-    case Code::kOk: return "ok";
-    case Code::kInvalidArgument: return "invalid argument";
-    case Code::kNotFound: return "not found";
-    case Code::kAlreadyExists: return "already exists";
-    case Code::kCorrupt: return "corrupt";
-    case Code::kIoError: return "I/O error";
-    case Code::kNoSpace: return "no space left";
-    case Code::kUnauthorized: return "unauthorized";
-    case Code::kBusy: return "busy";
-    case Code::kNetwork: return "network error";
-    case Code::kUnsupported: return "unsupported";
-    case Code::kInternal: return "internal error";
+    case Code::kOk:
+      return "ok";
+    case Code::kInvalidArgument:
+      return "invalid argument";
+    case Code::kNotFound:
+      return "not found";
+    case Code::kAlreadyExists:
+      return "already exists";
+    case Code::kCorrupt:
+      return "corrupt";
+    case Code::kIoError:
+      return "I/O error";
+    case Code::kNoSpace:
+      return "no space left";
+    case Code::kUnauthorized:
+      return "unauthorized";
+    case Code::kBusy:
+      return "busy";
+    case Code::kNetwork:
+      return "network error";
+    case Code::kUnsupported:
+      return "unsupported";
+    case Code::kInternal:
+      return "internal error";
   }
   return "unknown";
 }

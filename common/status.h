@@ -17,7 +17,7 @@ enum class Code {
   kInvalidArgument,  // bad user input: flags, profiles, manifests, archives
   kNotFound,
   kAlreadyExists,
-  kCorrupt,       // stored data does not match its hash or format
+  kCorrupt,  // stored data does not match its hash or format
   kIoError,
   kNoSpace,       // ENOSPC / EDQUOT: the disk is full
   kUnauthorized,  // wrong or missing token
@@ -62,7 +62,7 @@ Status ErrnoError(std::string_view context, int err = errno);
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : value_(std::move(value)) {}         // NOLINT: implicit by design
   Result(Status status) : value_(std::move(status)) {}  // NOLINT: implicit by design
 
   bool ok() const { return std::holds_alternative<T>(value_); }

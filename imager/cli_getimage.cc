@@ -44,15 +44,15 @@ void AddGetImageCommand(CLI::App* app, CliContext* context) {
                               {"seconds", summary.seconds}};
         std::printf("%s\n", out.dump().c_str());
       } else {
-        std::printf("getimage: %s: %llu files, %s total, %s transferred (%llu objects, %llu "
-                    "deltas) in %s\n",
-                    summary.ref.ToString().c_str(),
-                    static_cast<unsigned long long>(summary.files),
-                    FormatBytes(summary.bytes_total).c_str(),
-                    FormatBytes(summary.bytes_transferred).c_str(),
-                    static_cast<unsigned long long>(summary.objects_fetched),
-                    static_cast<unsigned long long>(summary.deltas),
-                    FormatSeconds(summary.seconds).c_str());
+        std::printf(
+            "getimage: %s: %llu files, %s total, %s transferred (%llu objects, %llu "
+            "deltas) in %s\n",
+            summary.ref.ToString().c_str(), static_cast<unsigned long long>(summary.files),
+            FormatBytes(summary.bytes_total).c_str(),
+            FormatBytes(summary.bytes_transferred).c_str(),
+            static_cast<unsigned long long>(summary.objects_fetched),
+            static_cast<unsigned long long>(summary.deltas),
+            FormatSeconds(summary.seconds).c_str());
       }
       return Status::Ok();
     };

@@ -1,8 +1,8 @@
 // `goldcast image ...`: list, show, diff, export, import, verify, gc, rm, tag.
 #include <sys/stat.h>
 
-#include <ctime>
 #include <cstdio>
+#include <ctime>
 #include <nlohmann/json.hpp>
 
 #include "common/progress.h"
@@ -44,9 +44,9 @@ std::string ModeString(const Entry& entry) {
 }
 
 json EntryJson(const Entry& entry) {
-  json out = {{"path", entry.path},   {"type", EntryTypeName(entry.type)},
-              {"mode", entry.mode},   {"uid", entry.uid},
-              {"gid", entry.gid},     {"mtime_ns", entry.mtime_ns}};
+  json out = {{"path", entry.path}, {"type", EntryTypeName(entry.type)},
+              {"mode", entry.mode}, {"uid", entry.uid},
+              {"gid", entry.gid},   {"mtime_ns", entry.mtime_ns}};
   if (entry.type == EntryType::kFile || entry.type == EntryType::kHardlink) {
     out["size"] = entry.size;
     out["hash"] = entry.hash;
@@ -155,15 +155,14 @@ void AddImageCommands(CLI::App* app, CliContext* context) {
         if (!info.record.message.empty()) {
           std::printf("message:     %s\n", info.record.message.c_str());
         }
-        std::printf("entries:     %llu (%llu files, %s)\n",
-                    static_cast<unsigned long long>(totals.entries),
-                    static_cast<unsigned long long>(totals.files),
-                    FormatBytes(totals.file_bytes).c_str());
+        std::printf(
+            "entries:     %llu (%llu files, %s)\n", static_cast<unsigned long long>(totals.entries),
+            static_cast<unsigned long long>(totals.files), FormatBytes(totals.file_bytes).c_str());
         if (flags->files) {
           for (const auto& entry : manifest.entries) {
             std::string line = ModeString(entry) + " " + std::to_string(entry.uid) + ":" +
-                               std::to_string(entry.gid) + " " + std::to_string(entry.size) +
-                               " /" + (entry.path == "." ? "" : entry.path);
+                               std::to_string(entry.gid) + " " + std::to_string(entry.size) + " /" +
+                               (entry.path == "." ? "" : entry.path);
             if (!entry.target.empty()) {
               line += (entry.type == EntryType::kHardlink ? " => /" : " -> ") + entry.target;
             }
@@ -221,8 +220,9 @@ void AddImageCommands(CLI::App* app, CliContext* context) {
     };
     auto flags = std::make_shared<Flags>();
     auto* cmd = image->add_subcommand(
-        "export", "Write a version as a pax tar (restore: tar --xattrs --xattrs-include='*' "
-                  "--acls --numeric-owner -xpf FILE)");
+        "export",
+        "Write a version as a pax tar (restore: tar --xattrs --xattrs-include='*' "
+        "--acls --numeric-owner -xpf FILE)");
     cmd->add_option("IMAGE", flags->spec, "NAME, NAME@VERSION or NAME:TAG")->required();
     cmd->add_option("-o,--output", flags->output, "Output file ('-' for stdout)")->required();
     cmd->add_option("--compress", flags->compress, "none, gzip, xz or zstd")->capture_default_str();
@@ -235,11 +235,12 @@ void AddImageCommands(CLI::App* app, CliContext* context) {
         GC_ASSIGN_OR_RETURN(ImageRef ref, store->Resolve(flags->spec));
         GC_ASSIGN_OR_RETURN(ExportResult result,
                             ExportImage(store.get(), ref, flags->output, compression));
-        std::fprintf(stderr, "export: %s: %llu entries written to %s%s\n", ref.ToString().c_str(),
-                     static_cast<unsigned long long>(result.entries), flags->output.c_str(),
-                     result.skipped_sockets
-                         ? (" (" + std::to_string(result.skipped_sockets) + " sockets skipped)").c_str()
-                         : "");
+        std::fprintf(
+            stderr, "export: %s: %llu entries written to %s%s\n", ref.ToString().c_str(),
+            static_cast<unsigned long long>(result.entries), flags->output.c_str(),
+            result.skipped_sockets
+                ? (" (" + std::to_string(result.skipped_sockets) + " sockets skipped)").c_str()
+                : "");
         return Status::Ok();
       };
     });

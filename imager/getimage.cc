@@ -26,14 +26,16 @@ struct Wanted {
   std::string hash;
   uint64_t size = 0;
   bool sparse = false;
-  std::string path;            // one path using it, for messages
-  std::string basis_hash;      // same path in the previous version, if any
+  std::string path;        // one path using it, for messages
+  std::string basis_hash;  // same path in the previous version, if any
 };
 
 class Fetcher {
  public:
   Fetcher(ImageStore* store, const GetImageOptions& options, HttpClient* client)
-      : store_(store), options_(options), client_(client),
+      : store_(store),
+        options_(options),
+        client_(client),
         base_("http://" + options.golden_client + "/v1/capture/") {}
 
   // GET/POST an endpoint; non-2xx becomes a Status naming the golden client.
@@ -93,9 +95,8 @@ class Fetcher {
     GC_ASSIGN_OR_RETURN(std::string signature, ComputeSignature(basis.get()));
     GC_ASSIGN_OR_RETURN(std::string delta, Fetch("POST", "delta/" + item.hash, signature));
     GC_ASSIGN_OR_RETURN(auto writer, store_->NewObject());
-    GC_RETURN_IF_ERROR(ApplyDelta(basis.get(), delta, [&](std::string_view chunk) {
-      return writer->Append(chunk);
-    }));
+    GC_RETURN_IF_ERROR(ApplyDelta(basis.get(), delta,
+                                  [&](std::string_view chunk) { return writer->Append(chunk); }));
     auto hash = writer->Commit(item.hash);
     if (!hash.ok()) return hash.status().WithContext("'/" + item.path + "' (delta)");
     return Status::Ok();
@@ -109,11 +110,13 @@ class Fetcher {
         : decoder({[this](const std::string& hash, uint64_t size) { return Begin(hash, size); },
                    [this](std::string_view data) { return Data(data); },
                    [this]() { return End(); }}),
-          fetcher(fetcher), progress(progress) {}
+          fetcher(fetcher),
+          progress(progress) {}
 
     Status Begin(const std::string& hash, uint64_t size) {
       auto it = expected.find(hash);
-      if (it == expected.end()) return Corrupt("golden client sent an object not asked for: " + hash);
+      if (it == expected.end())
+        return Corrupt("golden client sent an object not asked for: " + hash);
       current = it->second;
       if (size != current->size) {
         return Corrupt("'/" + current->path + "' changed size during capture; run getimage again");
@@ -205,8 +208,10 @@ Result<GetImageSummary> GetImage(ImageStore* store, const GetImageOptions& optio
 
   auto manifest_text = fetcher.Fetch("GET", "manifest");
   if (!manifest_text.ok()) {
-    return manifest_text.status().WithContext("cannot fetch the manifest (is prepareclient "
-                                              "running on " + options.golden_client + "?)");
+    return manifest_text.status().WithContext(
+        "cannot fetch the manifest (is prepareclient "
+        "running on " +
+        options.golden_client + "?)");
   }
   GC_ASSIGN_OR_RETURN(Manifest manifest,
                       ParseManifest(*manifest_text, "manifest from " + options.golden_client));
@@ -226,7 +231,8 @@ Result<GetImageSummary> GetImage(ImageStore* store, const GetImageOptions& optio
 
   std::map<std::string, Wanted> wanted;  // by hash, deterministic order
   for (const auto& entry : manifest.entries) {
-    if (entry.type != EntryType::kFile || wanted.count(entry.hash) || store->HasObject(entry.hash)) {
+    if (entry.type != EntryType::kFile || wanted.count(entry.hash) ||
+        store->HasObject(entry.hash)) {
       continue;
     }
     Wanted item{entry.hash, entry.size, !entry.data_extents.empty(), entry.path, ""};
@@ -276,16 +282,14 @@ Result<GetImageSummary> GetImage(ImageStore* store, const GetImageOptions& optio
   record.files = summary.files;
   record.bytes_total = summary.bytes_total;
   record.bytes_transferred = fetcher.transferred();
-  record.seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  record.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   GC_ASSIGN_OR_RETURN(summary.ref, store->Publish(options.image, manifest, layout, record));
 
   // Tell prepareclient it may stop; the image is safe whatever it answers.
   auto done = fetcher.Fetch("POST", "done");
   if (!done.ok()) GC_LOG(Debug) << "done: " << done.status().message();
   summary.bytes_transferred = fetcher.transferred();
-  summary.seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return summary;
 }
 

@@ -18,9 +18,9 @@ struct GetImageOptions {
   std::string token;
   std::string image;
   std::string message;
-  int parallel = 4;                       // HTTP transfers in flight
+  int parallel = 4;  // HTTP transfers in flight
   bool use_deltas = true;
-  uint64_t delta_min_size = 1 << 20;      // smaller files are sent whole
+  uint64_t delta_min_size = 1 << 20;  // smaller files are sent whole
 };
 
 struct GetImageSummary {

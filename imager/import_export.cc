@@ -79,7 +79,8 @@ Result<ImportResult> ImportDirectory(ImageStore* store, const std::string& dir,
   Progress progress("import " + dir);
   Status status = WalkTree(dir, WalkOptions{}, [&](WalkedEntry&& walked) -> Status {
     Entry& entry = walked.entry;
-    auto inode = std::make_pair(static_cast<uint64_t>(walked.dev), static_cast<uint64_t>(walked.ino));
+    auto inode =
+        std::make_pair(static_cast<uint64_t>(walked.dev), static_cast<uint64_t>(walked.ino));
     if (entry.type == EntryType::kFile) {
       std::string path = JoinPath(dir, entry.path);
       UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
@@ -105,8 +106,8 @@ Result<ImportResult> ImportDirectory(ImageStore* store, const std::string& dir,
   return PublishImport(store, image, std::move(manifest), "dir " + dir, message, added, seconds);
 }
 
-Result<ImportResult> ImportTar(ImageStore* store, const std::string& path,
-                               const std::string& image, const std::string& message) {
+Result<ImportResult> ImportTar(ImageStore* store, const std::string& path, const std::string& image,
+                               const std::string& message) {
   GC_RETURN_IF_ERROR(ValidateImageName(image));
   auto start = std::chrono::steady_clock::now();
   GC_RETURN_IF_ERROR(store->BeginWrite());
@@ -123,9 +124,8 @@ Result<ImportResult> ImportTar(ImageStore* store, const std::string& path,
     if (!*more) break;
     if (entry.type == EntryType::kFile) {
       GC_ASSIGN_OR_RETURN(auto writer, store->NewObject());
-      GC_RETURN_IF_ERROR(reader->ReadContent([&](std::string_view chunk) {
-        return writer->Append(chunk);
-      }));
+      GC_RETURN_IF_ERROR(
+          reader->ReadContent([&](std::string_view chunk) { return writer->Append(chunk); }));
       GC_ASSIGN_OR_RETURN(entry.hash, writer->Commit(""));
       ++added;
       progress.Add(1, entry.size);

@@ -23,8 +23,8 @@ Result<ImportResult> ImportDirectory(ImageStore* store, const std::string& dir,
 
 // Imports a tar, tar.gz, tar.xz or tar.zst. Members with absolute or ".."
 // paths, or paths through a symlink, are refused before anything is published.
-Result<ImportResult> ImportTar(ImageStore* store, const std::string& path,
-                               const std::string& image, const std::string& message);
+Result<ImportResult> ImportTar(ImageStore* store, const std::string& path, const std::string& image,
+                               const std::string& message);
 
 struct ExportResult {
   uint64_t entries = 0;
@@ -34,8 +34,8 @@ struct ExportResult {
 // Writes a pax tar that GNU tar (--xattrs --xattrs-include='*' --acls) and
 // bsdtar restore with all metadata. Sockets cannot be stored in tar and are
 // skipped with a warning.
-Result<ExportResult> ExportImage(ImageStore* store, const ImageRef& ref,
-                                 const std::string& output, Compression compression);
+Result<ExportResult> ExportImage(ImageStore* store, const ImageRef& ref, const std::string& output,
+                                 Compression compression);
 
 struct DiffLine {
   char kind;  // '+' added, '-' removed, 'M' content changed, 'm' metadata only

@@ -74,12 +74,9 @@ bool OwnerIsDead(std::string_view name) {
 }
 
 nlohmann::json RecordToJson(const CaptureRecord& record) {
-  return {{"time_ns", record.time_ns},
-          {"source", record.source},
-          {"message", record.message},
-          {"files", record.files},
-          {"bytes_total", record.bytes_total},
-          {"bytes_transferred", record.bytes_transferred},
+  return {{"time_ns", record.time_ns},         {"source", record.source},
+          {"message", record.message},         {"files", record.files},
+          {"bytes_total", record.bytes_total}, {"bytes_transferred", record.bytes_transferred},
           {"seconds", record.seconds}};
 }
 
@@ -167,7 +164,8 @@ Status ValidateTagName(std::string_view tag) {
   GC_RETURN_IF_ERROR(ValidateName("tag", tag));
   uint64_t ignored;
   if (ParseUint(tag, &ignored)) {
-    return InvalidArgument("tag '" + std::string(tag) + "' must not be a number (numbers are versions)");
+    return InvalidArgument("tag '" + std::string(tag) +
+                           "' must not be a number (numbers are versions)");
   }
   return Status::Ok();
 }
@@ -300,8 +298,7 @@ Result<std::vector<uint64_t>> ImageStore::Versions(const std::string& name) {
 }
 
 Result<ImageRef> ImageStore::Publish(const std::string& name, const Manifest& manifest,
-                                     const std::string& layout_json,
-                                     const CaptureRecord& record) {
+                                     const std::string& layout_json, const CaptureRecord& record) {
   GC_RETURN_IF_ERROR(ValidateImageName(name));
   GC_RETURN_IF_ERROR(ValidateManifest(manifest));
   for (const auto& entry : manifest.entries) {
@@ -573,10 +570,11 @@ Result<ImageStore::VerifyReport> ImageStore::Verify(const std::optional<ImageRef
       std::string problem;
       auto digest = Sha256File(ObjectPath(hash));
       if (!digest.ok()) {
-        problem = "object " + hash + " is missing or unreadable (" + digest.status().message() + ")";
+        problem =
+            "object " + hash + " is missing or unreadable (" + digest.status().message() + ")";
       } else if (*digest != hash) {
-        problem = "object " + hash + " is corrupt: its content hashes to " + *digest +
-                  " (file " + ObjectPath(hash) + ")";
+        problem = "object " + hash + " is corrupt: its content hashes to " + *digest + " (file " +
+                  ObjectPath(hash) + ")";
       }
       std::lock_guard<std::mutex> guard(mutex);
       ++report.objects_checked;

@@ -126,7 +126,8 @@ Result<Manifest> CaptureService::BuildManifest() {
   std::map<std::pair<uint64_t, uint64_t>, std::pair<std::string, uint64_t>> by_inode;
   Status status = WalkTree(options_.root, options_.walk, [&](WalkedEntry&& walked) -> Status {
     Entry& entry = walked.entry;
-    auto inode = std::make_pair(static_cast<uint64_t>(walked.dev), static_cast<uint64_t>(walked.ino));
+    auto inode =
+        std::make_pair(static_cast<uint64_t>(walked.dev), static_cast<uint64_t>(walked.ino));
     if (entry.type == EntryType::kFile) {
       FileKey key{walked.dev, walked.ino, entry.size, entry.mtime_ns, walked.ctime_ns};
       if (auto hit = cache_->Lookup(key)) {
@@ -176,7 +177,8 @@ Result<CaptureService::ObjectSource> CaptureService::Find(const std::string& has
   std::lock_guard<std::mutex> lock(mutex_);
   auto it = sources_.find(hash);
   if (it == sources_.end()) {
-    return NotFound("object " + hash + " is not in the current manifest (fetch the manifest first)");
+    return NotFound("object " + hash +
+                    " is not in the current manifest (fetch the manifest first)");
   }
   return it->second;
 }
@@ -204,7 +206,8 @@ HttpResponse CaptureService::ServeObjects(const std::string& body) {
   std::string hash;
   while (std::getline(lines, hash)) {
     if (hash.empty()) continue;
-    if (!IsValidHashHex(hash)) return Error(400, "not an object hash: '" + hash.substr(0, 80) + "'");
+    if (!IsValidHashHex(hash))
+      return Error(400, "not an object hash: '" + hash.substr(0, 80) + "'");
     if (items.size() >= kMaxObjectsPerRequest) return Error(413, "too many objects in one request");
     auto source = Find(hash);
     if (!source.ok()) return Error(404, source.status().message());

@@ -36,9 +36,9 @@ std::unique_ptr<HashCache> HashCache::Load(Env* env, const std::string& path) {
     FileKey key;
     char hash[kHashHexLength + 1];
     int consumed = 0;
-    int fields = std::sscanf(p, "%" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNd64 " %" SCNd64 " %64s%n",
-                             &key.dev, &key.ino, &key.size, &key.mtime_ns, &key.ctime_ns, hash,
-                             &consumed);
+    int fields =
+        std::sscanf(p, "%" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNd64 " %" SCNd64 " %64s%n",
+                    &key.dev, &key.ino, &key.size, &key.mtime_ns, &key.ctime_ns, hash, &consumed);
     if (fields != 6 || !IsValidHashHex(hash)) {
       GC_LOG(Warning) << "hash cache " << path << " is malformed; starting afresh";
       cache->loaded_.clear();

@@ -79,7 +79,8 @@ Result<std::string> CollectLayout(const LayoutOptions& options, ProcessRunner* r
   if (real_root) {
     struct utsname name;
     if (::uname(&name) == 0) layout["running_kernel"] = name.release;
-    layout["bootloader"] = fs::exists(fs::path(options.sys_dir) / "firmware/efi", ec) ? "uefi" : "bios";
+    layout["bootloader"] =
+        fs::exists(fs::path(options.sys_dir) / "firmware/efi", ec) ? "uefi" : "bios";
     json blocks = RunJson(runner,
                           {"lsblk", "--json", "--bytes", "--output",
                            "NAME,PATH,TYPE,SIZE,FSTYPE,UUID,LABEL,PARTUUID,MOUNTPOINT,PTTYPE"},

@@ -36,8 +36,7 @@ Result<std::pair<std::string, uint16_t>> ParseListen(const std::string& listen) 
   std::string port_text = listen.substr(colon + 1);
   in_addr parsed;
   if (::inet_pton(AF_INET, address.c_str(), &parsed) != 1) {
-    return InvalidArgument("--listen '" + listen + "': '" + address +
-                           "' is not an IPv4 address");
+    return InvalidArgument("--listen '" + listen + "': '" + address + "' is not an IPv4 address");
   }
   char* end = nullptr;
   long port = std::strtol(port_text.c_str(), &end, 10);
@@ -104,9 +103,9 @@ std::vector<std::string> SwapFileExcludes(const std::filesystem::path& root, boo
 }  // namespace
 
 const std::vector<std::string>& DefaultExcludes() {
-  static const std::vector<std::string> kExcludes = {
-      "/proc/*", "/sys/*", "/dev/*", "/run/*", "/tmp/*", "/var/tmp/*",
-      "/mnt/*",  "/media/*", "*/lost+found"};
+  static const std::vector<std::string> kExcludes = {"/proc/*", "/sys/*",   "/dev/*",
+                                                     "/run/*",  "/tmp/*",   "/var/tmp/*",
+                                                     "/mnt/*",  "/media/*", "*/lost+found"};
   return kExcludes;
 }
 
@@ -196,8 +195,8 @@ Status RunPrepareClient(const PrepareClientOptions& options) {
     GC_RETURN_IF_ERROR(env->WriteFileAtomic(options.token_file, service_options.token + "\n"));
     ::chmod(options.token_file.c_str(), 0600);
   }
-  GC_LOG(Info) << "prepareclient: serving " << service_options.root << " on " << listen.first
-               << ":" << server->port()
+  GC_LOG(Info) << "prepareclient: serving " << service_options.root << " on " << listen.first << ":"
+               << server->port()
                << "; anyone with the token can read every file of this tree until it stops";
 
   struct sigaction action {};

@@ -16,7 +16,7 @@ struct PrepareClientOptions {
   std::vector<std::string> excludes;
   std::vector<std::string> exclude_files;
   std::string state_dir = "/var/lib/goldcast-agent";
-  std::string token_file;  // if set, the token is written here once listening
+  std::string token_file;      // if set, the token is written here once listening
   std::string image = "NAME";  // only used in the printed command
   bool keep_serving = false;   // serve more than one getimage
 };

@@ -1,7 +1,7 @@
 #include "node-agent/capture_service.h"
 
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -27,7 +27,8 @@ class CaptureServiceTest : public ::testing::Test {
     WriteTestFile(dir_.Sub("root/etc/hostname"), "golden\n");
     WriteTestFile(dir_.Sub("root/usr/bin/tool"), std::string(100000, 'x'));
     WriteTestFile(dir_.Sub("root/proc/1/status"), "not captured");
-    std::filesystem::create_hard_link(dir_.Sub("root/usr/bin/tool"), dir_.Sub("root/usr/bin/alias"));
+    std::filesystem::create_hard_link(dir_.Sub("root/usr/bin/tool"),
+                                      dir_.Sub("root/usr/bin/alias"));
     cache_ = HashCache::Load(Env::Default(), dir_.Sub("cache"));
     CaptureServiceOptions options;
     options.root = dir_.Sub("root");

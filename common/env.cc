@@ -120,6 +120,12 @@ class RealEnv : public Env {
     return SyncDir(std::filesystem::path(path).parent_path().string());
   }
 
+  Status WriteFile(const std::string& path, std::string_view data) override {
+    GC_ASSIGN_OR_RETURN(auto file, NewWritableFile(path, 0644));
+    GC_RETURN_IF_ERROR(file->Append(data));
+    return file->Close();
+  }
+
   Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path,
                                                         mode_t mode) override {
     UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));

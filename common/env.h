@@ -41,6 +41,9 @@ class Env {
   // Writes via a temp file in the same directory, fsync, rename, fsync dir:
   // readers see the old or the new content, never a mix.
   virtual Status WriteFileAtomic(const std::string& path, std::string_view data) = 0;
+  // Creates or replaces `path` without fsync: for files in a private
+  // directory that a later SyncFileSystem makes durable as a batch.
+  virtual Status WriteFile(const std::string& path, std::string_view data) = 0;
   virtual Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path,
                                                                 mode_t mode = 0644) = 0;
   virtual Result<UniqueFd> OpenForRead(const std::string& path) = 0;

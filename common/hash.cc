@@ -62,11 +62,16 @@ Result<std::string> Sha256File(const std::string& path) {
 }
 
 bool IsValidHashHex(std::string_view hex) {
+  // A table, not comparisons: manifests check this for every file, often twice.
+  static const auto kLowerHex = [] {
+    std::array<bool, 256> table{};
+    for (char c : std::string_view("0123456789abcdef")) table[static_cast<unsigned char>(c)] = true;
+    return table;
+  }();
   if (hex.size() != kHashHexLength) return false;
-  for (char c : hex) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
+  bool valid = true;
+  for (char c : hex) valid &= kLowerHex[static_cast<unsigned char>(c)];
+  return valid;
 }
 
 std::string HexEncode(std::string_view bytes) {

@@ -42,12 +42,14 @@ Progress::Progress(std::string label)
 Progress::~Progress() { Finish(); }
 
 void Progress::SetTotals(uint64_t items, uint64_t bytes) {
+  std::lock_guard<std::mutex> lock(mutex_);
   total_items_ = items;
   total_bytes_ = bytes;
   Draw(true);
 }
 
 void Progress::Add(uint64_t items, uint64_t bytes) {
+  std::lock_guard<std::mutex> lock(mutex_);
   items_ += items;
   bytes_ += bytes;
   Draw(false);
@@ -72,6 +74,7 @@ void Progress::Draw(bool force) {
 }
 
 void Progress::Finish() {
+  std::lock_guard<std::mutex> lock(mutex_);
   if (finished_) return;
   finished_ = true;
   if (enabled_) {

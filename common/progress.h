@@ -1,10 +1,11 @@
-// Progress on a terminal for long work (capture, import, export): one line
+// Progress on a terminal for long work (thread-safe) (capture, import, export): one line
 // redrawn at most ten times a second on stderr, only when stderr is a tty,
 // so logs and CI output stay clean.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <mutex>
 #include <string>
 
 namespace gc {
@@ -27,6 +28,7 @@ class Progress {
  private:
   void Draw(bool force);
 
+  mutable std::mutex mutex_;
   std::string label_;
   bool enabled_;
   bool finished_ = false;

@@ -25,5 +25,6 @@ struct CliContext {
 
 void AddGetImageCommand(CLI::App* app, CliContext* context);
 void AddImageCommands(CLI::App* app, CliContext* context);
+void AddKernelCommands(CLI::App* app, CliContext* context);
 
 }  // namespace gc

@@ -1,11 +1,14 @@
 #include "imager/getimage.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <set>
+#include <thread>
 #include <unordered_map>
 
 #include "common/delta.h"
@@ -60,31 +63,51 @@ class Fetcher {
       batches.back().push_back(item);
       batch_bytes += item->size + 100;
     }
-    std::vector<std::unique_ptr<BatchState>> states;
-    std::vector<HttpCall> calls;
-    for (const auto& batch : batches) {
-      auto state = std::make_unique<BatchState>(this, progress);
-      std::string body;
-      for (const Wanted* item : batch) {
-        body += item->hash + "\n";
-        state->expected[item->hash] = item;
+    // One thread per connection, each decoding, hashing and writing its own
+    // batches: on a fast link the receiving side is bound by SHA-256 and
+    // writes, so the work has to spread over the cores.
+    std::atomic<size_t> next{0};
+    std::mutex mutex;
+    Status first_error;
+    auto worker = [&] {
+      for (size_t i = next++; i < batches.size(); i = next++) {
+        {
+          std::lock_guard<std::mutex> guard(mutex);
+          if (!first_error.ok()) return;
+        }
+        Status status = FetchBatch(batches[i], progress);
+        if (!status.ok()) {
+          std::lock_guard<std::mutex> guard(mutex);
+          if (first_error.ok()) first_error = status;
+          return;
+        }
       }
-      HttpCall call = MakeCall("POST", "objects", std::move(body));
-      BatchState* raw = state.get();
-      call.sink = [raw](std::string_view chunk) { return raw->decoder.Feed(chunk); };
-      call.retries = 0;  // a half-consumed stream cannot be replayed
-      calls.push_back(std::move(call));
-      states.push_back(std::move(state));
+    };
+    std::vector<std::thread> pool;
+    int threads = std::min<int>(options_.parallel, static_cast<int>(batches.size()));
+    for (int t = 1; t < threads; ++t) pool.emplace_back(worker);
+    worker();
+    for (auto& thread : pool) thread.join();
+    return first_error;
+  }
+
+  Status FetchBatch(const std::vector<const Wanted*>& batch, Progress* progress) {
+    BatchState state(this, progress);
+    std::string body;
+    for (const Wanted* item : batch) {
+      body += item->hash + "\n";
+      state.expected[item->hash] = item;
     }
-    GC_ASSIGN_OR_RETURN(auto results, client_->CallAll(std::move(calls), options_.parallel));
-    for (size_t i = 0; i < results.size(); ++i) {
-      transferred_ += results[i].bytes_received;
-      GC_RETURN_IF_ERROR(CheckStatus(results[i], "objects"));
-      GC_RETURN_IF_ERROR(states[i]->decoder.Finish());
-      if (states[i]->received != states[i]->expected.size()) {
-        return Corrupt("golden client sent " + std::to_string(states[i]->received) + " of " +
-                       std::to_string(states[i]->expected.size()) + " objects requested");
-      }
+    HttpCall call = MakeCall("POST", "objects", std::move(body));
+    call.sink = [&state](std::string_view chunk) { return state.decoder.Feed(chunk); };
+    call.retries = 0;  // a half-consumed stream cannot be replayed
+    GC_ASSIGN_OR_RETURN(HttpResult result, client_->Call(std::move(call)));
+    transferred_ += result.bytes_received;
+    GC_RETURN_IF_ERROR(CheckStatus(result, "objects"));
+    GC_RETURN_IF_ERROR(state.decoder.Finish());
+    if (state.received != state.expected.size()) {
+      return Corrupt("golden client sent " + std::to_string(state.received) + " of " +
+                     std::to_string(state.expected.size()) + " objects requested");
     }
     return Status::Ok();
   }
@@ -102,7 +125,7 @@ class Fetcher {
     return Status::Ok();
   }
 
-  uint64_t transferred() const { return transferred_; }
+  uint64_t transferred() const { return transferred_.load(); }
 
  private:
   struct BatchState {
@@ -190,7 +213,7 @@ class Fetcher {
   const GetImageOptions& options_;
   HttpClient* client_;
   std::string base_;
-  uint64_t transferred_ = 0;
+  std::atomic<uint64_t> transferred_{0};
 };
 
 }  // namespace
@@ -217,31 +240,36 @@ Result<GetImageSummary> GetImage(ImageStore* store, const GetImageOptions& optio
                       ParseManifest(*manifest_text, "manifest from " + options.golden_client));
   GC_ASSIGN_OR_RETURN(std::string layout, fetcher.Fetch("GET", "layout"));
 
-  // The previous version gives delta bases: the same path's old content.
-  std::unordered_map<std::string, std::string> previous;
-  GC_ASSIGN_OR_RETURN(auto latest, store->Latest(options.image));
-  if (latest && options.use_deltas) {
-    GC_ASSIGN_OR_RETURN(Manifest old, store->LoadManifest(*latest));
-    for (auto& entry : old.entries) {
-      if (entry.type == EntryType::kFile && entry.size >= options.delta_min_size) {
-        previous.emplace(std::move(entry.path), std::move(entry.hash));
-      }
-    }
-  }
-
   std::map<std::string, Wanted> wanted;  // by hash, deterministic order
+  bool any_large = false;
   for (const auto& entry : manifest.entries) {
     if (entry.type != EntryType::kFile || wanted.count(entry.hash) ||
         store->HasObject(entry.hash)) {
       continue;
     }
-    Wanted item{entry.hash, entry.size, !entry.data_extents.empty(), entry.path, ""};
-    auto basis = previous.find(entry.path);
-    if (basis != previous.end() && entry.size >= options.delta_min_size &&
-        store->HasObject(basis->second)) {
-      item.basis_hash = basis->second;
+    any_large |= entry.size >= options.delta_min_size;
+    wanted.emplace(entry.hash,
+                   Wanted{entry.hash, entry.size, !entry.data_extents.empty(), entry.path, ""});
+  }
+
+  // Large files that changed come as deltas against the same path's content
+  // in the previous version (read only when there is such a file).
+  GC_ASSIGN_OR_RETURN(auto latest, store->Latest(options.image));
+  if (latest && options.use_deltas && any_large) {
+    GC_ASSIGN_OR_RETURN(Manifest old, store->LoadManifest(*latest));
+    std::unordered_map<std::string, std::string> previous;
+    for (auto& entry : old.entries) {
+      if (entry.type == EntryType::kFile && entry.size >= options.delta_min_size) {
+        previous.emplace(std::move(entry.path), std::move(entry.hash));
+      }
     }
-    wanted.emplace(entry.hash, std::move(item));
+    for (auto& [hash, item] : wanted) {
+      auto basis = previous.find(item.path);
+      if (item.size >= options.delta_min_size && basis != previous.end() &&
+          store->HasObject(basis->second)) {
+        item.basis_hash = basis->second;
+      }
+    }
   }
 
   GetImageSummary summary;

@@ -214,7 +214,9 @@ std::vector<DiffLine> DiffManifests(const Manifest& a, const Manifest& b) {
     if (x == y) continue;
     std::string detail;
     auto note = [&](bool changed, const char* what) {
-      if (changed) detail += (detail.empty() ? "" : ",") + std::string(what);
+      if (!changed) return;
+      if (!detail.empty()) detail.push_back(',');
+      detail.append(what);
     };
     note(x.type != y.type, "type");
     note(x.hash != y.hash || x.size != y.size, "content");

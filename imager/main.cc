@@ -1,6 +1,7 @@
 // goldcast: the image server's command line.
 #include <cstdio>
 
+#include "common/cli_errors.h"
 #include "common/log.h"
 #include "imager/cli.h"
 
@@ -16,11 +17,12 @@ int main(int argc, char** argv) {
 
   gc::AddGetImageCommand(&app, &context);
   gc::AddImageCommands(&app, &context);
+  gc::AddKernelCommands(&app, &context);
 
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return gc::ReportUsageError(app, e, "goldcast");
   }
   if (verbose) gc::SetLogLevel(gc::LogLevel::kDebug);
   if (!context.run) {

@@ -135,7 +135,7 @@ class StoreObjectWriter : public ObjectWriter {
                      hash);
     }
     std::string final_path = store_->ObjectPath(hash);
-    if (env_->Exists(final_path)) {
+    if (store_->HasObject(hash)) {
       GC_RETURN_IF_ERROR(env_->RemoveFile(temp_path_));
     } else {
       GC_RETURN_IF_ERROR(env_->Rename(temp_path_, final_path));
@@ -178,8 +178,10 @@ Result<ImageSpec> ParseImageSpec(std::string_view text) {
     spec.name = std::string(text.substr(0, at));
     uint64_t version = 0;
     if (!ParseUint(text.substr(at + 1), &version) || version == 0) {
-      return InvalidArgument("'" + std::string(text) +
-                             "': the version after '@' must be a positive number, e.g. compute@2");
+      std::string message = "'";
+      message.append(text);
+      message.append("': the version after '@' must be a positive number, e.g. compute@2");
+      return InvalidArgument(message);
     }
     spec.version = version;
   } else if (colon != std::string_view::npos) {
@@ -249,7 +251,25 @@ std::string ImageStore::ObjectPath(const std::string& hash) const {
   return root_ + "/objects/" + hash.substr(0, 2) + "/" + hash;
 }
 
-bool ImageStore::HasObject(const std::string& hash) { return env_->Exists(ObjectPath(hash)); }
+bool ImageStore::HasObject(const std::string& hash) {
+  if (!write_lock_) return env_->Exists(ObjectPath(hash));
+  std::lock_guard<std::mutex> lock(present_mutex_);
+  if (!present_) {
+    present_.emplace();
+    std::string objects = JoinPath(root_, "objects");
+    auto prefixes = env_->ListDir(objects);
+    for (const auto& prefix : prefixes.ok() ? *prefixes : std::vector<std::string>()) {
+      auto names = env_->ListDir(JoinPath(objects, prefix));
+      if (!names.ok()) continue;
+      for (auto& name : *names) present_->insert(std::move(name));
+    }
+  }
+  // Another writer may have added it since the listing: check the disk then.
+  if (present_->count(hash)) return true;
+  if (!env_->Exists(ObjectPath(hash))) return false;
+  present_->insert(hash);
+  return true;
+}
 
 Result<UniqueFd> ImageStore::OpenObject(const std::string& hash) {
   if (!IsValidHashHex(hash)) return InvalidArgument("not an object hash: '" + hash + "'");
@@ -307,9 +327,6 @@ Result<ImageRef> ImageStore::Publish(const std::string& name, const Manifest& ma
                       "' is not in the store");
     }
   }
-  // One syncfs makes every object written by this capture durable before the
-  // manifest that references them becomes visible.
-  GC_RETURN_IF_ERROR(env_->SyncFileSystem(root_));
 
   std::string image_dir = ImageDir(name);
   GC_RETURN_IF_ERROR(env_->CreateDirs(image_dir));
@@ -328,22 +345,31 @@ Result<ImageRef> ImageStore::Publish(const std::string& name, const Manifest& ma
   }
   ImageRef ref{name, last + 1};
 
+  // The version's files are written without fsync into a private staging
+  // directory; one syncfs then makes them and every object of this capture
+  // durable at once, and only then does the rename make the version visible.
+  // (A crash between "last" and the rename leaves a gap in the numbers,
+  // never a reused number.)
   GC_ASSIGN_OR_RETURN(std::string staging, NewTempPath("version"));
   Status staged = env_->CreateDirs(staging);
   if (staged.ok()) {
-    staged = env_->WriteFileAtomic(JoinPath(staging, "manifest"), SerializeManifest(manifest));
+    staged = env_->WriteFile(JoinPath(staging, "manifest"), SerializeManifest(manifest));
   }
-  if (staged.ok()) staged = env_->WriteFileAtomic(JoinPath(staging, "layout.json"), layout_json);
+  if (staged.ok()) staged = env_->WriteFile(JoinPath(staging, "layout.json"), layout_json);
   if (staged.ok()) {
-    staged = env_->WriteFileAtomic(JoinPath(staging, "capture.json"), RecordToJson(record).dump(2));
+    staged = env_->WriteFile(JoinPath(staging, "capture.json"), RecordToJson(record).dump(2));
   }
+  if (staged.ok()) {
+    staged = env_->WriteFile(last_path + ".new", std::to_string(ref.version) + "\n");
+  }
+  if (staged.ok()) staged = env_->Rename(last_path + ".new", last_path);
+  if (staged.ok()) staged = env_->SyncFileSystem(root_);
   if (staged.ok()) staged = env_->Rename(staging, VersionDir(ref));
+  if (staged.ok()) staged = env_->SyncDir(image_dir);
   if (!staged.ok()) {
     (void)env_->RemoveTree(staging);
     return staged.WithContext("publishing " + ref.ToString());
   }
-  GC_RETURN_IF_ERROR(env_->SyncDir(image_dir));
-  GC_RETURN_IF_ERROR(env_->WriteFileAtomic(last_path, std::to_string(ref.version) + "\n"));
   return ref;
 }
 

@@ -7,9 +7,11 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "common/env.h"
@@ -76,7 +78,7 @@ class ImageStore {
 
   const std::string& root() const { return root_; }
 
-  // --- objects ---
+  // --- objects --- (thread-safe, as is writing objects through NewObject)
   bool HasObject(const std::string& hash);
   std::string ObjectPath(const std::string& hash) const;
   Result<UniqueFd> OpenObject(const std::string& hash);
@@ -140,6 +142,11 @@ class ImageStore {
   std::string root_;
   Env* env_;
   std::optional<FileLock> write_lock_;
+  // Objects known to be present, loaded by listing objects/ once per write
+  // session: while the session's lock is held gc cannot run, so an object
+  // seen present stays present (one listing beats a stat per file).
+  std::optional<std::unordered_set<std::string>> present_;
+  std::mutex present_mutex_;  // getimage writes objects from several threads
 };
 
 }  // namespace gc

@@ -4,10 +4,13 @@
 #include <openssl/crypto.h>
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <map>
 #include <memory>
 #include <sstream>
+#include <thread>
 
 #include "common/delta.h"
 #include "common/hash.h"
@@ -122,46 +125,112 @@ HttpResponse CaptureService::Handle(const HttpRequest& request) {
 Result<Manifest> CaptureService::BuildManifest() {
   std::lock_guard<std::mutex> lock(mutex_);
   Manifest manifest;
-  std::unordered_map<std::string, ObjectSource> sources;
-  std::map<std::pair<uint64_t, uint64_t>, std::pair<std::string, uint64_t>> by_inode;
+  struct Miss {
+    size_t index;
+    FileKey key;
+  };
+  std::vector<Miss> misses;
+  std::map<std::pair<uint64_t, uint64_t>, size_t> file_by_inode;  // -> index of the kFile
+  std::vector<std::pair<size_t, size_t>> hardlinks;               // (index, index of its file)
   Status status = WalkTree(options_.root, options_.walk, [&](WalkedEntry&& walked) -> Status {
     Entry& entry = walked.entry;
     auto inode =
         std::make_pair(static_cast<uint64_t>(walked.dev), static_cast<uint64_t>(walked.ino));
+    size_t index = manifest.entries.size();
     if (entry.type == EntryType::kFile) {
       FileKey key{walked.dev, walked.ino, entry.size, entry.mtime_ns, walked.ctime_ns};
       if (auto hit = cache_->Lookup(key)) {
         entry.hash = *hit;
       } else {
-        ObjectSource source{entry.path, entry.size};
-        auto fd = OpenSource(source);
-        if (!fd.ok()) {
-          if (fd.status().code() == Code::kNotFound) return Status::Ok();  // vanished
-          return fd.status();
-        }
-        GC_ASSIGN_OR_RETURN(entry.hash, Sha256Fd(fd->get()));
-        cache_->Insert(key, entry.hash);
+        misses.push_back({index, key});
       }
-      sources.emplace(entry.hash, ObjectSource{entry.path, entry.size});
-      by_inode[inode] = {entry.hash, entry.size};
+      file_by_inode[inode] = index;
     } else if (entry.type == EntryType::kHardlink) {
-      auto it = by_inode.find(inode);
-      if (it == by_inode.end()) return Status::Ok();  // its first name vanished
-      entry.hash = it->second.first;
-      entry.size = it->second.second;
+      auto it = file_by_inode.find(inode);
+      if (it == file_by_inode.end()) return Status::Ok();  // its first name vanished
+      hardlinks.emplace_back(index, it->second);
     }
     manifest.entries.push_back(std::move(entry));
     return Status::Ok();
   });
   GC_RETURN_IF_ERROR(status);
+
+  // Hash what the cache did not know on every core: a first capture is
+  // bound by SHA-256 otherwise.
+  std::vector<bool> vanished(manifest.entries.size(), false);
+  std::atomic<size_t> next{0};
+  std::mutex error_mutex;
+  Status first_error;
+  auto worker = [&] {
+    for (size_t i = next++; i < misses.size(); i = next++) {
+      Entry& entry = manifest.entries[misses[i].index];
+      auto fd = OpenSource(ObjectSource{entry.path, entry.size});
+      Result<std::string> hash = fd.ok() ? Sha256Fd(fd->get()) : Result<std::string>(fd.status());
+      if (hash.ok()) {
+        entry.hash = *hash;
+        cache_->Insert(misses[i].key, entry.hash);
+      } else if (hash.status().code() == Code::kNotFound) {
+        vanished[misses[i].index] = true;
+      } else {
+        std::lock_guard<std::mutex> guard(error_mutex);
+        if (first_error.ok()) first_error = hash.status();
+      }
+    }
+  };
+  unsigned threads = std::clamp(std::thread::hardware_concurrency(), 1u, 8u);
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < threads && t < misses.size(); ++t) pool.emplace_back(worker);
+  worker();
+  for (auto& thread : pool) thread.join();
+  GC_RETURN_IF_ERROR(first_error);
+
+  for (auto [index, file] : hardlinks) {
+    if (vanished[file]) {
+      vanished[index] = true;
+      continue;
+    }
+    manifest.entries[index].hash = manifest.entries[file].hash;
+    manifest.entries[index].size = manifest.entries[file].size;
+  }
+  if (std::find(vanished.begin(), vanished.end(), true) != vanished.end()) {
+    size_t out = 0;
+    for (size_t i = 0; i < manifest.entries.size(); ++i) {
+      if (!vanished[i]) manifest.entries[out++] = std::move(manifest.entries[i]);
+    }
+    manifest.entries.resize(out);
+  }
   GC_RETURN_IF_ERROR(ValidateManifest(manifest));
+
+  std::unordered_map<std::string, ObjectSource> sources;
+  for (const auto& entry : manifest.entries) {
+    if (entry.type == EntryType::kFile) {
+      sources.emplace(entry.hash, ObjectSource{entry.path, entry.size});
+    }
+  }
   sources_ = std::move(sources);
   Status saved = cache_->Save();
   if (!saved.ok()) GC_LOG(Warning) << "hash cache not saved: " << saved.message();
   return manifest;
 }
 
+Result<ManifestTotals> CaptureService::WalkAtStart() {
+  GC_ASSIGN_OR_RETURN(Manifest manifest, BuildManifest());
+  std::string text = SerializeManifest(manifest);
+  std::lock_guard<std::mutex> lock(mutex_);
+  startup_manifest_ = std::move(text);
+  return ComputeTotals(manifest);
+}
+
 HttpResponse CaptureService::ServeManifest() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (startup_manifest_) {
+      std::string text = std::move(*startup_manifest_);
+      startup_manifest_.reset();
+      GC_LOG(Info) << "serving the manifest of the walk at start";
+      return HttpResponse::Text(200, std::move(text), "text/plain; charset=utf-8");
+    }
+  }
   auto manifest = BuildManifest();
   if (!manifest.ok()) {
     GC_LOG(Error) << "walking " << options_.root << ": " << manifest.status().message();

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -35,6 +36,11 @@ class CaptureService {
   // Walks and hashes the tree; the result is what GET manifest returns.
   Result<Manifest> BuildManifest();
 
+  // Walks the tree now and keeps the result for the first GET manifest, so a
+  // capture right after prepareclient starts walks the tree once, not twice.
+  // Later requests (--keep-serving) walk again. Returns the totals.
+  Result<ManifestTotals> WalkAtStart();
+
   // Set once a getimage has said it is done.
   bool done() const { return done_.load(); }
 
@@ -56,6 +62,7 @@ class CaptureService {
   HashCache* cache_;
   std::mutex mutex_;  // guards sources_ and serialises walks
   std::unordered_map<std::string, ObjectSource> sources_;
+  std::optional<std::string> startup_manifest_;  // serialised, served once
   std::atomic<bool> done_{false};
 };
 

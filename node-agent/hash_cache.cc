@@ -1,5 +1,6 @@
 #include "node-agent/hash_cache.h"
 
+#include <charconv>
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
@@ -10,8 +11,31 @@
 namespace gc {
 
 namespace {
+
 constexpr char kHeader[] = "goldcast-hashcache 1\n";
+
+template <typename T>
+bool TakeNumber(std::string_view* line, T* out) {
+  auto [end, error] = std::from_chars(line->data(), line->data() + line->size(), *out);
+  if (error != std::errc() || end == line->data()) return false;
+  line->remove_prefix(static_cast<size_t>(end - line->data()));
+  if (line->empty() || line->front() != ' ') return false;
+  line->remove_prefix(1);
+  return true;
 }
+
+// "dev ino size mtime_ns ctime_ns hash"
+bool ParseLine(std::string_view line, FileKey* key, std::string_view* hash) {
+  if (!TakeNumber(&line, &key->dev) || !TakeNumber(&line, &key->ino) ||
+      !TakeNumber(&line, &key->size) || !TakeNumber(&line, &key->mtime_ns) ||
+      !TakeNumber(&line, &key->ctime_ns)) {
+    return false;
+  }
+  *hash = line;
+  return IsValidHashHex(line);
+}
+
+}  // namespace
 
 size_t FileKeyHash::operator()(const FileKey& key) const {
   uint64_t h = key.ino * 0x9E3779B97F4A7C15ull;
@@ -30,23 +54,23 @@ std::unique_ptr<HashCache> HashCache::Load(Env* env, const std::string& path) {
     GC_LOG(Warning) << "ignoring unreadable hash cache " << path;
     return cache;
   }
-  const char* p = text->c_str() + std::strlen(kHeader);
-  const char* end = text->c_str() + text->size();
-  while (p < end) {
+  // Hand-rolled parsing: sscanf rescans the rest of the buffer on every call,
+  // which made loading quadratic in the number of files.
+  std::string_view rest(*text);
+  rest.remove_prefix(std::strlen(kHeader));
+  while (!rest.empty()) {
+    size_t newline = rest.find('\n');
+    std::string_view line = rest.substr(0, newline);
+    rest.remove_prefix(newline == std::string_view::npos ? rest.size() : newline + 1);
+    if (line.empty()) continue;
     FileKey key;
-    char hash[kHashHexLength + 1];
-    int consumed = 0;
-    int fields =
-        std::sscanf(p, "%" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNd64 " %" SCNd64 " %64s%n",
-                    &key.dev, &key.ino, &key.size, &key.mtime_ns, &key.ctime_ns, hash, &consumed);
-    if (fields != 6 || !IsValidHashHex(hash)) {
+    std::string_view hash;
+    if (!ParseLine(line, &key, &hash)) {
       GC_LOG(Warning) << "hash cache " << path << " is malformed; starting afresh";
       cache->loaded_.clear();
       return cache;
     }
-    cache->loaded_.emplace(key, hash);
-    p += consumed;
-    while (p < end && (*p == '\n' || *p == ' ')) ++p;
+    cache->loaded_.emplace(key, std::string(hash));
   }
   return cache;
 }

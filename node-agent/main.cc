@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
+#include "common/cli_errors.h"
 #include "common/status.h"
 #include "node-agent/prepareclient.h"
 
@@ -42,7 +43,7 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return gc::ReportUsageError(app, e, "goldcast-agent");
   }
 
   gc::Status status;

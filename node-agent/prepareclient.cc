@@ -168,12 +168,12 @@ Status RunPrepareClient(const PrepareClientOptions& options) {
   auto cache = HashCache::Load(env, (state / "hashcache").string());
   CaptureService service(service_options, cache.get());
 
-  // Walk once before listening: it warms the hash cache (the manifest request
-  // then only re-checks metadata) and reports the size of the capture.
+  // Walk before listening: it reports the size of the capture, and the first
+  // getimage is served this walk (a capture that fails because a file changed
+  // since is retried with a fresh walk).
   Progress progress("prepareclient: hashing " + service_options.root);
-  GC_ASSIGN_OR_RETURN(Manifest manifest, service.BuildManifest());
+  GC_ASSIGN_OR_RETURN(ManifestTotals totals, service.WalkAtStart());
   progress.Finish();
-  ManifestTotals totals = ComputeTotals(manifest);
   GC_LOG(Info) << "prepareclient: " << service_options.root << ": " << totals.entries
                << " entries, " << totals.files << " files, " << FormatBytes(totals.file_bytes)
                << " (" << cache->hits() << " hashes from cache)";

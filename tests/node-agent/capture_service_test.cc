@@ -171,6 +171,19 @@ TEST_F(CaptureServiceTest, DeltaTurnsTheBasisIntoTheCurrentContent) {
   EXPECT_EQ(Call("POST", "delta/" + hash, "garbage signature").status, 400);
 }
 
+TEST_F(CaptureServiceTest, FirstManifestComesFromTheWalkAtStartLaterOnesWalkAgain) {
+  auto totals = service_->WalkAtStart();
+  ASSERT_TRUE(totals.ok()) << totals.status().message();
+  EXPECT_EQ(totals->files, 2u);  // hostname and tool (alias is a hardlink)
+  WriteTestFile(dir_.Sub("root/etc/motd"), "added after start\n");
+  HttpResponse first = Call("GET", "manifest");
+  ASSERT_EQ(first.status, 200);
+  EXPECT_EQ(first.body.find("etc/motd"), std::string::npos);
+  HttpResponse second = Call("GET", "manifest");
+  ASSERT_EQ(second.status, 200);
+  EXPECT_NE(second.body.find("etc/motd"), std::string::npos);
+}
+
 TEST_F(CaptureServiceTest, DoneEndsTheService) {
   EXPECT_FALSE(service_->done());
   EXPECT_EQ(Call("POST", "done").status, 200);

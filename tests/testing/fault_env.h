@@ -25,6 +25,10 @@ class FaultEnv : public Env {
     if (!Spend(data.size())) return ErrnoError("write " + path, ENOSPC);
     return base_->WriteFileAtomic(path, data);
   }
+  Status WriteFile(const std::string& path, std::string_view data) override {
+    if (!Spend(data.size())) return ErrnoError("write " + path, ENOSPC);
+    return base_->WriteFile(path, data);
+  }
   Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path,
                                                         mode_t mode) override;
   Result<UniqueFd> OpenForRead(const std::string& path) override {

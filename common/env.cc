@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <random>
@@ -34,7 +35,39 @@ std::string TempSuffix() {
 
 class RealWritableFile : public WritableFile {
  public:
-  RealWritableFile(UniqueFd fd, std::string path) : fd_(std::move(fd)), path_(std::move(path)) {}
+  // `path` names the file; for an O_TMPFILE file it is the directory and
+  // `anonymous` is set; `temp_path` is set for the named-temp fallback.
+  RealWritableFile(UniqueFd fd, std::string path, bool anonymous = false,
+                   std::string temp_path = "")
+      : fd_(std::move(fd)),
+        path_(std::move(path)),
+        anonymous_(anonymous),
+        temp_path_(std::move(temp_path)) {}
+
+  ~RealWritableFile() override {
+    if (!temp_path_.empty()) ::unlink(temp_path_.c_str());
+  }
+
+  Status LinkAs(const std::string& path) override {
+    if (!anonymous_ && temp_path_.empty()) {
+      return Internal("LinkAs on a named file " + path_);
+    }
+    GC_RETURN_IF_ERROR(SetSize());
+    Status status;
+    if (anonymous_) {
+      // linkat through /proc/self/fd needs no privilege; AT_EMPTY_PATH needs
+      // CAP_DAC_READ_SEARCH. Try both.
+      std::string proc = "/proc/self/fd/" + std::to_string(fd_.get());
+      if (::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, path.c_str(), AT_SYMLINK_FOLLOW) != 0 &&
+          ::linkat(fd_.get(), "", AT_FDCWD, path.c_str(), AT_EMPTY_PATH) != 0) {
+        status = ErrnoError("link " + path);
+      }
+    } else if (::link(temp_path_.c_str(), path.c_str()) != 0) {
+      status = ErrnoError("link " + path);
+    }
+    fd_.Reset();
+    return status;
+  }
 
   Status Append(std::string_view data) override {
     GC_RETURN_IF_ERROR(WriteAll(fd_.get(), data, path_));
@@ -80,6 +113,8 @@ class RealWritableFile : public WritableFile {
   std::string path_;
   uint64_t size_ = 0;
   bool has_hole_ = false;
+  bool anonymous_ = false;
+  std::string temp_path_;
 };
 
 class RealEnv : public Env {
@@ -131,6 +166,24 @@ class RealEnv : public Env {
     UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
     if (!fd.valid()) return ErrnoError("create " + path);
     return std::unique_ptr<WritableFile>(new RealWritableFile(std::move(fd), path));
+  }
+
+  Result<std::unique_ptr<WritableFile>> NewAnonymousFile(const std::string& dir,
+                                                         mode_t mode) override {
+    UniqueFd fd(::open(dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, mode));
+    if (fd.valid()) {
+      return std::unique_ptr<WritableFile>(new RealWritableFile(std::move(fd), dir, true));
+    }
+    if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) {
+      return ErrnoError("create a file in " + dir);
+    }
+    // Named "<pid>.<n>.anon" so a store can tell a dead writer's leftovers.
+    static std::atomic<uint64_t> counter{0};
+    std::string temp =
+        JoinPath(dir, std::to_string(::getpid()) + "." + std::to_string(counter++) + ".anon");
+    fd.Reset(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
+    if (!fd.valid()) return ErrnoError("create " + temp);
+    return std::unique_ptr<WritableFile>(new RealWritableFile(std::move(fd), temp, false, temp));
   }
 
   Result<UniqueFd> OpenForRead(const std::string& path) override {

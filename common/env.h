@@ -28,6 +28,10 @@ class WritableFile {
   // SyncFileSystem before a version is published, which is far cheaper.
   virtual Status Sync() = 0;
   virtual Status Close() = 0;
+  // For files from Env::NewAnonymousFile: closes the file and gives it the
+  // name `path`. Fails with kAlreadyExists (and discards the file) if
+  // `path` exists.
+  virtual Status LinkAs(const std::string& path) = 0;
 };
 
 class Env {
@@ -46,6 +50,11 @@ class Env {
   virtual Status WriteFile(const std::string& path, std::string_view data) = 0;
   virtual Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path,
                                                                 mode_t mode = 0644) = 0;
+  // A file in `dir` without a name until LinkAs (O_TMPFILE): whatever
+  // happens before that, kill -9 or power loss, nothing is left behind.
+  // Falls back to a named temp file on file systems without O_TMPFILE.
+  virtual Result<std::unique_ptr<WritableFile>> NewAnonymousFile(const std::string& dir,
+                                                                 mode_t mode) = 0;
   virtual Result<UniqueFd> OpenForRead(const std::string& path) = 0;
 
   virtual Status CreateDirs(const std::string& path) = 0;

@@ -4,7 +4,7 @@
 #include <openssl/evp.h>
 #include <unistd.h>
 
-#include <vector>
+#include <memory>
 
 #include "common/unique_fd.h"
 
@@ -40,15 +40,18 @@ std::string Sha256Hex(std::string_view data) {
 
 Result<std::string> Sha256Fd(int fd) {
   Sha256 hasher;
-  std::vector<char> buffer(1 << 20);
+  // One buffer per thread: allocating (and zeroing) a fresh one per file
+  // cost more than hashing small files.
+  constexpr size_t kBufferSize = 256 << 10;
+  thread_local auto buffer = std::make_unique_for_overwrite<char[]>(kBufferSize);
   for (;;) {
-    ssize_t n = ::read(fd, buffer.data(), buffer.size());
+    ssize_t n = ::read(fd, buffer.get(), kBufferSize);
     if (n < 0) {
       if (errno == EINTR) continue;
       return ErrnoError("read");
     }
     if (n == 0) break;
-    hasher.Update(std::string_view(buffer.data(), static_cast<size_t>(n)));
+    hasher.Update(std::string_view(buffer.get(), static_cast<size_t>(n)));
   }
   return hasher.FinishHex();
 }

@@ -26,5 +26,6 @@ struct CliContext {
 void AddGetImageCommand(CLI::App* app, CliContext* context);
 void AddImageCommands(CLI::App* app, CliContext* context);
 void AddKernelCommands(CLI::App* app, CliContext* context);
+void AddProfileCommands(CLI::App* app, CliContext* context);
 
 }  // namespace gc

@@ -239,6 +239,12 @@ Result<GetImageSummary> GetImage(ImageStore* store, const GetImageOptions& optio
   GC_ASSIGN_OR_RETURN(Manifest manifest,
                       ParseManifest(*manifest_text, "manifest from " + options.golden_client));
   GC_ASSIGN_OR_RETURN(std::string layout, fetcher.Fetch("GET", "layout"));
+  auto phase = [&start](const char* what) {
+    GC_LOG(Debug) << "getimage: " << what << " at "
+                  << std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()
+                  << " s";
+  };
+  phase("manifest and layout fetched");
 
   std::map<std::string, Wanted> wanted;  // by hash, deterministic order
   bool any_large = false;
@@ -272,6 +278,7 @@ Result<GetImageSummary> GetImage(ImageStore* store, const GetImageOptions& optio
     }
   }
 
+  phase("wanted objects known");
   GetImageSummary summary;
   ManifestTotals totals = ComputeTotals(manifest);
   summary.files = totals.files;
@@ -300,6 +307,7 @@ Result<GetImageSummary> GetImage(ImageStore* store, const GetImageOptions& optio
   }
   GC_RETURN_IF_ERROR(fetcher.FetchObjects(whole, &progress));
   progress.Finish();
+  phase("objects fetched");
 
   CaptureRecord record;
   record.time_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -312,6 +320,7 @@ Result<GetImageSummary> GetImage(ImageStore* store, const GetImageOptions& optio
   record.bytes_transferred = fetcher.transferred();
   record.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   GC_ASSIGN_OR_RETURN(summary.ref, store->Publish(options.image, manifest, layout, record));
+  phase("published");
 
   // Tell prepareclient it may stop; the image is safe whatever it answers.
   auto done = fetcher.Fetch("POST", "done");

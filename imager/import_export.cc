@@ -26,21 +26,22 @@ Result<std::string> StoreFile(ImageStore* store, int fd, const Entry& entry) {
   GC_ASSIGN_OR_RETURN(auto writer, store->NewObject());
   std::vector<Extent> extents = entry.data_extents;
   if (extents.empty()) extents.push_back({0, entry.size});
-  std::vector<char> buffer(1 << 20);
+  constexpr size_t kBufferSize = 256 << 10;
+  thread_local auto buffer = std::make_unique_for_overwrite<char[]>(kBufferSize);
   uint64_t position = 0;
   for (const Extent& extent : extents) {
     if (extent.offset > position) GC_RETURN_IF_ERROR(writer->Skip(extent.offset - position));
     position = extent.offset;
     uint64_t end = extent.offset + extent.length;
     while (position < end) {
-      size_t want = static_cast<size_t>(std::min<uint64_t>(buffer.size(), end - position));
-      ssize_t n = ::pread(fd, buffer.data(), want, static_cast<off_t>(position));
+      size_t want = static_cast<size_t>(std::min<uint64_t>(kBufferSize, end - position));
+      ssize_t n = ::pread(fd, buffer.get(), want, static_cast<off_t>(position));
       if (n < 0) {
         if (errno == EINTR) continue;
         return ErrnoError("read /" + entry.path);
       }
       if (n == 0) return Corrupt("/" + entry.path + " shrank while it was imported");
-      GC_RETURN_IF_ERROR(writer->Append(std::string_view(buffer.data(), static_cast<size_t>(n))));
+      GC_RETURN_IF_ERROR(writer->Append(std::string_view(buffer.get(), static_cast<size_t>(n))));
       position += static_cast<uint64_t>(n);
     }
   }

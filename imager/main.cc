@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   gc::AddGetImageCommand(&app, &context);
   gc::AddImageCommands(&app, &context);
   gc::AddKernelCommands(&app, &context);
+  gc::AddProfileCommands(&app, &context);
 
   try {
     app.parse(argc, argv);

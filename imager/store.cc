@@ -97,18 +97,13 @@ Result<CaptureRecord> RecordFromJson(const std::string& text, const std::string&
   }
 }
 
+// Objects are written as anonymous files (O_TMPFILE) and linked into place
+// once their hash is known: no temp directory entry, no rename, and nothing
+// to clean up after a crash.
 class StoreObjectWriter : public ObjectWriter {
  public:
-  StoreObjectWriter(ImageStore* store, Env* env, std::string temp_path,
-                    std::unique_ptr<WritableFile> file)
-      : store_(store), env_(env), temp_path_(std::move(temp_path)), file_(std::move(file)) {}
-
-  ~StoreObjectWriter() override {
-    if (!committed_) {
-      file_.reset();
-      (void)env_->RemoveFile(temp_path_);
-    }
-  }
+  StoreObjectWriter(ImageStore* store, std::unique_ptr<WritableFile> file)
+      : store_(store), file_(std::move(file)) {}
 
   Status Append(std::string_view data) override {
     hasher_.Update(data);
@@ -128,19 +123,15 @@ class StoreObjectWriter : public ObjectWriter {
   }
 
   Result<std::string> Commit(const std::string& expected_hash) override {
-    GC_RETURN_IF_ERROR(file_->Close());
     std::string hash = hasher_.FinishHex();
     if (!expected_hash.empty() && hash != expected_hash) {
       return Corrupt("content does not match its hash: expected " + expected_hash + ", got " +
                      hash);
     }
-    std::string final_path = store_->ObjectPath(hash);
-    if (store_->HasObject(hash)) {
-      GC_RETURN_IF_ERROR(env_->RemoveFile(temp_path_));
-    } else {
-      GC_RETURN_IF_ERROR(env_->Rename(temp_path_, final_path));
-    }
-    committed_ = true;
+    if (store_->HasObject(hash)) return hash;  // dropping file_ discards the copy
+    Status linked = file_->LinkAs(store_->ObjectPath(hash));
+    if (!linked.ok() && linked.code() != Code::kAlreadyExists) return linked;
+    store_->NoteObject(hash);
     return hash;
   }
 
@@ -148,12 +139,9 @@ class StoreObjectWriter : public ObjectWriter {
 
  private:
   ImageStore* store_;
-  Env* env_;
-  std::string temp_path_;
   std::unique_ptr<WritableFile> file_;
   Sha256 hasher_;
   uint64_t size_ = 0;
-  bool committed_ = false;
 };
 
 }  // namespace
@@ -271,6 +259,11 @@ bool ImageStore::HasObject(const std::string& hash) {
   return true;
 }
 
+void ImageStore::NoteObject(const std::string& hash) {
+  std::lock_guard<std::mutex> lock(present_mutex_);
+  if (present_) present_->insert(hash);
+}
+
 Result<UniqueFd> ImageStore::OpenObject(const std::string& hash) {
   if (!IsValidHashHex(hash)) return InvalidArgument("not an object hash: '" + hash + "'");
   auto fd = env_->OpenForRead(ObjectPath(hash));
@@ -292,10 +285,8 @@ Status ImageStore::BeginWrite() {
 
 Result<std::unique_ptr<ObjectWriter>> ImageStore::NewObject() {
   if (!write_lock_) return Internal("NewObject called without BeginWrite");
-  GC_ASSIGN_OR_RETURN(std::string path, NewTempPath("object"));
-  GC_ASSIGN_OR_RETURN(auto file, env_->NewWritableFile(path, 0444));
-  return std::unique_ptr<ObjectWriter>(
-      new StoreObjectWriter(this, env_, std::move(path), std::move(file)));
+  GC_ASSIGN_OR_RETURN(auto file, env_->NewAnonymousFile(JoinPath(root_, "tmp"), 0444));
+  return std::unique_ptr<ObjectWriter>(new StoreObjectWriter(this, std::move(file)));
 }
 
 std::string ImageStore::ImageDir(const std::string& name) const {

@@ -87,6 +87,8 @@ class ImageStore {
   // version that references them is published. Take it before writing.
   Status BeginWrite();
   Result<std::unique_ptr<ObjectWriter>> NewObject();
+  // Records that an object was just stored (used by ObjectWriter).
+  void NoteObject(const std::string& hash);
 
   // --- versions ---
   // Publishes `manifest` as the next version of `name` (every file object

@@ -15,6 +15,7 @@ class FaultWritableFile : public WritableFile {
   Status Skip(uint64_t length) override { return base_->Skip(length); }
   Status Sync() override { return base_->Sync(); }
   Status Close() override { return base_->Close(); }
+  Status LinkAs(const std::string& path) override { return base_->LinkAs(path); }
 
  private:
   FaultEnv* env_;
@@ -23,6 +24,12 @@ class FaultWritableFile : public WritableFile {
 };
 
 }  // namespace
+
+Result<std::unique_ptr<WritableFile>> FaultEnv::NewAnonymousFile(const std::string& dir,
+                                                                 mode_t mode) {
+  GC_ASSIGN_OR_RETURN(auto file, base_->NewAnonymousFile(dir, mode));
+  return std::unique_ptr<WritableFile>(new FaultWritableFile(this, std::move(file), dir));
+}
 
 Result<std::unique_ptr<WritableFile>> FaultEnv::NewWritableFile(const std::string& path,
                                                                 mode_t mode) {

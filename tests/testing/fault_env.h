@@ -31,6 +31,8 @@ class FaultEnv : public Env {
   }
   Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path,
                                                         mode_t mode) override;
+  Result<std::unique_ptr<WritableFile>> NewAnonymousFile(const std::string& dir,
+                                                         mode_t mode) override;
   Result<UniqueFd> OpenForRead(const std::string& path) override {
     return base_->OpenForRead(path);
   }

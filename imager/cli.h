@@ -25,6 +25,7 @@ struct CliContext {
 
 void AddGetImageCommand(CLI::App* app, CliContext* context);
 void AddImageCommands(CLI::App* app, CliContext* context);
+void AddServeCommands(CLI::App* app, CliContext* context);
 void AddKernelCommands(CLI::App* app, CliContext* context);
 void AddProfileCommands(CLI::App* app, CliContext* context);
 

@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
 
   gc::AddGetImageCommand(&app, &context);
   gc::AddImageCommands(&app, &context);
+  gc::AddServeCommands(&app, &context);
   gc::AddKernelCommands(&app, &context);
   gc::AddProfileCommands(&app, &context);
 

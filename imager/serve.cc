@@ -1,0 +1,304 @@
+#include "imager/serve.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "common/child_process.h"
+#include "common/env.h"
+#include "common/http_server.h"
+#include "common/log.h"
+#include "common/manifest.h"
+#include "profiles/cluster_profile.h"
+#include "pxe/boot_script.h"
+#include "pxe/dnsmasq.h"
+#include "pxe/node_registry.h"
+
+namespace gc {
+
+namespace {
+
+volatile sig_atomic_t g_stop = 0;
+void OnStopSignal(int) { g_stop = 1; }
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// The profile's interface must exist and carry the server address, or
+// dnsmasq and the HTTP server would serve the wrong network (or none).
+Status CheckInterface(const ClusterProfile& profile) {
+  const NetworkSettings& network = profile.network;
+  if (::if_nametoindex(network.interface.c_str()) == 0) {
+    return NotFound(profile.path + ": network.interface '" + network.interface +
+                    "' does not exist on this host (ip link shows the interfaces)");
+  }
+  struct ifaddrs* list = nullptr;
+  if (::getifaddrs(&list) != 0) return ErrnoError("getifaddrs");
+  bool found = false;
+  for (auto* item = list; item; item = item->ifa_next) {
+    if (!item->ifa_addr || item->ifa_addr->sa_family != AF_INET) continue;
+    if (network.interface != item->ifa_name) continue;
+    auto* sin = reinterpret_cast<sockaddr_in*>(item->ifa_addr);
+    if (ntohl(sin->sin_addr.s_addr) == network.server) found = true;
+  }
+  ::freeifaddrs(list);
+  if (!found) {
+    return InvalidArgument(profile.path + ": network.server " + FormatIpv4(network.server) +
+                           " is not an address of interface '" + network.interface +
+                           "' (add it with ip addr add, or fix the profile)");
+  }
+  return Status::Ok();
+}
+
+std::string LogTail(const std::string& path) {
+  auto text = Env::Default()->ReadFile(path);
+  if (!text.ok()) return "";
+  std::string tail = text->size() > 600 ? text->substr(text->size() - 600) : *text;
+  return tail;
+}
+
+// Keeps dnsmasq running: restarts it with growing pauses when it dies,
+// and asks it to re-read the hosts file with SIGHUP.
+class DnsmasqSupervisor {
+ public:
+  explicit DnsmasqSupervisor(DnsmasqFiles files) : files_(std::move(files)) {}
+
+  Status Start() {
+    GC_ASSIGN_OR_RETURN(child_, ChildProcess::Start({"dnsmasq", "--keep-in-foreground",
+                                                     "--conf-file=" + files_.config},
+                                                    files_.log + ".stderr"));
+    started_ = std::chrono::steady_clock::now();
+    // dnsmasq fails at once on bind or permission errors: report them now.
+    if (auto status = child_->Wait(std::chrono::milliseconds(300))) {
+      return Internal("dnsmasq exited with status " + std::to_string(*status) +
+                      " right after starting: " + LogTail(files_.log + ".stderr"));
+    }
+    GC_LOG(Info) << "serve: dnsmasq running (pid " << child_->pid() << ")";
+    return Status::Ok();
+  }
+
+  void Tick() {
+    auto now = std::chrono::steady_clock::now();
+    if (child_) {
+      auto status = child_->Poll();
+      if (!status) {
+        if (now - started_ > std::chrono::seconds(60)) backoff_ = std::chrono::seconds(1);
+        return;
+      }
+      GC_LOG(Warning) << "serve: dnsmasq exited with status " << *status << "; restarting in "
+                      << backoff_.count() << " s";
+      child_.reset();
+      restart_at_ = now + backoff_;
+      backoff_ = std::min(backoff_ * 2, std::chrono::seconds(30));
+      return;
+    }
+    if (now < restart_at_) return;
+    Status status = Start();
+    if (!status.ok()) {
+      child_.reset();
+      GC_LOG(Error) << "serve: " << status.message();
+      restart_at_ = now + backoff_;
+      backoff_ = std::min(backoff_ * 2, std::chrono::seconds(30));
+    }
+  }
+
+  void Reload() {
+    if (child_) (void)child_->Signal(SIGHUP);
+  }
+
+  void Stop() {
+    if (child_) child_->Stop();
+    child_.reset();
+  }
+
+ private:
+  DnsmasqFiles files_;
+  std::unique_ptr<ChildProcess> child_;
+  std::chrono::steady_clock::time_point started_, restart_at_;
+  std::chrono::seconds backoff_{1};
+};
+
+class BootService {
+ public:
+  BootService(const ClusterProfile& profile, NodeRegistry* registry, std::string boot_files)
+      : profile_(profile), registry_(registry), boot_files_(std::move(boot_files)) {
+    files_.server_url = "http://" + FormatIpv4(profile.network.server) + ":" +
+                        std::to_string(profile.network.http_port);
+  }
+
+  HttpResponse Handle(const HttpRequest& request) {
+    if (request.method != "GET" && request.method != "HEAD") {
+      return HttpResponse::Text(405, "only GET\n");
+    }
+    if (request.path == "/healthz") return HttpResponse::Text(200, "ok\n");
+    if (request.path == "/boot/start.ipxe") {
+      return HttpResponse::Text(200, StartScript(files_.server_url));
+    }
+    if (request.path == "/boot/ipxe") return BootScript(request);
+    if (request.path.rfind("/boot/files/", 0) == 0) return BootFile(request.path.substr(12));
+    return HttpResponse::Text(404, "no such path\n");
+  }
+
+ private:
+  HttpResponse BootScript(const HttpRequest& request) {
+    auto boot = ParseBootQuery(request.query, request.remote_address);
+    if (!boot.ok()) return HttpResponse::Text(400, boot.status().message() + "\n");
+    auto node = registry_->RegisterBoot(*boot, NowNs());
+    if (!node.ok()) {
+      GC_LOG(Error) << "boot request from " << boot->mac << ": " << node.status().message();
+      return HttpResponse::Text(500, node.status().message() + "\n");
+    }
+    auto group = profile_.groups.find(node->group);
+    if (group == profile_.groups.end()) {
+      return HttpResponse::Text(
+          500, "node " + node->name + " is in unknown group '" + node->group + "'\n");
+    }
+    GC_LOG(Info) << "boot: " << node->name << " (" << node->mac << ", " << node->ip << ") "
+                 << BootModeName(node->mode);
+    return HttpResponse::Text(200, NodeScript(*node, group->second, files_));
+  }
+
+  HttpResponse BootFile(const std::string& relative) {
+    auto normalized = NormalizeRelativePath(relative);
+    if (!normalized.ok() || *normalized == ".") return HttpResponse::Text(404, "no such file\n");
+    // O_NOFOLLOW on every component would be stricter; resolving and
+    // checking the prefix refuses symlinks that leave the boot directory.
+    std::error_code ec;
+    auto base = std::filesystem::canonical(boot_files_, ec);
+    auto path = std::filesystem::canonical(JoinPath(boot_files_, *normalized), ec);
+    if (ec || path.string().rfind(base.string() + "/", 0) != 0) {
+      return HttpResponse::Text(404, "no such file\n");
+    }
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    struct stat st;
+    if (!fd.valid() || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+      return HttpResponse::Text(404, "no such file\n");
+    }
+    return HttpResponse::File(std::move(fd), static_cast<uint64_t>(st.st_size));
+  }
+
+  const ClusterProfile& profile_;
+  NodeRegistry* registry_;
+  std::string boot_files_;
+  BootFiles files_;
+};
+
+}  // namespace
+
+std::string ActiveProfilePath(const std::string& state_dir) {
+  return JoinPath(state_dir, "pxe/profile.yaml");
+}
+
+std::string RegistryPath(const std::string& state_dir) {
+  return JoinPath(state_dir, "registry.db");
+}
+
+Status RunServe(const ServeOptions& options) {
+  Env* env = Env::Default();
+  GC_ASSIGN_OR_RETURN(ClusterProfile profile, LoadClusterProfile(options.profile_path));
+  GC_RETURN_IF_ERROR(CheckInterface(profile));
+
+  GC_RETURN_IF_ERROR(env->CreateDirs(JoinPath(options.state_dir, "pxe")));
+  GC_ASSIGN_OR_RETURN(
+      auto lock,
+      FileLock::Acquire(JoinPath(options.state_dir, "serve.lock"), FileLock::Mode::kExclusive,
+                        /*wait=*/false,
+                        "another goldcast serve is running with --state " + options.state_dir));
+  std::string boot_files =
+      options.boot_files.empty() ? JoinPath(options.state_dir, "boot") : options.boot_files;
+  GC_RETURN_IF_ERROR(env->CreateDirs(boot_files));
+
+  DnsmasqFiles files = DnsmasqFilesIn(options.state_dir);
+  GC_RETURN_IF_ERROR(env->CreateDirs(files.tftp_root));
+  GC_RETURN_IF_ERROR(PrepareTftpRoot(files.tftp_root, options.ipxe_dir));
+  DnsmasqOptions dnsmasq_options;
+  if (auto prefix = FindUlaPrefix(profile.network.interface)) {
+    dnsmasq_options.ipv6_ra_prefix = *prefix;
+  } else if (profile.network.dhcp_mode == DhcpMode::kAuthoritative) {
+    GC_LOG(Info) << "serve: " << profile.network.interface
+                 << " has no IPv6 ULA; iPXE may wait ~13 s for router advertisements "
+                    "(an address like fd77::1/64 on it avoids that)";
+  }
+  GC_RETURN_IF_ERROR(
+      env->WriteFileAtomic(files.config, RenderDnsmasqConfig(profile, files, dnsmasq_options)));
+  if (!env->Exists(files.hosts_file))
+    GC_RETURN_IF_ERROR(env->WriteFileAtomic(files.hosts_file, ""));
+  GC_RETURN_IF_ERROR(CheckDnsmasqConfig(ProcessRunner::Default(), files.config));
+
+  // The registry is opened only once everything that can be wrong with the
+  // host has been checked, so a failed start leaves it untouched.
+  std::unique_ptr<NodeRegistry> registry;
+  auto service_holder = std::make_shared<std::unique_ptr<BootService>>();
+  HttpServerOptions server_options;
+  server_options.address = FormatIpv4(profile.network.server);
+  server_options.port = profile.network.http_port;
+  server_options.max_body_bytes = 1 << 20;
+  GC_ASSIGN_OR_RETURN(auto server,
+                      HttpServer::Start(server_options, [service_holder](const HttpRequest& r) {
+                        if (!*service_holder) return HttpResponse::Text(503, "starting\n");
+                        return (*service_holder)->Handle(r);
+                      }));
+  GC_ASSIGN_OR_RETURN(registry, NodeRegistry::Open(RegistryPath(options.state_dir), profile));
+  GC_ASSIGN_OR_RETURN(std::string profile_text, env->ReadFile(options.profile_path));
+  GC_RETURN_IF_ERROR(env->WriteFileAtomic(ActiveProfilePath(options.state_dir), profile_text));
+  *service_holder = std::make_unique<BootService>(profile, registry.get(), boot_files);
+
+  auto write_hosts = [&]() -> Status {
+    GC_ASSIGN_OR_RETURN(auto nodes, registry->List());
+    return env->WriteFileAtomic(files.hosts_file, RenderHostsFile(nodes));
+  };
+  GC_RETURN_IF_ERROR(write_hosts());
+  GC_ASSIGN_OR_RETURN(int64_t generation, registry->Generation());
+
+  DnsmasqSupervisor dnsmasq(files);
+  GC_RETURN_IF_ERROR(dnsmasq.Start());
+
+  struct sigaction action {};
+  action.sa_handler = OnStopSignal;
+  ::sigaction(SIGTERM, &action, nullptr);
+  ::sigaction(SIGINT, &action, nullptr);
+  GC_LOG(Info) << "serve: cluster " << profile.cluster << " on "
+               << profile.network.interface << ", http://" << server_options.address << ":"
+               << server->port() << "/, DHCP "
+               << (profile.network.dhcp_mode == DhcpMode::kProxy ? "proxy" : "authoritative");
+
+  while (!g_stop) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    dnsmasq.Tick();
+    auto current = registry->Generation();
+    if (!current.ok()) {
+      GC_LOG(Warning) << "serve: " << current.status().message();
+      continue;
+    }
+    if (*current == generation) continue;
+    Status status = write_hosts();
+    if (!status.ok()) {
+      GC_LOG(Error) << "serve: cannot update dnsmasq hosts: " << status.message();
+      continue;
+    }
+    generation = *current;
+    dnsmasq.Reload();
+    GC_LOG(Debug) << "serve: hosts changed, dnsmasq reloaded";
+  }
+  GC_LOG(Info) << "serve: stopping";
+  server->Stop();
+  dnsmasq.Stop();
+  return Status::Ok();
+}
+
+}  // namespace gc

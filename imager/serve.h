@@ -1,0 +1,29 @@
+// `goldcast serve`: the image server daemon. One process holds the HTTP
+// server (boot scripts, boot files), the node registry and dnsmasq as a
+// supervised child. See docs/boot-service.md.
+#pragma once
+
+#include <string>
+
+#include "common/status.h"
+
+namespace gc {
+
+struct ServeOptions {
+  std::string state_dir;
+  std::string profile_path;
+  std::string ipxe_dir = "/usr/lib/ipxe";
+  std::string boot_files;  // default STATE/boot
+};
+
+// The active profile's copy in the state directory: `goldcast nodes` reads
+// it so it needs no --profile while serve runs.
+std::string ActiveProfilePath(const std::string& state_dir);
+std::string RegistryPath(const std::string& state_dir);
+
+// Runs until SIGTERM or SIGINT. Errors before serving (bad profile, missing
+// interface, port in use, dnsmasq or iPXE missing, another serve running)
+// are returned and leave the registry untouched.
+Status RunServe(const ServeOptions& options);
+
+}  // namespace gc

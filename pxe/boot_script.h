@@ -1,0 +1,37 @@
+// iPXE scripts served to booting nodes, and the parsing of their request.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "common/status.h"
+#include "profiles/cluster_profile.h"
+#include "pxe/node_registry.h"
+
+namespace gc {
+
+// Parses the query of GET /boot/ipxe (mac required; uuid, arch, platform
+// optional, each bounded and charset-checked). Errors name the argument.
+Result<BootRequest> ParseBootQuery(const std::map<std::string, std::string>& query,
+                                   const std::string& remote_address);
+
+// The first script every iPXE client gets (from DHCP's boot filename): it
+// chains to /boot/ipxe with the machine's MAC, UUID, arch and platform.
+std::string StartScript(const std::string& server_url);
+
+struct BootFiles {
+  std::string server_url;  // http://10.77.0.1:8470
+  // URLs relative to server_url of the kernel and initrd for the node's mode.
+  std::string install_kernel = "/boot/files/install/vmlinuz";
+  std::string install_initrd = "/boot/files/install/initrd.img";
+  std::string diskless_kernel = "/boot/files/diskless/vmlinuz";
+  std::string diskless_initrd = "/boot/files/diskless/initrd.img";
+};
+
+// The script for a node: install (installer kernel + initrd with the server
+// URL, node name and install secret on the command line), diskless (kernel +
+// image initrd) or local (boot the first disk: `sanboot` for BIOS, `exit` to
+// the firmware's next boot entry for UEFI).
+std::string NodeScript(const Node& node, const NodeGroup& group, const BootFiles& files);
+
+}  // namespace gc

@@ -1,0 +1,63 @@
+// dnsmasq as goldcast runs it: the config file (DHCP or proxy-DHCP, TFTP with
+// only the iPXE binaries, the iPXE chain to goldcast's HTTP boot script), the
+// hosts file with one fixed address per named node, the check with
+// `dnsmasq --test`, and the TFTP root.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "common/subprocess.h"
+#include "profiles/cluster_profile.h"
+#include "pxe/node_registry.h"
+
+namespace gc {
+
+struct DnsmasqFiles {
+  std::string config;      // dnsmasq.conf (written)
+  std::string hosts_file;  // dhcp-hostsfile, re-read on SIGHUP
+  std::string leases;
+  std::string log;
+  std::string tftp_root;  // holds only the iPXE binaries
+};
+
+// Layout under STATE/pxe/.
+DnsmasqFiles DnsmasqFilesIn(const std::string& state_dir);
+
+struct DnsmasqOptions {
+  // A /64 IPv6 ULA prefix on the interface ("fd77::"), or empty. When set
+  // (and only in authoritative mode), dnsmasq sends router advertisements
+  // for it with router lifetime 0, so iPXE's IPv6 autoconfiguration ends at
+  // once instead of waiting ~13 s for a router. Never in proxy mode: the
+  // network belongs to another DHCP server and its hosts would configure
+  // addresses from our prefix. FindUlaPrefix(interface) fills it.
+  std::string ipv6_ra_prefix;
+};
+
+// The config for the profile. Clients without the iPXE user class get the
+// iPXE binary for their firmware over TFTP (undionly.kpxe for BIOS,
+// snponly.efi for UEFI); iPXE clients get http://SERVER:PORT/boot/start.ipxe.
+// Run it as `dnsmasq --keep-in-foreground --conf-file=CONFIG`; the hosts
+// file is re-read on SIGHUP.
+std::string RenderDnsmasqConfig(const ClusterProfile& profile, const DnsmasqFiles& files,
+                                const DnsmasqOptions& options = {});
+
+// The network of the first IPv6 ULA (fc00::/7) with prefix length 64 on
+// `interface`, as dnsmasq wants it ("fd77::"); nullopt if there is none.
+std::optional<std::string> FindUlaPrefix(const std::string& interface);
+
+// "MAC,IP,NAME" per named node that has a fixed address.
+std::string RenderHostsFile(const std::vector<Node>& nodes);
+
+// Copies the iPXE binaries from the ipxe package into the TFTP root. Missing
+// binaries are an error naming the package to install.
+Status PrepareTftpRoot(const std::string& tftp_root,
+                       const std::string& ipxe_dir = "/usr/lib/ipxe");
+
+// Runs `dnsmasq --test --conf-file=CONFIG`; a failure quotes dnsmasq's
+// message. dnsmasq not installed is an error naming the package.
+Status CheckDnsmasqConfig(ProcessRunner* runner, const std::string& config);
+
+}  // namespace gc

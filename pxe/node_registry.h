@@ -1,0 +1,81 @@
+// NodeRegistry: the nodes goldcast knows, in SQLite (WAL) under the state
+// directory, and boot-order naming: an unknown MAC asking for its boot script
+// gets the next free index, name and address, atomically and in the order
+// the requests arrive; a known MAC keeps its name across reboots and server
+// restarts. Pre-declared nodes of the profile keep their declared names and
+// are never counted twice. Safe to use from several threads and processes
+// (`goldcast nodes` edits the registry while `serve` runs).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "profiles/cluster_profile.h"
+
+namespace gc {
+
+enum class NodeState { kNew, kInstalling, kInstalled, kDiskless, kUpdating, kFailed };
+const char* NodeStateName(NodeState state);
+Result<NodeState> ParseNodeState(std::string_view text);
+
+struct Node {
+  int index = 0;
+  std::string name;
+  std::string mac;  // normalised, see NormalizeMac
+  std::string ip;   // fixed address, or the last address seen (proxy DHCP), or ""
+  std::string group;
+  BootMode mode = BootMode::kInstall;
+  NodeState state = NodeState::kNew;
+  bool declared = false;       // from the profile's nodes: list
+  std::string install_secret;  // per-node secret handed to the installer (hex)
+  std::string uuid, arch, platform;  // as iPXE reported them
+  int64_t first_seen_ns = 0;
+  int64_t last_seen_ns = 0;
+};
+
+// What a booting machine tells about itself in GET /boot/ipxe.
+struct BootRequest {
+  std::string mac;  // normalised
+  std::string uuid;
+  std::string arch;      // ${buildarch}: i386, x86_64, arm64
+  std::string platform;  // ${platform}: pcbios, efi
+  std::string remote_address;
+};
+
+class NodeRegistry {
+ public:
+  // Opens or creates STATE/registry.db and applies the profile: declared
+  // nodes are added or updated (name, index, group); groups that no longer
+  // exist are an error naming the nodes that use them.
+  static Result<std::unique_ptr<NodeRegistry>> Open(const std::string& db_path,
+                                                    const ClusterProfile& profile);
+  virtual ~NodeRegistry() = default;
+
+  // The node with this MAC; an unknown MAC is named now: the lowest free
+  // index (not held by a registered or declared node), its name and its
+  // address, in one transaction. Updates last_seen, uuid, arch, platform.
+  virtual Result<Node> RegisterBoot(const BootRequest& request, int64_t now_ns) = 0;
+
+  virtual Result<std::optional<Node>> FindByMac(const std::string& mac) = 0;
+  virtual Result<std::optional<Node>> FindByName(const std::string& name) = 0;
+  virtual Result<std::vector<Node>> List() = 0;  // by index
+
+  // Admin edits; each fails with a clear error for an unknown node/group.
+  virtual Result<Node> Add(const std::string& mac, const std::string& name) = 0;
+  virtual Status SetMode(const std::string& name, BootMode mode) = 0;
+  virtual Status SetGroup(const std::string& name, const std::string& group) = 0;
+  virtual Status SetState(const std::string& name, NodeState state) = 0;
+  // Next boot installs again: mode install, state new, fresh install secret.
+  virtual Status Reinstall(const std::string& name) = 0;
+  virtual Status Remove(const std::string& name) = 0;
+
+  // Changes whenever any process changed the registry; serve polls it to
+  // know when dnsmasq's host list must be rewritten.
+  virtual Result<int64_t> Generation() = 0;
+};
+
+}  // namespace gc

@@ -258,11 +258,18 @@ Status RunServe(const ServeOptions& options) {
   GC_RETURN_IF_ERROR(env->WriteFileAtomic(ActiveProfilePath(options.state_dir), profile_text));
   *service_holder = std::make_unique<BootService>(profile, registry.get(), boot_files);
 
-  auto write_hosts = [&]() -> Status {
+  // Every boot bumps the registry's generation; dnsmasq is only reloaded
+  // when the host list it serves actually changed.
+  std::string hosts_written;
+  auto write_hosts = [&]() -> Result<bool> {
     GC_ASSIGN_OR_RETURN(auto nodes, registry->List());
-    return env->WriteFileAtomic(files.hosts_file, RenderHostsFile(nodes));
+    std::string hosts = RenderHostsFile(nodes);
+    if (hosts == hosts_written) return false;
+    GC_RETURN_IF_ERROR(env->WriteFileAtomic(files.hosts_file, hosts));
+    hosts_written = std::move(hosts);
+    return true;
   };
-  GC_RETURN_IF_ERROR(write_hosts());
+  GC_RETURN_IF_ERROR(write_hosts().status());
   GC_ASSIGN_OR_RETURN(int64_t generation, registry->Generation());
 
   DnsmasqSupervisor dnsmasq(files);
@@ -286,14 +293,16 @@ Status RunServe(const ServeOptions& options) {
       continue;
     }
     if (*current == generation) continue;
-    Status status = write_hosts();
-    if (!status.ok()) {
-      GC_LOG(Error) << "serve: cannot update dnsmasq hosts: " << status.message();
+    auto changed = write_hosts();
+    if (!changed.ok()) {
+      GC_LOG(Error) << "serve: cannot update dnsmasq hosts: " << changed.status().message();
       continue;
     }
     generation = *current;
-    dnsmasq.Reload();
-    GC_LOG(Debug) << "serve: hosts changed, dnsmasq reloaded";
+    if (*changed) {
+      dnsmasq.Reload();
+      GC_LOG(Debug) << "serve: hosts changed, dnsmasq reloaded";
+    }
   }
   GC_LOG(Info) << "serve: stopping";
   server->Stop();

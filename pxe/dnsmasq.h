@@ -56,6 +56,12 @@ std::string RenderHostsFile(const std::vector<Node>& nodes);
 Status PrepareTftpRoot(const std::string& tftp_root,
                        const std::string& ipxe_dir = "/usr/lib/ipxe");
 
+// argv of the supervised dnsmasq: in the foreground (so the pid is the
+// daemon's), reading only this config (not /etc/dnsmasq.conf nor
+// /etc/dnsmasq.d). Errors before its log opens (unknown interface, address
+// in use) go to stderr: ChildProcess::Start(DnsmasqCommand(files), files.log).
+std::vector<std::string> DnsmasqCommand(const DnsmasqFiles& files);
+
 // Runs `dnsmasq --test --conf-file=CONFIG`; a failure quotes dnsmasq's
 // message. dnsmasq not installed is an error naming the package.
 Status CheckDnsmasqConfig(ProcessRunner* runner, const std::string& config);

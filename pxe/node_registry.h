@@ -65,16 +65,21 @@ class NodeRegistry {
   virtual Result<std::vector<Node>> List() = 0;  // by index
 
   // Admin edits; each fails with a clear error for an unknown node/group.
+  // Add: an empty name takes the next boot-order name; a boot-order name
+  // ("mosix7") takes its own index if free.
   virtual Result<Node> Add(const std::string& mac, const std::string& name) = 0;
   virtual Status SetMode(const std::string& name, BootMode mode) = 0;
+  // The node takes the group's boot mode too. Refused for a declared node
+  // (its group is in the profile), as is Remove.
   virtual Status SetGroup(const std::string& name, const std::string& group) = 0;
   virtual Status SetState(const std::string& name, NodeState state) = 0;
   // Next boot installs again: mode install, state new, fresh install secret.
   virtual Status Reinstall(const std::string& name) = 0;
   virtual Status Remove(const std::string& name) = 0;
 
-  // Changes whenever any process changed the registry; serve polls it to
-  // know when dnsmasq's host list must be rewritten.
+  // Changes whenever any process changed the registry (every RegisterBoot
+  // too: it records last_seen); serve polls it to know when dnsmasq's host
+  // list may need rewriting.
   virtual Result<int64_t> Generation() = 0;
 };
 

@@ -1,0 +1,648 @@
+#include "profiles/cluster_profile.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "common/env.h"
+#include "profiles/yaml_util.h"
+
+namespace gc {
+
+namespace {
+
+constexpr int kMaxIndex = 999999;  // keeps index arithmetic far from int overflow
+constexpr size_t kMaxProfileBytes = 1 << 20;
+constexpr size_t kMaxKernelArgs = 1024;
+
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsLowerAlnum(char c) { return IsDigit(c) || (c >= 'a' && c <= 'z'); }
+bool IsHex(char c) { return IsDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+bool IsStoreNameChar(char c) {
+  return IsLowerAlnum(c) || (c >= 'A' && c <= 'Z') || c == '.' || c == '_' || c == '-';
+}
+
+// A DNS label as hostnames use it: lowercase so that names compare exactly
+// (DNS itself ignores case, so "Mosix1" and "mosix1" would be one host).
+bool IsLabel(std::string_view text, size_t max = 63) {
+  return !text.empty() && text.size() <= max &&
+         std::all_of(text.begin(), text.end(),
+                     [](char c) { return IsLowerAlnum(c) || c == '-'; }) &&
+         text.front() != '-' && text.back() != '-';
+}
+
+bool HasControl(std::string_view text) {
+  return std::any_of(text.begin(), text.end(),
+                     [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+}
+
+// Mirrors ParseImageSpec (imager/store.h), which profiles/ must not depend on:
+// "name", "name@N" with N >= 1, or "name:tag" where the tag is not a number.
+std::optional<std::string> ImageSpecProblem(std::string_view spec, bool allow_tag) {
+  auto valid_name = [](std::string_view name) {
+    return !name.empty() && name.size() <= 64 && IsStoreNameChar(name[0]) && name[0] != '.' &&
+           name[0] != '_' && name[0] != '-' &&
+           std::all_of(name.begin(), name.end(), IsStoreNameChar);
+  };
+  size_t at = spec.find('@');
+  size_t colon = allow_tag ? spec.find(':') : std::string_view::npos;
+  std::string_view name = spec.substr(0, std::min(at, colon));
+  if (!valid_name(name)) {
+    return QuoteValue(spec) +
+           " is not a valid name (expected 1 to 64 letters, digits, '.', '_' or " +
+           "'-' starting with a letter or digit" + (allow_tag ? ", then @N or :TAG" : ", then @N") +
+           ")";
+  }
+  if (at != std::string_view::npos && at < colon) {
+    int64_t version = 0;
+    if (!ParsePlainDecimal(spec.substr(at + 1), &version) || version == 0) {
+      return QuoteValue(spec) + ": the version after '@' must be a positive number (e.g. " +
+             std::string(name) + "@2)";
+    }
+  } else if (colon != std::string_view::npos) {
+    std::string_view tag = spec.substr(colon + 1);
+    int64_t ignored;
+    if (!valid_name(tag) || ParsePlainDecimal(tag, &ignored)) {
+      return QuoteValue(spec) +
+             ": the tag after ':' must be letters, digits, '.', '_' or '-' and not a number "
+             "(e.g. " +
+             std::string(name) + ":stable)";
+    }
+  }
+  return std::nullopt;
+}
+
+Result<Ipv4Range> ParseRange(std::string_view text) {
+  size_t dash = text.find('-');
+  auto trim = [](std::string_view s) {
+    while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+    while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
+    return s;
+  };
+  const std::string expected = " (expected FIRST-LAST like 10.77.0.100-10.77.0.199)";
+  if (dash == std::string_view::npos) {
+    return InvalidArgument(QuoteValue(text) + " is not an address range" + expected);
+  }
+  auto first = ParseIpv4(trim(text.substr(0, dash)));
+  auto last = ParseIpv4(trim(text.substr(dash + 1)));
+  if (!first.ok() || !last.ok()) {
+    return InvalidArgument(QuoteValue(text) + " is not an address range" + expected);
+  }
+  if (*first > *last) {
+    return InvalidArgument(QuoteValue(text) + " runs backwards (expected the lower address first)");
+  }
+  return Ipv4Range{*first, *last};
+}
+
+std::string FormatRange(const Ipv4Range& range) {
+  return FormatIpv4(range.first) + "-" + FormatIpv4(range.last);
+}
+
+class Parser {
+ public:
+  explicit Parser(std::string file) : yaml_(std::move(file)) {}
+  Result<ClusterProfile> Parse(std::string_view text);
+
+ private:
+  using Field = YamlField;
+  using Section = YamlSection;
+  Status Error(const Field& field, std::string_view problem) const {
+    return yaml_.Error(field, problem);
+  }
+  Result<Ipv4> Address(const Field& field);
+  Result<Ipv4Range> Range(const Field& field, const NetworkSettings& net);
+
+  Status ParseNetwork(const Field& field, NetworkSettings* net);
+  Status ParseDhcp(const Field& field, NetworkSettings* net);
+  Status ParseNaming(const Field& field, NamingSettings* naming);
+  Status ParseGroups(const Field& field, ClusterProfile* profile);
+  Status ParseNodes(const Field& field, ClusterProfile* profile);
+  Status ParseOpenMosix(const Field& field, OpenMosixSettings* settings);
+
+  YamlReader yaml_;
+};
+
+Result<Ipv4> Parser::Address(const Field& field) {
+  GC_ASSIGN_OR_RETURN(std::string text, yaml_.Text(field, "an IPv4 address like 10.77.0.1"));
+  auto address = ParseIpv4(text);
+  if (!address.ok()) return Error(field, address.status().message());
+  return *address;
+}
+
+// An address range for hosts of the subnet that leaves the server out.
+Result<Ipv4Range> Parser::Range(const Field& field, const NetworkSettings& net) {
+  GC_ASSIGN_OR_RETURN(std::string text, yaml_.Text(field, "an address range FIRST-LAST"));
+  auto range = ParseRange(text);
+  if (!range.ok()) return Error(field, range.status().message());
+  Ipv4 mask = ~uint32_t{0} << (32 - net.prefix_length);
+  Ipv4 broadcast = net.subnet | ~mask;
+  std::string subnet = FormatIpv4(net.subnet) + "/" + std::to_string(net.prefix_length);
+  for (Ipv4 end : {range->first, range->last}) {
+    if ((end & mask) != net.subnet) {
+      return Error(field, FormatIpv4(end) + " is outside network.subnet " + subnet +
+                              " (expected addresses of that subnet)");
+    }
+  }
+  if (range->Contains(net.subnet) || range->Contains(broadcast)) {
+    return Error(field, FormatRange(*range) + " includes the network or broadcast address of " +
+                            subnet + " (expected host addresses only)");
+  }
+  if (range->Contains(net.server)) {
+    return Error(field, FormatRange(*range) + " contains network.server " + FormatIpv4(net.server) +
+                            " (leave the server's address out)");
+  }
+  return *range;
+}
+
+Status Parser::ParseNetwork(const Field& field, NetworkSettings* net) {
+  GC_ASSIGN_OR_RETURN(Section s, yaml_.Map(field, {"interface", "server", "http_port", "subnet",
+                                                   "dhcp", "node_addresses"}));
+  GC_ASSIGN_OR_RETURN(const Field* f,
+                      yaml_.Require(s, "interface", "the interface dnsmasq serves on, e.g. br0"));
+  GC_ASSIGN_OR_RETURN(net->interface, yaml_.Text(*f, "an interface name"));
+  const std::string& name = net->interface;
+  if (name.empty() || name.size() > 15 || name == "." || name == ".." ||
+      !std::all_of(name.begin(), name.end(), [](char c) { return IsStoreNameChar(c); })) {
+    return Error(*f, QuoteValue(name) +
+                         " is not an interface name (expected 1 to 15 letters, digits, '.', '_' "
+                         "or '-', as `ip link` shows it)");
+  }
+
+  GC_ASSIGN_OR_RETURN(f, yaml_.Require(s, "subnet",
+                                       "the cluster network in CIDR form, e.g. "
+                                       "10.77.0.0/24"));
+  GC_ASSIGN_OR_RETURN(std::string cidr, yaml_.Text(*f, "a network like 10.77.0.0/24"));
+  size_t slash = cidr.find('/');
+  int64_t bits = 0;
+  auto base = ParseIpv4(std::string_view(cidr).substr(0, slash));
+  if (slash == std::string::npos || !base.ok() ||
+      !ParsePlainDecimal(cidr.substr(slash + 1), &bits)) {
+    return Error(*f,
+                 QuoteValue(cidr) + " is not a network (expected ADDRESS/BITS like 10.77.0.0/24)");
+  }
+  if (bits < 8 || bits > 30) {
+    return Error(*f, "prefix length /" + std::to_string(bits) +
+                         " is out of range (expected /8 to /30: room for a server and nodes)");
+  }
+  net->prefix_length = static_cast<int>(bits);
+  Ipv4 mask = ~uint32_t{0} << (32 - bits);
+  if (*base & ~mask) {
+    return Error(*f, QuoteValue(cidr) + " has host bits set (expected the network address: " +
+                         FormatIpv4(*base & mask) + "/" + std::to_string(bits) + ")");
+  }
+  net->subnet = *base;
+
+  GC_ASSIGN_OR_RETURN(f, yaml_.Require(s, "server", "this server's address on the interface"));
+  GC_ASSIGN_OR_RETURN(net->server, Address(*f));
+  if ((net->server & mask) != net->subnet) {
+    return Error(*f, FormatIpv4(net->server) + " is outside network.subnet " + cidr +
+                         " (expected this server's address on that subnet)");
+  }
+  if (net->server == net->subnet || net->server == (net->subnet | ~mask)) {
+    return Error(*f, FormatIpv4(net->server) + " is the network or broadcast address of " + cidr +
+                         " (expected a host address)");
+  }
+  if ((f = s.Get("http_port"))) {
+    GC_ASSIGN_OR_RETURN(net->http_port, yaml_.Number(*f, 1, 65535));
+  }
+
+  GC_ASSIGN_OR_RETURN(f,
+                      yaml_.Require(s, "dhcp",
+                                    "mode: authoritative (goldcast's DHCP hands out addresses) or "
+                                    "mode: proxy (another DHCP server does)"));
+  GC_RETURN_IF_ERROR(ParseDhcp(*f, net));
+
+  f = s.Get("node_addresses");
+  if (net->dhcp_mode == DhcpMode::kProxy) {
+    if (f) {
+      return Error(*f,
+                   "not allowed with network.dhcp.mode proxy (the other DHCP server hands out "
+                   "addresses; remove node_addresses)");
+    }
+    return Status::Ok();
+  }
+  if (!f) {
+    return yaml_.Missing(s, "node_addresses",
+                         "the fixed addresses for named nodes in boot order, e.g. "
+                         "10.77.0.101-10.77.0.199");
+  }
+  GC_ASSIGN_OR_RETURN(Ipv4Range range, Range(*f, *net));
+  if (range.first <= net->pool->last && net->pool->first <= range.last) {
+    return Error(*f, FormatRange(range) + " overlaps network.dhcp.pool " + FormatRange(*net->pool) +
+                         " (the pool is for machines not yet named: use separate addresses)");
+  }
+  net->node_addresses = range;
+  return Status::Ok();
+}
+
+Status Parser::ParseDhcp(const Field& field, NetworkSettings* net) {
+  GC_ASSIGN_OR_RETURN(Section s, yaml_.Map(field, {"mode", "pool", "lease_time"}));
+  GC_ASSIGN_OR_RETURN(const Field* f, yaml_.Require(s, "mode", "authoritative or proxy"));
+  GC_ASSIGN_OR_RETURN(std::string mode, yaml_.Text(*f, "authoritative or proxy"));
+  if (mode == "authoritative") {
+    net->dhcp_mode = DhcpMode::kAuthoritative;
+  } else if (mode == "proxy") {
+    net->dhcp_mode = DhcpMode::kProxy;
+  } else {
+    return Error(*f, QuoteValue(mode) + " is not one of authoritative, proxy");
+  }
+  bool proxy = net->dhcp_mode == DhcpMode::kProxy;
+  const char* proxy_note = " (in proxy mode the other DHCP server hands out addresses; remove ";
+  f = s.Get("pool");
+  if (proxy && f) return Error(*f, std::string("not allowed with mode proxy") + proxy_note + "it)");
+  if (!proxy) {
+    if (!f) {
+      return yaml_.Missing(s, "pool",
+                           "the dynamic addresses for machines not yet named, e.g. "
+                           "10.77.0.200-10.77.0.250");
+    }
+    GC_ASSIGN_OR_RETURN(net->pool, Range(*f, *net));
+  }
+  if ((f = s.Get("lease_time"))) {
+    if (proxy) return Error(*f, std::string("not allowed with mode proxy") + proxy_note + "it)");
+    GC_ASSIGN_OR_RETURN(net->lease_time, yaml_.Text(*f, "a lease time like 1h"));
+    const std::string& t = net->lease_time;
+    int64_t amount = 0;
+    bool ok =
+        t == "infinite" ||
+        (t.size() >= 2 && std::string_view("smhd").find(t.back()) != std::string::npos &&
+         ParsePlainDecimal(std::string_view(t).substr(0, t.size() - 1), &amount) && amount > 0);
+    if (!ok) {
+      return Error(*f, QuoteValue(t) +
+                           " is not a lease time (expected a positive number with s, m, h or d, "
+                           "like 45m or 12h, or infinite)");
+    }
+  }
+  return Status::Ok();
+}
+
+Status Parser::ParseNaming(const Field& field, NamingSettings* naming) {
+  GC_ASSIGN_OR_RETURN(Section s, yaml_.Map(field, {"prefix", "first", "width", "domain"}));
+  GC_ASSIGN_OR_RETURN(const Field* f,
+                      yaml_.Require(s, "prefix", "the start of every node name, e.g. mosix"));
+  GC_ASSIGN_OR_RETURN(naming->prefix, yaml_.Text(*f, "a name prefix like mosix"));
+  const std::string& prefix = naming->prefix;
+  if (prefix.empty() || prefix.size() > 56 || !(prefix[0] >= 'a' && prefix[0] <= 'z') ||
+      !std::all_of(prefix.begin(), prefix.end(),
+                   [](char c) { return IsLowerAlnum(c) || c == '-'; })) {
+    return Error(*f, QuoteValue(prefix) +
+                         " is not a name prefix (expected 1 to 56 lowercase letters, digits or "
+                         "'-', starting with a letter)");
+  }
+  if ((f = s.Get("first"))) {
+    GC_ASSIGN_OR_RETURN(naming->first, yaml_.Number(*f, 0, kMaxIndex));
+  }
+  if ((f = s.Get("width"))) {
+    GC_ASSIGN_OR_RETURN(naming->width, yaml_.Number(*f, 0, 6));
+  }
+  if ((f = s.Get("domain"))) {
+    GC_ASSIGN_OR_RETURN(naming->domain, yaml_.Text(*f, "a DNS domain like cluster.local"));
+    std::string_view rest = naming->domain;
+    bool ok = !rest.empty() && rest.size() <= 189;  // a full name stays within 253
+    while (ok && !rest.empty()) {
+      size_t dot = rest.find('.');
+      ok = IsLabel(rest.substr(0, dot));
+      rest = dot == std::string_view::npos ? std::string_view() : rest.substr(dot + 1);
+      if (dot != std::string_view::npos && rest.empty()) ok = false;  // trailing dot
+    }
+    if (!ok) {
+      return Error(*f, QuoteValue(naming->domain) +
+                           " is not a domain (expected lowercase labels of letters, digits and "
+                           "'-' separated by dots, like cluster.local)");
+    }
+  }
+  return Status::Ok();
+}
+
+Status Parser::ParseGroups(const Field& field, ClusterProfile* profile) {
+  GC_ASSIGN_OR_RETURN(std::vector<Field> entries, yaml_.Entries(field, "groups (name: settings)"));
+  if (entries.empty()) {
+    return Error(field, "expected at least one group (e.g. compute: {image: compute})");
+  }
+  for (const Field& entry : entries) {
+    NodeGroup group;
+    group.name = entry.key.Scalar();
+    std::string dashed = group.name;  // '_' is fine in a group name, not in a host name
+    std::replace(dashed.begin(), dashed.end(), '_', '-');
+    if (!IsLabel(dashed, 32)) {
+      return yaml_.At(
+          entry.key.Mark(), entry.path,
+          QuoteValue(group.name) +
+              " is not a group name (expected 1 to 32 lowercase letters, digits, '-' or "
+              "'_', starting and ending with a letter or digit)");
+    }
+    GC_ASSIGN_OR_RETURN(Section s, yaml_.Map(entry, {"image", "kernel", "mode", "kernel_args"}));
+    GC_ASSIGN_OR_RETURN(
+        const Field* f,
+        yaml_.Require(s, "image", "the image its nodes run: name, name@N or name:tag"));
+    GC_ASSIGN_OR_RETURN(group.image,
+                        yaml_.Text(*f, "an image like compute, compute@2 or compute:stable"));
+    if (auto problem = ImageSpecProblem(group.image, /*allow_tag=*/true)) {
+      return Error(*f, *problem);
+    }
+    if ((f = s.Get("kernel"))) {
+      GC_ASSIGN_OR_RETURN(group.kernel, yaml_.Text(*f, "a kernel like openmosix or openmosix@2"));
+      if (auto problem = ImageSpecProblem(group.kernel, /*allow_tag=*/false)) {
+        return Error(*f, *problem);
+      }
+    }
+    if ((f = s.Get("mode"))) {
+      GC_ASSIGN_OR_RETURN(std::string mode, yaml_.Text(*f, "install, diskless or local"));
+      auto parsed = ParseBootMode(mode);
+      if (!parsed.ok()) return Error(*f, parsed.status().message());
+      group.mode = *parsed;
+    }
+    if ((f = s.Get("kernel_args"))) {
+      GC_ASSIGN_OR_RETURN(group.kernel_args, yaml_.Text(*f, "kernel arguments like \"quiet\""));
+      if (HasControl(group.kernel_args) || group.kernel_args.size() > kMaxKernelArgs) {
+        return Error(*f, "expected one line of at most " + std::to_string(kMaxKernelArgs) +
+                             " characters without control characters, got " +
+                             QuoteValue(group.kernel_args));
+      }
+    }
+    profile->groups.emplace(group.name, std::move(group));
+  }
+  return Status::Ok();
+}
+
+Status Parser::ParseNodes(const Field& field, ClusterProfile* profile) {
+  if (field.value.IsNull()) return Status::Ok();  // "nodes:" with nothing: none declared
+  if (!field.value.IsSequence()) {
+    return Error(
+        field, std::string("expected a list of nodes (- mac: ...), got ") + YamlKind(field.value));
+  }
+  const NamingSettings& naming = profile->naming;
+  std::map<std::string, size_t> by_mac, by_name;
+  std::map<int, size_t> by_index;
+  std::vector<Field> name_fields(field.value.size());
+  std::vector<std::string> group_names;
+  for (const auto& [name, group] : profile->groups) group_names.push_back(name);
+  for (size_t i = 0; i < field.value.size(); ++i) {
+    Field item{YAML::Node(), field.value[i], "nodes[" + std::to_string(i) + "]"};
+    GC_ASSIGN_OR_RETURN(Section s, yaml_.Map(item, {"mac", "index", "name", "group"}));
+    DeclaredNode node;
+    GC_ASSIGN_OR_RETURN(const Field* f, yaml_.Require(s, "mac", "the node's MAC address"));
+    GC_ASSIGN_OR_RETURN(std::string mac, yaml_.Text(*f, "a MAC address like 52:54:00:12:34:01"));
+    auto normal = NormalizeMac(mac);
+    if (!normal.ok()) return Error(*f, normal.status().message());
+    node.mac = *normal;
+    if (auto [it, fresh] = by_mac.emplace(node.mac, i); !fresh) {
+      return Error(*f, node.mac + " is already declared by nodes[" + std::to_string(it->second) +
+                           "] (expected each MAC once)");
+    }
+    if ((f = s.Get("index"))) {
+      GC_ASSIGN_OR_RETURN(int index, yaml_.Number(*f, naming.first, kMaxIndex));
+      if (auto [it, fresh] = by_index.emplace(index, i); !fresh) {
+        return Error(*f, "index " + std::to_string(index) + " is already declared by nodes[" +
+                             std::to_string(it->second) + "] (expected each index once)");
+      }
+      const NetworkSettings& net = profile->network;
+      if (net.dhcp_mode == DhcpMode::kAuthoritative && net.node_addresses &&
+          !profile->AddressFor(index)) {
+        int last = naming.first + static_cast<int>(std::min<uint64_t>(
+                                      net.node_addresses->size() - 1, uint64_t{kMaxIndex}));
+        return Error(*f, "index " + std::to_string(index) +
+                             " has no address in network.node_addresses " +
+                             FormatRange(*net.node_addresses) + " (expected " +
+                             std::to_string(naming.first) + " to " + std::to_string(last) +
+                             ", or widen node_addresses)");
+      }
+      node.index = index;
+    }
+    if ((f = s.Get("name"))) {
+      GC_ASSIGN_OR_RETURN(node.name, yaml_.Text(*f, "a host name like head"));
+      if (!IsLabel(node.name)) {
+        return Error(*f, QuoteValue(node.name) +
+                             " is not a host name (expected 1 to 63 lowercase letters, digits or "
+                             "'-', not starting or ending with '-')");
+      }
+      if (auto [it, fresh] = by_name.emplace(node.name, i); !fresh) {
+        return Error(*f, QuoteValue(node.name) + " is already declared by nodes[" +
+                             std::to_string(it->second) + "] (expected each name once)");
+      }
+      name_fields[i] = *f;
+    }
+    if ((f = s.Get("group"))) {
+      GC_ASSIGN_OR_RETURN(node.group, yaml_.Text(*f, "a group name"));
+      if (!profile->groups.count(node.group)) {
+        return Error(*f, QuoteValue(node.group) +
+                             " is not a group of this profile (expected one of " +
+                             JoinList(group_names) + ")");
+      }
+    }
+    profile->nodes.push_back(std::move(node));
+  }
+  // An explicit name must not be one that boot-order naming hands out to
+  // another index: two machines would answer to one name.
+  for (size_t i = 0; i < profile->nodes.size(); ++i) {
+    const DeclaredNode& node = profile->nodes[i];
+    const std::string& name = node.name;
+    if (name.empty() || name.size() <= naming.prefix.size() ||
+        name.compare(0, naming.prefix.size(), naming.prefix) != 0) {
+      continue;
+    }
+    std::string_view digits = std::string_view(name).substr(naming.prefix.size());
+    if (digits.size() > 9 || !std::all_of(digits.begin(), digits.end(), IsDigit)) continue;
+    int64_t index = 0;
+    for (char c : digits) index = index * 10 + (c - '0');
+    // NameFor is the judge: with width 3, "mosix7" is not index 7's name.
+    if (index < naming.first || index > kMaxIndex ||
+        naming.NameFor(static_cast<int>(index)) != name || node.index == index) {
+      continue;
+    }
+    auto owner = by_index.find(static_cast<int>(index));
+    std::string problem =
+        QuoteValue(name) + " is the boot-order name of index " + std::to_string(index);
+    if (owner != by_index.end()) {
+      problem += ", which nodes[" + std::to_string(owner->second) + "] declares";
+    } else {
+      problem += ": the node that boots into that index would be named the same";
+    }
+    return Error(name_fields[i], problem + " (give this node index: " + std::to_string(index) +
+                                     " instead, or a name that is not " + naming.prefix +
+                                     " followed by a number)");
+  }
+  return Status::Ok();
+}
+
+Status Parser::ParseOpenMosix(const Field& field, OpenMosixSettings* settings) {
+  GC_ASSIGN_OR_RETURN(Section s, yaml_.Map(field, {"enabled", "compress_ranges", "calibration"}));
+  settings->enabled = true;  // writing the section means wanting it, unless it says otherwise
+  const Field* f;
+  if ((f = s.Get("enabled"))) {
+    GC_ASSIGN_OR_RETURN(settings->enabled, yaml_.Bool(*f));
+  }
+  if ((f = s.Get("compress_ranges"))) {
+    GC_ASSIGN_OR_RETURN(settings->compress_ranges, yaml_.Bool(*f));
+  }
+  if ((f = s.Get("calibration"))) {
+    GC_ASSIGN_OR_RETURN(settings->calibration,
+                        yaml_.Text(*f, "a calibration command like \"mosctl setyard P/133\""));
+    if (HasControl(settings->calibration) || settings->calibration.size() > 256) {
+      return Error(*f, "expected one line of at most 256 characters, got " +
+                           QuoteValue(settings->calibration));
+    }
+  }
+  return Status::Ok();
+}
+
+Result<ClusterProfile> Parser::Parse(std::string_view text) {
+  GC_ASSIGN_OR_RETURN(YAML::Node document,
+                      yaml_.LoadDocument(text, kMaxProfileBytes,
+                                         "a cluster profile: a map with cluster, network, naming "
+                                         "and groups, see profiles/examples/"));
+  Field root{YAML::Node(), document, ""};
+  GC_ASSIGN_OR_RETURN(Section s, yaml_.Map(root, {"cluster", "network", "naming", "groups",
+                                                  "default_group", "nodes", "openmosix"}));
+  ClusterProfile profile;
+  profile.path = yaml_.file();
+  GC_ASSIGN_OR_RETURN(const Field* f,
+                      yaml_.Require(s, "cluster", "the cluster's name, e.g. mosix-lab"));
+  GC_ASSIGN_OR_RETURN(profile.cluster, yaml_.Text(*f, "a name like mosix-lab"));
+  if (!IsLabel(profile.cluster)) {
+    return Error(*f, QuoteValue(profile.cluster) +
+                         " is not a cluster name (expected 1 to 63 lowercase letters, digits or "
+                         "'-', not starting or ending with '-')");
+  }
+  GC_ASSIGN_OR_RETURN(f, yaml_.Require(s, "network", "interface, server, subnet and dhcp"));
+  GC_RETURN_IF_ERROR(ParseNetwork(*f, &profile.network));
+  GC_ASSIGN_OR_RETURN(f, yaml_.Require(s, "naming", "at least prefix, e.g. prefix: mosix"));
+  GC_RETURN_IF_ERROR(ParseNaming(*f, &profile.naming));
+  GC_ASSIGN_OR_RETURN(f, yaml_.Require(s, "groups", "at least one group with an image"));
+  const Field* groups = f;
+  GC_RETURN_IF_ERROR(ParseGroups(*f, &profile));
+  std::vector<std::string> names;
+  for (const auto& [name, group] : profile.groups) names.push_back(name);
+  if ((f = s.Get("default_group"))) {
+    GC_ASSIGN_OR_RETURN(profile.default_group, yaml_.Text(*f, "a group name"));
+    if (!profile.groups.count(profile.default_group)) {
+      return Error(*f, QuoteValue(profile.default_group) +
+                           " is not a group of this profile (expected one of " + JoinList(names) +
+                           ")");
+    }
+  } else if (profile.groups.size() == 1) {
+    profile.default_group = profile.groups.begin()->first;
+  } else {
+    return yaml_.At(
+        groups->key.Mark(), "default_group",
+        "missing (required when there is more than one group: one of " + JoinList(names) + ")");
+  }
+  if ((f = s.Get("nodes"))) GC_RETURN_IF_ERROR(ParseNodes(*f, &profile));
+  if ((f = s.Get("openmosix"))) GC_RETURN_IF_ERROR(ParseOpenMosix(*f, &profile.openmosix));
+  return profile;
+}
+
+}  // namespace
+
+std::string FormatIpv4(Ipv4 address) {
+  return std::to_string(address >> 24) + "." + std::to_string((address >> 16) & 0xff) + "." +
+         std::to_string((address >> 8) & 0xff) + "." + std::to_string(address & 0xff);
+}
+
+Result<Ipv4> ParseIpv4(std::string_view text) {
+  Ipv4 address = 0;
+  std::string_view rest = text;
+  for (int i = 0; i < 4; ++i) {
+    size_t dot = rest.find('.');
+    if ((i < 3) == (dot == std::string_view::npos)) break;  // exactly three dots
+    std::string_view octet = rest.substr(0, dot);
+    int64_t value = 0;
+    if (octet.size() > 3 || !ParsePlainDecimal(octet, &value) || value > 255) break;
+    address = (address << 8) | static_cast<Ipv4>(value);
+    if (i == 3) return address;
+    rest = rest.substr(dot + 1);
+  }
+  return InvalidArgument(QuoteValue(text) +
+                         " is not an IPv4 address (expected four numbers 0 to 255 without "
+                         "leading zeros, like 10.77.0.1)");
+}
+
+const char* BootModeName(BootMode mode) {
+  switch (mode) {
+    case BootMode::kInstall:
+      return "install";
+    case BootMode::kDiskless:
+      return "diskless";
+    case BootMode::kLocal:
+      return "local";
+  }
+  return "?";
+}
+
+Result<BootMode> ParseBootMode(std::string_view text) {
+  for (BootMode mode : {BootMode::kInstall, BootMode::kDiskless, BootMode::kLocal}) {
+    if (text == BootModeName(mode)) return mode;
+  }
+  return InvalidArgument(QuoteValue(text) + " is not one of install, diskless, local");
+}
+
+std::string NamingSettings::NameFor(int index) const {
+  std::string digits = std::to_string(index);
+  if (index >= 0 && static_cast<int>(digits.size()) < width) {
+    digits.insert(0, static_cast<size_t>(width) - digits.size(), '0');
+  }
+  return prefix + digits;
+}
+
+const NodeGroup& ClusterProfile::GroupOf(const DeclaredNode& node) const {
+  auto it = groups.find(node.group.empty() ? default_group : node.group);
+  if (it == groups.end()) it = groups.find(default_group);
+  if (it == groups.end()) it = groups.begin();
+  static const NodeGroup kNone;  // only for a profile that did not come from the loader
+  return it == groups.end() ? kNone : it->second;
+}
+
+std::optional<Ipv4> ClusterProfile::AddressFor(int index) const {
+  if (network.dhcp_mode != DhcpMode::kAuthoritative || !network.node_addresses) {
+    return std::nullopt;
+  }
+  int64_t offset = int64_t{index} - naming.first;
+  if (offset < 0 || static_cast<uint64_t>(offset) >= network.node_addresses->size()) {
+    return std::nullopt;
+  }
+  return network.node_addresses->first + static_cast<Ipv4>(offset);
+}
+
+Result<ClusterProfile> ParseClusterProfile(std::string_view yaml, std::string_view file_name) {
+  std::string file(file_name);
+  try {
+    Parser parser(file);
+    return parser.Parse(yaml);
+  } catch (const std::exception& e) {
+    // yaml-cpp can throw while walking nodes too (e.g. on a bad conversion).
+    return InvalidArgument(file + ":1:1: cannot read the profile: " + e.what());
+  }
+}
+
+Result<ClusterProfile> LoadClusterProfile(const std::string& path) {
+  auto text = Env::Default()->ReadFile(path);
+  if (!text.ok()) {
+    return Status(text.status().code(),
+                  "cannot read cluster profile " + path + ": " + text.status().message());
+  }
+  return ParseClusterProfile(*text, path);
+}
+
+Result<std::string> NormalizeMac(std::string_view text) {
+  std::string out;
+  bool ok = text.size() == 17;
+  char separator = ok ? text[2] : 0;
+  ok = ok && (separator == ':' || separator == '-');
+  for (size_t i = 0; ok && i < text.size(); ++i) {
+    char c = text[i];
+    if (i % 3 == 2) {
+      ok = c == separator;
+      out += ':';
+    } else {
+      ok = IsHex(c);
+      out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+  }
+  if (!ok) {
+    return InvalidArgument(QuoteValue(text) +
+                           " is not a MAC address (expected six two-digit hex octets separated "
+                           "by ':' or '-', like 52:54:00:12:34:01)");
+  }
+  return out;
+}
+
+}  // namespace gc

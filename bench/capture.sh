@@ -124,13 +124,24 @@ goldcast_capture() {  # STATE AGENT_STATE JSON
   gc_start_bg "$ns_a" "$GC_TMP/agent.log" "$GOLDCAST_AGENT" prepareclient --root "$tree" \
     --listen "$golden_ip:7490" --state "$agent_state" --token-file "$GC_TMP/token" \
     --image bench
-  local pid=$GC_LAST_PID
-  gc_wait_for_file "$GC_TMP/token" 600 "$pid" "$GC_TMP/agent.log"
-  T_READY="$(elapsed "$t0" "$(now)")"
-  ip netns exec "$ns_b" "$GOLDCAST" --state "$store" getimage --golden-client "$golden_ip:7490" \
+  local pid=$GC_LAST_PID t_ready
+  # A tight poll, and no process spawned to do arithmetic: the harness must
+  # not add time to what it measures (rsync's run has no such gap).
+  local deadline=$((SECONDS + 600))
+  while [ ! -s "$GC_TMP/token" ]; do
+    kill -0 "$pid" 2>/dev/null || gc_fail_with_file "the agent exited before listening" "$GC_TMP/agent.log"
+    [ "$SECONDS" -lt "$deadline" ] || gc_fail_with_file "the agent did not listen within 600 s" "$GC_TMP/agent.log"
+    sleep 0.002
+  done
+  t_ready="$(now)"
+  ip netns exec "$ns_b" "$GOLDCAST" -v --state "$store" getimage --golden-client "$golden_ip:7490" \
     --token "$(cat "$GC_TMP/token")" --image bench --json >"$json" 2>"$GC_TMP/getimage.err" ||
     gc_fail_with_file "getimage failed" "$GC_TMP/getimage.err"
   t1="$(now)"
+  T_READY="$(elapsed "$t0" "$t_ready")"
+  # getimage -v prints when each phase ended; keep them for the log.
+  GC_PHASES="$(sed -n 's/^goldcast: debug: getimage: \(.*\) at \([0-9.]*\) s$/\1 \2/p' "$GC_TMP/getimage.err" |
+    awk '{printf "%s%s=%.3f", sep, $1, $NF; sep=" "}')"
   gc_wait_exit "$pid" 60
   T_GOLDCAST="$(elapsed "$t0" "$t1")"
 }
@@ -153,14 +164,19 @@ median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1
 # (a) first capture into empty stores, $runs times; the last run's store and
 # rsync copy are kept for (b).
 first_gc=() first_rs=() first_ready=()
+# Each run writes into fresh directories: deleting the previous run's output
+# right before a timed run would make the file system scan the just-freed
+# inodes while allocating new ones, which skews whichever tool runs first.
+base_state="$state" base_rsync="$rsync_cur"
 for ((run = 1; run <= runs; run++)); do
-  rm -rf "$state" "$GC_TMP/agent-state" "$rsync_cur"
-  goldcast_capture "$state" "$GC_TMP/agent-state" "$GC_TMP/get1.json"
+  state="$base_state.$run" rsync_cur="$base_rsync.$run"
+  agent_state="$GC_TMP/agent-state.$run"
+  goldcast_capture "$state" "$agent_state" "$GC_TMP/get1.json"
   first_gc+=("$T_GOLDCAST")
   first_ready+=("$T_READY")
   rsync_capture "$rsync_cur" "$GC_TMP/rsync1.stats"
   first_rs+=("$T_RSYNC")
-  gc_log "first capture run $run: goldcast $T_GOLDCAST s (agent ready after $T_READY s), rsync $T_RSYNC s"
+  gc_log "first capture run $run: goldcast $T_GOLDCAST s (agent ready after $T_READY s; getimage phases: $GC_PHASES), rsync $T_RSYNC s"
 done
 first_gc_bytes="$(gc_json_field "$GC_TMP/get1.json" bytes_transferred)"
 first_rs_bytes="$(rsync_received "$GC_TMP/rsync1.stats")"
@@ -180,7 +196,7 @@ for ((run = 1; run <= runs; run++)); do
     printf 'goldcast bench change %d run %d\n' "$i" "$run" >>"$tree/${regular[$i]}"
     changed=$((changed + 1))
   done
-  goldcast_capture "$state" "$GC_TMP/agent-state" "$GC_TMP/get2.json"
+  goldcast_capture "$state" "$agent_state" "$GC_TMP/get2.json"
   re_gc+=("$T_GOLDCAST")
   re_ready+=("$T_READY")
   rsync_capture "$rsync_cur" "$GC_TMP/rsync2.stats"
@@ -188,7 +204,7 @@ for ((run = 1; run <= runs; run++)); do
   want_version=$((run + 1))
   [ "$(gc_json_field "$GC_TMP/get2.json" version)" = "$want_version" ] ||
     gc_fail_with_file "re-capture $run did not make version $want_version" "$GC_TMP/get2.json"
-  gc_log "re-capture run $run ($changed of ${#regular[@]} files changed): goldcast $T_GOLDCAST s (agent ready after $T_READY s), rsync $T_RSYNC s"
+  gc_log "re-capture run $run ($changed of ${#regular[@]} files changed): goldcast $T_GOLDCAST s (agent ready after $T_READY s; getimage phases: $GC_PHASES), rsync $T_RSYNC s"
   if [ "$run" = 1 ]; then
     re_gc_bytes="$(gc_json_field "$GC_TMP/get2.json" bytes_transferred)"
     re_rs_bytes="$(rsync_received "$GC_TMP/rsync2.stats")"

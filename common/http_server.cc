@@ -58,6 +58,10 @@ namespace {
 
 constexpr unsigned kConnectionTimeoutSeconds = 120;
 constexpr size_t kConnectionMemory = 128 << 10;
+// libmicrohttpd's default (~1,000, split over the thread pool) left a boot
+// storm of more clients waiting for the 120 s timeout; epoll has no fd cap,
+// the process's open-file limit is the real bound.
+constexpr unsigned kConnectionLimit = 16384;
 constexpr size_t kStreamBlock = 64 << 10;
 
 // What MHD keeps for one request between the calls of the access handler.
@@ -136,10 +140,24 @@ enum MHD_Result CollectHeader(void* cls, enum MHD_ValueKind, const char* key, co
   return MHD_YES;
 }
 
-enum MHD_Result CollectQuery(void* cls, enum MHD_ValueKind, const char* key, const char* value) {
-  auto* query = static_cast<std::map<std::string, std::string>*>(cls);
+struct QueryCollector {
+  std::map<std::string, std::string>* query;
+  std::string bad_argument;  // set if a key or value held a NUL byte
+};
+
+// With lengths: libmicrohttpd decodes "%00" into a NUL, and a C-string view
+// of the value would silently cut it there ("mac=52:54:...%00junk").
+enum MHD_Result CollectQuery(void* cls, enum MHD_ValueKind, const char* key, size_t key_size,
+                             const char* value, size_t value_size) {
+  auto* collector = static_cast<QueryCollector*>(cls);
+  std::string name(key ? key : "", key ? key_size : 0);
+  std::string text(value ? value : "", value ? value_size : 0);
+  if (name.find('\0') != std::string::npos || text.find('\0') != std::string::npos) {
+    if (collector->bad_argument.empty()) collector->bad_argument = name.substr(0, name.find('\0'));
+    return MHD_YES;
+  }
   // The first occurrence wins; a bare "?flag" has an empty value.
-  query->emplace(key ? key : "", value ? value : "");
+  collector->query->emplace(std::move(name), std::move(text));
   return MHD_YES;
 }
 
@@ -396,8 +414,14 @@ enum MHD_Result MhdServer::Serve(struct MHD_Connection* connection, const char* 
   request.path = url ? url : "";
   request.body = std::move(context->body);
   request.remote_address = RemoteAddress(connection);
-  MHD_get_connection_values(connection, MHD_GET_ARGUMENT_KIND, &CollectQuery, &request.query);
+  QueryCollector query{&request.query, ""};
+  MHD_get_connection_values_n(connection, MHD_GET_ARGUMENT_KIND, &CollectQuery, &query);
   MHD_get_connection_values(connection, MHD_HEADER_KIND, &CollectHeader, &request.headers);
+  if (!query.bad_argument.empty()) {
+    return QueueReply(
+        connection, HttpResponse::Text(400, "query argument '" + query.bad_argument.substr(0, 64) +
+                                                "' contains a NUL byte\n"));
+  }
   try {
     return QueueReply(connection, handler_(request));
   } catch (const std::exception& e) {
@@ -467,8 +491,8 @@ Status MhdServer::Run(const HttpServerOptions& options) {
       flags, 0, nullptr, nullptr, &MhdServer::Access, this, MHD_OPTION_EXTERNAL_LOGGER, &LogFromMhd,
       nullptr, MHD_OPTION_LISTEN_SOCKET, listen_fd, MHD_OPTION_NOTIFY_COMPLETED,
       &MhdServer::Completed, this, MHD_OPTION_CONNECTION_TIMEOUT, kConnectionTimeoutSeconds,
-      MHD_OPTION_CONNECTION_MEMORY_LIMIT, kConnectionMemory, MHD_OPTION_THREAD_POOL_SIZE,
-      threads > 1 ? threads : 0u, MHD_OPTION_END);
+      MHD_OPTION_CONNECTION_MEMORY_LIMIT, kConnectionMemory, MHD_OPTION_CONNECTION_LIMIT,
+      kConnectionLimit, MHD_OPTION_THREAD_POOL_SIZE, threads > 1 ? threads : 0u, MHD_OPTION_END);
   if (daemon_ == nullptr) {
     return Status(Code::kInternal, "HTTP server on " + where +
                                        " failed to start (libmicrohttpd refused; run with "

@@ -5,6 +5,7 @@
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -209,6 +210,18 @@ std::string RegistryPath(const std::string& state_dir) {
 }
 
 Status RunServe(const ServeOptions& options) {
+  // Handle SIGTERM/SIGINT from the first moment: a stop during start-up must
+  // still stop dnsmasq and exit cleanly, never leave it behind.
+  struct sigaction action {};
+  action.sa_handler = OnStopSignal;
+  ::sigaction(SIGTERM, &action, nullptr);
+  ::sigaction(SIGINT, &action, nullptr);
+  // One descriptor per client during a boot storm: use the whole hard limit.
+  struct rlimit open_files;
+  if (::getrlimit(RLIMIT_NOFILE, &open_files) == 0 && open_files.rlim_cur < open_files.rlim_max) {
+    open_files.rlim_cur = open_files.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &open_files);
+  }
   Env* env = Env::Default();
   GC_ASSIGN_OR_RETURN(ClusterProfile profile, LoadClusterProfile(options.profile_path));
   GC_RETURN_IF_ERROR(CheckInterface(profile));
@@ -275,10 +288,6 @@ Status RunServe(const ServeOptions& options) {
   DnsmasqSupervisor dnsmasq(files);
   GC_RETURN_IF_ERROR(dnsmasq.Start());
 
-  struct sigaction action {};
-  action.sa_handler = OnStopSignal;
-  ::sigaction(SIGTERM, &action, nullptr);
-  ::sigaction(SIGINT, &action, nullptr);
   GC_LOG(Info) << "serve: cluster " << profile.cluster << " on "
                << profile.network.interface << ", http://" << server_options.address << ":"
                << server->port() << "/, DHCP "

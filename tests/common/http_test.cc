@@ -129,6 +129,24 @@ TEST(HttpTest, GetText) {
   EXPECT_EQ(raw.body, "hello /x");
 }
 
+TEST(HttpTest, QueryValueWithNulByteIs400AndNeverReachesTheHandler) {
+  std::atomic<int> calls{0};
+  auto server = StartOrDie([&](const HttpRequest&) {
+    ++calls;
+    return HttpResponse::Text(200, "handled");
+  });
+  HttpClient client;
+  auto result = client.Call(Get(Url(*server, "/boot/ipxe?mac=52:54:00:77:64:03%00junk")));
+  ASSERT_TRUE(result.ok()) << result.status().message();
+  EXPECT_EQ(result->status, 400);
+  EXPECT_NE(result->body.find("'mac'"), std::string::npos);
+  EXPECT_EQ(calls.load(), 0);
+  auto plain = client.Call(Get(Url(*server, "/boot/ipxe?mac=52%3A54%3A00%3A77%3A64%3A03")));
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->status, 200);
+  EXPECT_EQ(calls.load(), 1);
+}
+
 TEST(HttpTest, JsonAndExtraHeadersOnASingleThread) {
   HttpServerOptions options;
   options.threads = 1;  // no thread pool

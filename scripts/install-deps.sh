@@ -14,6 +14,8 @@ packages=(
   iproute2 util-linux e2fsprogs dosfstools fdisk rsync tar libarchive-tools acl attr
   libcap2-bin zstd xz-utils curl procps psmisc
   dnsmasq ipxe qemu-system-x86 ovmf debootstrap busybox-static cpio
+  # bench/boot.sh serves the same file with nginx for comparison
+  nginx-light
   # kernel builds (goldcast kernel build, tests/integration/kernel_*_test.sh)
   ccache patch bc bison flex libelf-dev make gcc gpgv
 )

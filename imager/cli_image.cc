@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/progress.h"
+#include "common/text.h"
 #include "imager/cli.h"
 #include "imager/import_export.h"
 
@@ -15,20 +16,11 @@ namespace {
 
 using nlohmann::json;
 
-std::string FormatTime(int64_t ns) {
-  std::time_t seconds = static_cast<std::time_t>(ns / 1000000000);
-  std::tm tm{};
-  ::gmtime_r(&seconds, &tm);
-  char buffer[32];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%d %H:%M:%SZ", &tm);
-  return buffer;
-}
-
 json InfoJson(const VersionInfo& info) {
   return {{"name", info.ref.name},
           {"version", info.ref.version},
           {"tags", info.tags},
-          {"time", FormatTime(info.record.time_ns)},
+          {"time", FormatUtcTime(info.record.time_ns)},
           {"source", info.record.source},
           {"message", info.record.message},
           {"files", info.record.files},
@@ -100,7 +92,7 @@ void AddImageCommands(CLI::App* app, CliContext* context) {
           for (const auto& tag : info.tags) tags += " [" + tag + "]";
           std::printf("%-24s %-8llu %-22s %8s %10s  %s%s\n", info.ref.ToString().c_str(),
                       static_cast<unsigned long long>(info.record.files),
-                      FormatTime(info.record.time_ns).c_str(), "",
+                      FormatUtcTime(info.record.time_ns).c_str(), "",
                       FormatBytes(info.record.bytes_total).c_str(), info.record.source.c_str(),
                       tags.c_str());
         }
@@ -150,7 +142,7 @@ void AddImageCommands(CLI::App* app, CliContext* context) {
           for (const auto& tag : info.tags) tags += (tags.empty() ? "" : ", ") + tag;
           std::printf("tags:        %s\n", tags.c_str());
         }
-        std::printf("captured:    %s from %s\n", FormatTime(info.record.time_ns).c_str(),
+        std::printf("captured:    %s from %s\n", FormatUtcTime(info.record.time_ns).c_str(),
                     info.record.source.c_str());
         if (!info.record.message.empty()) {
           std::printf("message:     %s\n", info.record.message.c_str());

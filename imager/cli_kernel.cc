@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/progress.h"
+#include "common/text.h"
 #include "imager/cli.h"
 #include "kernel-build/kernel_builder.h"
 #include "kernel-build/kernel_store.h"
@@ -15,15 +16,6 @@ namespace gc {
 namespace {
 
 using nlohmann::json;
-
-std::string FormatTimeNs(int64_t ns) {
-  std::time_t seconds = static_cast<std::time_t>(ns / 1000000000);
-  std::tm tm{};
-  ::gmtime_r(&seconds, &tm);
-  char buffer[32];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%d %H:%M:%SZ", &tm);
-  return buffer;
-}
 
 json InfoJson(const KernelInfo& info, const std::string& dir) {
   json out = {{"kernel", info.ref.ToString()},
@@ -141,7 +133,7 @@ void AddKernelCommands(CLI::App* app, CliContext* context) {
         for (const auto& info : kernels) {
           std::printf("%-28s %-16s %-22s %10s  %.12s\n", info.ref.ToString().c_str(),
                       JsonOr<std::string>(info.artifact, "kernel_release", "?").c_str(),
-                      FormatTimeNs(JsonOr<int64_t>(info.artifact, "built_at_ns", 0)).c_str(),
+                      FormatUtcTime(JsonOr<int64_t>(info.artifact, "built_at_ns", 0)).c_str(),
                       FormatBytes(JsonOr<uint64_t>(info.artifact, "vmlinuz_size", 0)).c_str(),
                       info.inputs_key.c_str());
         }
@@ -177,7 +169,7 @@ void AddKernelCommands(CLI::App* app, CliContext* context) {
         std::printf("release:     %s\n",
                     JsonOr<std::string>(info.artifact, "kernel_release", "?").c_str());
         std::printf("built:       %s from %s\n",
-                    FormatTimeNs(JsonOr<int64_t>(info.artifact, "built_at_ns", 0)).c_str(),
+                    FormatUtcTime(JsonOr<int64_t>(info.artifact, "built_at_ns", 0)).c_str(),
                     JsonOr<std::string>(info.artifact, "recipe", "?").c_str());
         std::printf("artifact:    %s\n", dir.c_str());
         std::printf("vmlinuz:     %s, sha256 %s\n",

@@ -15,6 +15,8 @@
 
 #include "common/hash.h"
 #include "common/log.h"
+#include "common/text.h"
+#include "common/version_number.h"
 
 namespace gc {
 
@@ -45,17 +47,6 @@ Status ValidateName(std::string_view what, std::string_view name) {
   return Status::Ok();
 }
 
-bool ParseUint(std::string_view text, uint64_t* out) {
-  if (text.empty() || text.size() > 19) return false;
-  uint64_t value = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9') return false;
-    value = value * 10 + static_cast<uint64_t>(c - '0');
-  }
-  *out = value;
-  return true;
-}
-
 std::string RandomSuffix() {
   static std::atomic<uint64_t> counter{0};
   static thread_local std::mt19937_64 rng(std::random_device{}());
@@ -68,7 +59,7 @@ std::string RandomSuffix() {
 bool OwnerIsDead(std::string_view name) {
   size_t dot = name.find('.');
   uint64_t pid = 0;
-  if (dot == std::string_view::npos || !ParseUint(name.substr(0, dot), &pid)) return true;
+  if (dot == std::string_view::npos || !ParseDecimal(name.substr(0, dot), &pid)) return true;
   if (static_cast<pid_t>(pid) == ::getpid()) return false;
   return ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
 }
@@ -151,7 +142,7 @@ Status ValidateImageName(std::string_view name) { return ValidateName("image nam
 Status ValidateTagName(std::string_view tag) {
   GC_RETURN_IF_ERROR(ValidateName("tag", tag));
   uint64_t ignored;
-  if (ParseUint(tag, &ignored)) {
+  if (ParseDecimal(tag, &ignored)) {
     return InvalidArgument("tag '" + std::string(tag) +
                            "' must not be a number (numbers are versions)");
   }
@@ -165,7 +156,7 @@ Result<ImageSpec> ParseImageSpec(std::string_view text) {
   if (at != std::string_view::npos) {
     spec.name = std::string(text.substr(0, at));
     uint64_t version = 0;
-    if (!ParseUint(text.substr(at + 1), &version) || version == 0) {
+    if (!ParseDecimal(text.substr(at + 1), &version) || version == 0) {
       std::string message = "'";
       message.append(text);
       message.append("': the version after '@' must be a positive number, e.g. compute@2");
@@ -302,7 +293,7 @@ Result<std::vector<uint64_t>> ImageStore::Versions(const std::string& name) {
   std::vector<uint64_t> versions;
   for (const auto& entry : names) {
     uint64_t version;
-    if (ParseUint(entry, &version)) versions.push_back(version);
+    if (ParseDecimal(entry, &version)) versions.push_back(version);
   }
   std::sort(versions.begin(), versions.end());
   return versions;
@@ -325,16 +316,9 @@ Result<ImageRef> ImageStore::Publish(const std::string& name, const Manifest& ma
                       FileLock::Acquire(JoinPath(root_, "meta.lock"), FileLock::Mode::kExclusive,
                                         /*wait=*/true, "store metadata"));
   GC_ASSIGN_OR_RETURN(auto versions, Versions(name));
-  uint64_t last = versions.empty() ? 0 : versions.back();
-  // "last" remembers removed versions so a number is never reused: a node
-  // that installed compute@3 must never see a different compute@3.
-  std::string last_path = JoinPath(image_dir, "last");
-  if (env_->Exists(last_path)) {
-    GC_ASSIGN_OR_RETURN(std::string text, env_->ReadFile(last_path));
-    uint64_t recorded = 0;
-    if (ParseUint(text.substr(0, text.find('\n')), &recorded)) last = std::max(last, recorded);
-  }
-  ImageRef ref{name, last + 1};
+  GC_ASSIGN_OR_RETURN(uint64_t next, NextVersionNumber(env_, image_dir, versions));
+  ImageRef ref{name, next};
+  std::string last_path = LastVersionPath(image_dir);
 
   // The version's files are written without fsync into a private staging
   // directory; one syncfs then makes them and every object of this capture

@@ -12,16 +12,11 @@
 #include <set>
 #include <sstream>
 
+#include "common/text.h"
+
 namespace gc {
 
 namespace {
-
-std::string Trim(std::string_view text) {
-  size_t begin = text.find_first_not_of(" \t\r\n");
-  if (begin == std::string_view::npos) return "";
-  size_t end = text.find_last_not_of(" \t\r\n");
-  return std::string(text.substr(begin, end - begin + 1));
-}
 
 int Indent(std::string_view line) {
   int width = 0;

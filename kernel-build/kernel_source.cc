@@ -12,6 +12,7 @@
 #include "common/hash.h"
 #include "common/http_client.h"
 #include "common/log.h"
+#include "common/text.h"
 #include "kernel-build/temp_dirs.h"
 
 namespace gc {
@@ -19,13 +20,6 @@ namespace gc {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string Trim(const std::string& text) {
-  size_t begin = text.find_first_not_of(" \t\r\n");
-  if (begin == std::string::npos) return "";
-  size_t end = text.find_last_not_of(" \t\r\n");
-  return text.substr(begin, end - begin + 1);
-}
 
 bool EndsWith(const std::string& text, const std::string& suffix) {
   return text.size() >= suffix.size() &&

@@ -1,5 +1,8 @@
 #include "kernel-build/kernel_store.h"
 
+#include "common/text.h"
+#include "common/version_number.h"
+
 #include <algorithm>
 #include <cctype>
 
@@ -12,17 +15,6 @@ namespace {
 
 constexpr const char* kArtifactFiles[] = {"vmlinuz",   "System.map",  "config",       "modules",
                                           "build.log", "inputs.json", "artifact.json"};
-
-bool ParseUint(std::string_view text, uint64_t* out) {
-  if (text.empty() || text.size() > 19) return false;
-  uint64_t value = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9') return false;
-    value = value * 10 + static_cast<uint64_t>(c - '0');
-  }
-  *out = value;
-  return true;
-}
 
 Status ValidateKernelName(std::string_view name) {
   bool ok =
@@ -55,7 +47,7 @@ Result<KernelSpec> ParseKernelSpec(std::string_view text) {
   spec.name = std::string(text.substr(0, at));
   if (at != std::string_view::npos) {
     uint64_t version = 0;
-    if (!ParseUint(text.substr(at + 1), &version) || version == 0) {
+    if (!ParseDecimal(text.substr(at + 1), &version) || version == 0) {
       return InvalidArgument("'" + std::string(text) +
                              "': the version after '@' must be a positive number, e.g. "
                              "openmosix@2");
@@ -93,7 +85,7 @@ Result<std::vector<uint64_t>> KernelStore::Versions(const std::string& name) {
   std::vector<uint64_t> versions;
   for (const auto& entry : entries) {
     uint64_t version;
-    if (ParseUint(entry, &version)) versions.push_back(version);
+    if (ParseDecimal(entry, &version)) versions.push_back(version);
   }
   std::sort(versions.begin(), versions.end());
   return versions;
@@ -115,16 +107,9 @@ Result<KernelRef> KernelStore::Publish(const std::string& name, const std::strin
                       FileLock::Acquire(JoinPath(root_, "meta.lock"), FileLock::Mode::kExclusive,
                                         /*wait=*/true, "kernel store metadata"));
   GC_ASSIGN_OR_RETURN(auto versions, Versions(name));
-  uint64_t last = versions.empty() ? 0 : versions.back();
-  // A removed number is never handed out again: nodes that booted NAME@3
-  // must never meet a different NAME@3.
-  std::string last_path = JoinPath(dir, "last");
-  if (env_->Exists(last_path)) {
-    GC_ASSIGN_OR_RETURN(std::string text, env_->ReadFile(last_path));
-    uint64_t recorded = 0;
-    if (ParseUint(text.substr(0, text.find('\n')), &recorded)) last = std::max(last, recorded);
-  }
-  KernelRef ref{name, last + 1};
+  GC_ASSIGN_OR_RETURN(uint64_t next, NextVersionNumber(env_, dir, versions));
+  KernelRef ref{name, next};
+  std::string last_path = LastVersionPath(dir);
   GC_RETURN_IF_ERROR(env_->Rename(staging_dir, ArtifactDir(ref)));
   GC_RETURN_IF_ERROR(env_->SyncDir(dir));
   GC_RETURN_IF_ERROR(env_->WriteFileAtomic(last_path, std::to_string(ref.version) + "\n"));

@@ -5,16 +5,12 @@
 #include <cerrno>
 
 #include "common/log.h"
+#include "common/text.h"
 #include "kernel-build/temp_dirs.h"
 
 namespace gc {
 
 namespace {
-
-std::string Trim(const std::string& text) {
-  size_t end = text.find_last_not_of(" \t\r\n");
-  return end == std::string::npos ? "" : text.substr(0, end + 1);
-}
 
 // overlayfs option values cannot hold these without escaping.
 bool MountablePath(const std::string& path) {

@@ -38,8 +38,8 @@ const char* BootModeName(BootMode mode);  // "install", "diskless", "local"
 Result<BootMode> ParseBootMode(std::string_view text);
 
 struct NetworkSettings {
-  std::string interface;   // where dnsmasq serves DHCP/TFTP, e.g. "br0"
-  Ipv4 server = 0;         // the server's address on it (HTTP, TFTP, next-server)
+  std::string interface;  // where dnsmasq serves DHCP/TFTP, e.g. "br0"
+  Ipv4 server = 0;        // the server's address on it (HTTP, TFTP, next-server)
   uint16_t http_port = 8470;
   Ipv4 subnet = 0;         // network address
   int prefix_length = 24;  // netmask bits

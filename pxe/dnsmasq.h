@@ -53,8 +53,7 @@ std::string RenderHostsFile(const std::vector<Node>& nodes);
 
 // Copies the iPXE binaries from the ipxe package into the TFTP root. Missing
 // binaries are an error naming the package to install.
-Status PrepareTftpRoot(const std::string& tftp_root,
-                       const std::string& ipxe_dir = "/usr/lib/ipxe");
+Status PrepareTftpRoot(const std::string& tftp_root, const std::string& ipxe_dir = "/usr/lib/ipxe");
 
 // argv of the supervised dnsmasq: in the foreground (so the pid is the
 // daemon's), reading only this config (not /etc/dnsmasq.conf nor

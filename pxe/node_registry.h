@@ -30,8 +30,8 @@ struct Node {
   std::string group;
   BootMode mode = BootMode::kInstall;
   NodeState state = NodeState::kNew;
-  bool declared = false;       // from the profile's nodes: list
-  std::string install_secret;  // per-node secret handed to the installer (hex)
+  bool declared = false;             // from the profile's nodes: list
+  std::string install_secret;        // per-node secret handed to the installer (hex)
   std::string uuid, arch, platform;  // as iPXE reported them
   int64_t first_seen_ns = 0;
   int64_t last_seen_ns = 0;

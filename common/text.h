@@ -1,0 +1,19 @@
+// Small text helpers shared across modules (one copy of each, not one per file).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace gc {
+
+// Without leading and trailing spaces, tabs, CR and LF.
+std::string Trim(std::string_view text);
+
+// A plain decimal (digits only, no sign, at most 19 digits). False otherwise.
+bool ParseDecimal(std::string_view text, uint64_t* out);
+
+// "2026-11-21 09:33:40Z" for nanoseconds since the epoch.
+std::string FormatUtcTime(int64_t ns);
+
+}  // namespace gc

@@ -22,6 +22,7 @@
 #include "common/http_server.h"
 #include "common/log.h"
 #include "common/manifest.h"
+#include "kernel-build/kernel_store.h"
 #include "profiles/cluster_profile.h"
 #include "pxe/boot_script.h"
 #include "pxe/dnsmasq.h"
@@ -80,9 +81,8 @@ class DnsmasqSupervisor {
   explicit DnsmasqSupervisor(DnsmasqFiles files) : files_(std::move(files)) {}
 
   Status Start() {
-    GC_ASSIGN_OR_RETURN(child_, ChildProcess::Start({"dnsmasq", "--keep-in-foreground",
-                                                     "--conf-file=" + files_.config},
-                                                    files_.log + ".stderr"));
+    GC_ASSIGN_OR_RETURN(child_,
+                        ChildProcess::Start(DnsmasqCommand(files_), files_.log + ".stderr"));
     started_ = std::chrono::steady_clock::now();
     // dnsmasq fails at once on bind or permission errors: report them now.
     if (auto status = child_->Wait(std::chrono::milliseconds(300))) {
@@ -136,8 +136,12 @@ class DnsmasqSupervisor {
 
 class BootService {
  public:
-  BootService(const ClusterProfile& profile, NodeRegistry* registry, std::string boot_files)
-      : profile_(profile), registry_(registry), boot_files_(std::move(boot_files)) {
+  BootService(const ClusterProfile& profile, NodeRegistry* registry, std::string boot_files,
+              std::string state_dir)
+      : profile_(profile),
+        registry_(registry),
+        boot_files_(std::move(boot_files)),
+        state_dir_(std::move(state_dir)) {
     files_.server_url = "http://" + FormatIpv4(profile.network.server) + ":" +
                         std::to_string(profile.network.http_port);
   }
@@ -152,6 +156,7 @@ class BootService {
     }
     if (request.path == "/boot/ipxe") return BootScript(request);
     if (request.path.rfind("/boot/files/", 0) == 0) return BootFile(request.path.substr(12));
+    if (request.path.rfind("/boot/kernels/", 0) == 0) return KernelFile(request.path.substr(14));
     return HttpResponse::Text(404, "no such path\n");
   }
 
@@ -171,7 +176,17 @@ class BootService {
     }
     GC_LOG(Info) << "boot: " << node->name << " (" << node->mac << ", " << node->ip << ") "
                  << BootModeName(node->mode);
-    return HttpResponse::Text(200, NodeScript(*node, group->second, files_));
+    BootFiles files = files_;
+    if (!group->second.kernel.empty() && node->mode == BootMode::kDiskless) {
+      // A diskless node boots its group's kernel artifact directly.
+      auto kernel = ResolveKernel(group->second.kernel);
+      if (!kernel.ok()) {
+        GC_LOG(Error) << "boot " << node->name << ": " << kernel.status().message();
+        return HttpResponse::Text(500, kernel.status().message() + "\n");
+      }
+      files.diskless_kernel = "/boot/kernels/" + kernel->ToString() + "/vmlinuz";
+    }
+    return HttpResponse::Text(200, NodeScript(*node, group->second, files));
   }
 
   HttpResponse BootFile(const std::string& relative) {
@@ -193,11 +208,63 @@ class BootService {
     return HttpResponse::File(std::move(fd), static_cast<uint64_t>(st.st_size));
   }
 
+  Result<KernelRef> ResolveKernel(const std::string& spec) {
+    GC_ASSIGN_OR_RETURN(auto store, KernelStore::Open(state_dir_, /*create=*/false));
+    auto ref = store->Resolve(spec);
+    if (!ref.ok()) {
+      return ref.status().WithContext("kernel '" + spec +
+                                      "' of the profile (build it with goldcast kernel build)");
+    }
+    return ref;
+  }
+
+  // GET /boot/kernels/NAME@N/{vmlinuz,System.map,config}
+  HttpResponse KernelFile(const std::string& rest) {
+    size_t slash = rest.find('/');
+    if (slash == std::string::npos) return HttpResponse::Text(404, "no such kernel file\n");
+    std::string spec = rest.substr(0, slash), file = rest.substr(slash + 1);
+    if (file != "vmlinuz" && file != "System.map" && file != "config") {
+      return HttpResponse::Text(404, "no such kernel file\n");
+    }
+    auto store = KernelStore::Open(state_dir_, /*create=*/false);
+    if (!store.ok()) return HttpResponse::Text(404, store.status().message() + "\n");
+    auto ref = (*store)->Resolve(spec);
+    if (!ref.ok()) return HttpResponse::Text(404, ref.status().message() + "\n");
+    std::string path = JoinPath((*store)->ArtifactDir(*ref), file);
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    struct stat st;
+    if (!fd.valid() || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+      return HttpResponse::Text(404, "no such kernel file\n");
+    }
+    return HttpResponse::File(std::move(fd), static_cast<uint64_t>(st.st_size));
+  }
+
   const ClusterProfile& profile_;
   NodeRegistry* registry_;
   std::string boot_files_;
+  std::string state_dir_;
   BootFiles files_;
 };
+
+// A group that names a kernel not built yet is not fatal (it can be built
+// while serve runs) but the admin should hear about it now.
+void WarnAboutMissingKernels(const ClusterProfile& profile, const std::string& state_dir) {
+  std::unique_ptr<KernelStore> store;
+  for (const auto& [name, group] : profile.groups) {
+    if (group.kernel.empty()) continue;
+    if (!store) {
+      auto opened = KernelStore::Open(state_dir, /*create=*/false);
+      if (!opened.ok()) {
+        GC_LOG(Warning) << "serve: group " << name << " names kernel " << group.kernel
+                        << " but no kernel is built yet (goldcast kernel build --recipe ...)";
+        continue;
+      }
+      store = std::move(opened).value();
+    }
+    auto ref = store->Resolve(group.kernel);
+    if (!ref.ok()) GC_LOG(Warning) << "serve: group " << name << ": " << ref.status().message();
+  }
+}
 
 }  // namespace
 
@@ -269,7 +336,9 @@ Status RunServe(const ServeOptions& options) {
   GC_ASSIGN_OR_RETURN(registry, NodeRegistry::Open(RegistryPath(options.state_dir), profile));
   GC_ASSIGN_OR_RETURN(std::string profile_text, env->ReadFile(options.profile_path));
   GC_RETURN_IF_ERROR(env->WriteFileAtomic(ActiveProfilePath(options.state_dir), profile_text));
-  *service_holder = std::make_unique<BootService>(profile, registry.get(), boot_files);
+  *service_holder =
+      std::make_unique<BootService>(profile, registry.get(), boot_files, options.state_dir);
+  WarnAboutMissingKernels(profile, options.state_dir);
 
   // Every boot bumps the registry's generation; dnsmasq is only reloaded
   // when the host list it serves actually changed.

@@ -15,6 +15,8 @@ namespace gc {
 
 namespace {
 
+constexpr uint64_t kMaxImportFileSize = uint64_t{1} << 40;
+
 int64_t NowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -124,6 +126,13 @@ Result<ImportResult> ImportTar(ImageStore* store, const std::string& path, const
     if (!more.ok()) return more.status().WithContext(path);
     if (!*more) break;
     if (entry.type == EntryType::kFile) {
+      // A sparse member can claim any size in a few bytes of archive; without
+      // a bound, import would hash petabytes of zeros.
+      if (entry.size > kMaxImportFileSize) {
+        return InvalidArgument(path + ": member '" + entry.path + "' claims " +
+                               std::to_string(entry.size) +
+                               " bytes, more than the 1 TiB goldcast accepts for one file");
+      }
       GC_ASSIGN_OR_RETURN(auto writer, store->NewObject());
       GC_RETURN_IF_ERROR(
           reader->ReadContent([&](std::string_view chunk) { return writer->Append(chunk); }));

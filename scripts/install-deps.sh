@@ -12,7 +12,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev libncurses-dev
   # runtime and test tools
   iproute2 util-linux e2fsprogs dosfstools fdisk rsync tar libarchive-tools acl attr
-  libcap2-bin zstd xz-utils curl procps psmisc
+  libcap2-bin zstd xz-utils curl procps psmisc python3
   dnsmasq ipxe qemu-system-x86 ovmf debootstrap busybox-static cpio
   # bench/boot.sh serves the same file with nginx for comparison
   nginx-light

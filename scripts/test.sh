@@ -43,6 +43,6 @@ step "integration tests (root, network namespaces)"
 ctest --test-dir build-ci -L integration --output-on-failure
 
 step "fuzz the parsers (libFuzzer, clang)"
-bash scripts/fuzz.sh "${GOLDCAST_FUZZ_SECONDS:-45}"
+bash scripts/fuzz.sh "${GOLDCAST_FUZZ_SECONDS:-30}"
 
 step "all tests passed"

@@ -85,15 +85,15 @@ void AddImageCommands(CLI::App* app, CliContext* context) {
           std::printf("%s\n", out.dump(2).c_str());
           return Status::Ok();
         }
-        std::printf("%-24s %-8s %-22s %8s %10s  %s\n", "IMAGE", "FILES", "CAPTURED", "", "SIZE",
-                    "SOURCE / TAGS");
+        std::printf("%-24s %8s %10s  %-21s %s\n", "IMAGE", "FILES", "SIZE", "CAPTURED",
+                    "SOURCE [TAGS]");
         for (const auto& info : versions) {
           std::string tags;
           for (const auto& tag : info.tags) tags += " [" + tag + "]";
-          std::printf("%-24s %-8llu %-22s %8s %10s  %s%s\n", info.ref.ToString().c_str(),
+          std::printf("%-24s %8llu %10s  %-21s %s%s\n", info.ref.ToString().c_str(),
                       static_cast<unsigned long long>(info.record.files),
-                      FormatUtcTime(info.record.time_ns).c_str(), "",
-                      FormatBytes(info.record.bytes_total).c_str(), info.record.source.c_str(),
+                      FormatBytes(info.record.bytes_total).c_str(),
+                      FormatUtcTime(info.record.time_ns).c_str(), info.record.source.c_str(),
                       tags.c_str());
         }
         return Status::Ok();

@@ -50,16 +50,7 @@ gc_require_cmds ip dnsmasq nginx curl python3
 GOLDCAST="$(realpath "$goldcast")"
 load="$(realpath "$load")"
 
-build_type="unknown"
-cache="$(dirname "$(dirname "$GOLDCAST")")/CMakeCache.txt"
-if [ -f "$cache" ]; then
-  build_type="$(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$cache")"
-  if grep -q '^GOLDCAST_SANITIZE:BOOL=ON' "$cache"; then build_type="$build_type+sanitizers"; fi
-fi
-case "$build_type" in
-  Release | RelWithDebInfo) ;;
-  *) gc_log "warning: $GOLDCAST is a '$build_type' build; use a Release build for timings (see bench/README.md)" ;;
-esac
+gc_bench_build_type
 
 ns="gc-bench-boot-$$"
 GC_TMP="$(mktemp -d "${TMPDIR:-/tmp}/gc-bench-boot.XXXXXX")"

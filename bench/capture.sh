@@ -46,17 +46,7 @@ if [ -z "$src_tree" ]; then
 fi
 [ -d "$src_tree" ] || gc_fail "tree '$src_tree' is not a directory"
 
-# Timings of a Debug or sanitizer build say little; say which one ran.
-build_type="unknown"
-cache="$(dirname "$(dirname "$GOLDCAST")")/CMakeCache.txt"
-if [ -f "$cache" ]; then
-  build_type="$(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$cache")"
-  if grep -q '^GOLDCAST_SANITIZE:BOOL=ON' "$cache"; then build_type="$build_type+sanitizers"; fi
-fi
-case "$build_type" in
-  Release | RelWithDebInfo) ;;
-  *) gc_log "warning: $GOLDCAST is a '$build_type' build; use a Release build for timings (see bench/README.md)" ;;
-esac
+gc_bench_build_type
 
 GC_TMP="$(mktemp -d "${TMPDIR:-/tmp}/gc-bench.XXXXXX")"
 trap gc_cleanup EXIT

@@ -33,6 +33,17 @@ int Indent(std::string_view line) {
 }
 
 // Cuts a '#' comment that is not inside quotes.
+// Kconfig lines ending in '\\' continue on the next line: returns lines[*i]
+// joined with its continuations and leaves *i on the last line used.
+std::string JoinContinuedLine(const std::vector<std::string>& lines, size_t* i) {
+  std::string line = lines[*i];
+  while (!line.empty() && line.back() == '\\' && *i + 1 < lines.size()) {
+    line.pop_back();
+    line += " " + lines[++*i];
+  }
+  return line;
+}
+
 std::string StripComment(const std::string& line) {
   char quote = 0;
   for (size_t i = 0; i < line.size(); ++i) {
@@ -189,11 +200,7 @@ void KconfigParser::ParseKconfig(const std::string& path,
 
   for (size_t i = 0; i < lines.size(); ++i) {
     size_t first = i;
-    std::string line = lines[i];
-    while (!line.empty() && line.back() == '\\' && i + 1 < lines.size()) {
-      line.pop_back();
-      line += " " + lines[++i];
-    }
+    std::string line = JoinContinuedLine(lines, &i);
     std::string where = path + ":" + std::to_string(first + 1);
     auto [keyword, rest] = SplitKeyword(StripComment(line));
     if (keyword.empty()) continue;
@@ -301,11 +308,7 @@ void KconfigParser::ParseLegacy(const std::string& path,
   };
   for (size_t i = 0; i < lines.size(); ++i) {
     size_t first = i;
-    std::string line = lines[i];
-    while (!line.empty() && line.back() == '\\' && i + 1 < lines.size()) {
-      line.pop_back();
-      line += " " + lines[++i];
-    }
+    std::string line = JoinContinuedLine(lines, &i);
     std::string where = path + ":" + std::to_string(first + 1);
     std::vector<std::string> words = ShellWords(StripComment(line));
     if (words.empty()) continue;

@@ -388,3 +388,21 @@ gc_rsync_compare() {
 gc_verify() {
   gc_expect_status 0 "image verify ${2:-(all)}" "$GOLDCAST" --state "$1" image verify ${2:+"$2"}
 }
+
+# gc_bench_build_type: sets build_type to $GOLDCAST's CMake build type (from
+# its build directory's CMakeCache.txt, "+sanitizers" when ASan/UBSan are on)
+# and warns unless it is an optimised build: timings of a Debug or sanitizer
+# build say little.
+gc_bench_build_type() {
+  local cache
+  build_type="unknown"
+  cache="$(dirname "$(dirname "$GOLDCAST")")/CMakeCache.txt"
+  if [ -f "$cache" ]; then
+    build_type="$(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$cache")"
+    if grep -q '^GOLDCAST_SANITIZE:BOOL=ON' "$cache"; then build_type="$build_type+sanitizers"; fi
+  fi
+  case "$build_type" in
+    Release | RelWithDebInfo) ;;
+    *) gc_log "warning: $GOLDCAST is a '$build_type' build; use a Release build for timings (see bench/README.md)" ;;
+  esac
+}

@@ -39,15 +39,21 @@ struct TreeWriteOptions {
   // Objects per ObjectSource::Fetch call, and its byte budget.
   size_t batch_objects = 4000;
   uint64_t batch_bytes = 32ull << 20;
-  // Called after each batch: files written so far, of total.
+  // Called after each batch: regular files written so far, of the
+  // manifest's total, and their apparent bytes (TreeWriteStats::files and
+  // bytes_written; compare with ComputeTotals).
   std::function<void(uint64_t files_done, uint64_t files_total, uint64_t bytes_done)> progress;
+  // Directories are opened with openat2(RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS);
+  // kernels older than 5.6 get a component-by-component O_NOFOLLOW walk.
+  // Tests turn this off to exercise that walk.
+  bool use_openat2 = true;
 };
 
 struct TreeWriteStats {
-  uint64_t entries = 0;
+  uint64_t entries = 0;        // entries made, the root included, sockets not
   uint64_t files = 0;          // regular files written (hardlinks not counted)
   uint64_t bytes_fetched = 0;  // object bytes received (each distinct object once)
-  uint64_t bytes_written = 0;  // bytes written to files (duplicates counted each time)
+  uint64_t bytes_written = 0;  // apparent sizes of the files written (duplicates each time)
 };
 
 // Writes every entry of `manifest` under `root`, which must be an existing
@@ -58,7 +64,12 @@ struct TreeWriteStats {
 // mtimes (directories last) are set as recorded. Files are written under a
 // temporary name in their directory and renamed once their hash matched, so
 // an interrupted write leaves no file with wrong content under its real name.
-// Errors name the entry's path.
+// Directories stay mode 0700 until every entry is written. Errors name the
+// entry's path; a root that is not empty is kAlreadyExists, content that
+// does not match its hash or size kCorrupt, an object the source did not
+// deliver kNotFound, a path through a symlink kInvalidArgument. After an
+// error the tree is partly written: the caller wipes it (mkfs) and retries.
+// Only empty files are not fetched (their hash must be that of no bytes).
 Result<TreeWriteStats> WriteTree(const Manifest& manifest, const std::string& root,
                                  ObjectSource* source, const TreeWriteOptions& options);
 

@@ -149,6 +149,12 @@ std::string NodeScript(const Node& node, const NodeGroup& group, const BootFiles
   bool install = node.mode == BootMode::kInstall;
   const std::string& kernel = install ? files.install_kernel : files.diskless_kernel;
   const std::string& initrd = install ? files.install_initrd : files.diskless_initrd;
+  std::string kernel_ref, image_ref;
+  if (node.mode == BootMode::kDiskless) {
+    if (!files.diskless_kernel_ref.empty())
+      kernel_ref = "goldcast.kernel=" + files.diskless_kernel_ref;
+    if (!files.diskless_image_ref.empty()) image_ref = "goldcast.image=" + files.diskless_image_ref;
+  }
   std::string kernel_line = Join({
       "kernel",
       files.server_url + kernel,
@@ -158,6 +164,8 @@ std::string NodeScript(const Node& node, const NodeGroup& group, const BootFiles
       "goldcast.node=" + node.name,
       "goldcast.secret=" + node.install_secret,
       std::string("goldcast.mode=") + BootModeName(node.mode),
+      kernel_ref,
+      image_ref,
       group.kernel_args,
   });
   // A failed download starts over through the start script instead of

@@ -26,6 +26,11 @@ struct BootFiles {
   std::string install_initrd = "/boot/files/install/initrd.img";
   std::string diskless_kernel = "/boot/files/diskless/vmlinuz";
   std::string diskless_initrd = "/boot/files/diskless/initrd.img";
+  // What a diskless node runs, resolved ("test-6.1-tiny@1", "compute@2"):
+  // passed as goldcast.kernel= and goldcast.image= so that its heartbeats
+  // can report them. Empty = unknown, left off the command line.
+  std::string diskless_kernel_ref;
+  std::string diskless_image_ref;
 };
 
 // The script for a node: install (installer kernel + initrd with the server

@@ -8,9 +8,11 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
@@ -21,6 +23,31 @@ namespace gc {
 enum class NodeState { kNew, kInstalling, kInstalled, kDiskless, kUpdating, kFailed };
 const char* NodeStateName(NodeState state);
 Result<NodeState> ParseNodeState(std::string_view text);
+
+// The installer's last report (POST /v1/node/progress, docs/node-api.md).
+struct InstallProgress {
+  std::string phase;  // see IsInstallPhase; "" = nothing reported yet
+  uint64_t done = 0;  // counters of the phase (0 when not given)
+  uint64_t total = 0;
+  std::string message;
+  int64_t time_ns = 0;  // when the server received it; 0 = never
+};
+
+// partition, format, image, kernel, identity, bootloader, done, failed.
+bool IsInstallPhase(std::string_view phase);
+
+// The node's last heartbeat (POST /v1/node/heartbeat): the fields goldcast
+// compares, plus the whole report for `goldcast nodes show`.
+struct Heartbeat {
+  int64_t time_ns = 0;          // when the server received it; 0 = never heard from
+  std::string boot;             // "installed" or "diskless"
+  std::string image;            // "compute@2" as the node reports it, or ""
+  std::string kernel_release;   // uname -r
+  std::string kernel_version;   // uname -v
+  std::string kernel_artifact;  // "test-6.1-tiny@1", or "" (the image's own kernel)
+  std::map<std::string, std::string> cluster_files;  // path -> SHA-256 hex
+  std::string json;  // the report's known fields as JSON (docs/node-api.md)
+};
 
 struct Node {
   int index = 0;
@@ -34,8 +61,15 @@ struct Node {
   std::string install_secret;        // per-node secret handed to the installer (hex)
   std::string uuid, arch, platform;  // as iPXE reported them
   int64_t first_seen_ns = 0;
-  int64_t last_seen_ns = 0;
+  int64_t last_seen_ns = 0;  // last boot request (GET /boot/ipxe)
+  InstallProgress progress;
+  Heartbeat heartbeat;
 };
+
+// Compares a presented secret with the node's in constant time (for equal
+// lengths; the length of a secret is not secret). An empty expected secret
+// never matches.
+bool SecretEquals(std::string_view expected, std::string_view presented);
 
 // What a booting machine tells about itself in GET /boot/ipxe.
 struct BootRequest {
@@ -73,9 +107,23 @@ class NodeRegistry {
   // (its group is in the profile), as is Remove.
   virtual Status SetGroup(const std::string& name, const std::string& group) = 0;
   virtual Status SetState(const std::string& name, NodeState state) = 0;
-  // Next boot installs again: mode install, state new, fresh install secret.
+  // Next boot installs again: mode install, state new, fresh install secret,
+  // progress cleared.
   virtual Status Reinstall(const std::string& name) = 0;
   virtual Status Remove(const std::string& name) = 0;
+
+  // Stores the installer's report (time_ns = now_ns) and moves the node:
+  // phase "done" -> state installed and mode local (the next PXE boot boots
+  // the disk); "failed" -> state failed, mode unchanged (the next boot
+  // installs again); any other phase -> state installing. An unknown phase
+  // is kInvalidArgument. Returns the updated node.
+  virtual Result<Node> RecordProgress(const std::string& name, const InstallProgress& progress,
+                                      int64_t now_ns) = 0;
+  // Stores the heartbeat (time_ns = now_ns); boot "diskless" puts the node
+  // in state diskless, "installed" leaves its state alone. Returns the
+  // updated node.
+  virtual Result<Node> RecordHeartbeat(const std::string& name, const Heartbeat& heartbeat,
+                                       int64_t now_ns) = 0;
 
   // Changes whenever any process changed the registry (every RegisterBoot
   // too: it records last_seen); serve polls it to know when dnsmasq's host

@@ -174,6 +174,33 @@ TEST_F(NodeScriptTest, DisklessBootsTheImageInitrd) {
             "initrd http://10.77.0.1:8470/boot/files/diskless/compute@2.cpio.gz || goto failed");
 }
 
+TEST_F(NodeScriptTest, DisklessNamesItsKernelArtifactAndImage) {
+  node_.mode = BootMode::kDiskless;
+  files_.diskless_kernel = "/boot/kernels/tiny@1/vmlinuz";
+  files_.diskless_kernel_ref = "tiny@1";
+  files_.diskless_image_ref = "compute@2";
+  std::vector<std::string> lines = Lines(NodeScript(node_, group_, files_));
+  ASSERT_GE(lines.size(), 3u);
+  EXPECT_EQ(lines[2],
+            "kernel http://10.77.0.1:8470/boot/kernels/tiny@1/vmlinuz initrd=initrd.img "
+            "console=ttyS0,115200 goldcast.server=http://10.77.0.1:8470 goldcast.node=mosix3 "
+            "goldcast.secret=00112233445566778899aabbccddeeff goldcast.mode=diskless "
+            "goldcast.kernel=tiny@1 goldcast.image=compute@2 quiet net.ifnames=0 || goto failed");
+
+  // Only the image known: only goldcast.image=.
+  files_.diskless_kernel_ref.clear();
+  lines = Lines(NodeScript(node_, group_, files_));
+  EXPECT_THAT(lines[2], HasSubstr("goldcast.mode=diskless goldcast.image=compute@2 quiet"));
+  EXPECT_THAT(lines[2], Not(HasSubstr("goldcast.kernel=")));
+
+  // The installer learns both from its plan, not from the command line.
+  node_.mode = BootMode::kInstall;
+  files_.diskless_kernel_ref = "tiny@1";
+  lines = Lines(NodeScript(node_, group_, files_));
+  EXPECT_THAT(lines[2], Not(HasSubstr("goldcast.kernel=")));
+  EXPECT_THAT(lines[2], Not(HasSubstr("goldcast.image=")));
+}
+
 TEST_F(NodeScriptTest, LocalBootOnBiosUsesTheFirstDisk) {
   node_.mode = BootMode::kLocal;
   for (const char* platform : {"pcbios", ""}) {  // unknown platform: BIOS way, then exit

@@ -1,0 +1,138 @@
+// The SQLite implementation of NodeRegistry, shared by its .cc files:
+// node_registry.cc (naming, profile, admin edits), node_registry_db.cc
+// (SQLite plumbing, schema and its migrations, rows <-> Node) and
+// node_registry_reports.cc (what nodes report: progress, heartbeats).
+// Nothing outside pxe/ includes it.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/status.h"
+#include "pxe/node_registry.h"
+
+namespace gc::registry_internal {
+
+struct DbCloser {
+  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+};
+struct StmtFinalizer {
+  void operator()(sqlite3_stmt* stmt) const { sqlite3_finalize(stmt); }
+};
+using Stmt = std::unique_ptr<sqlite3_stmt, StmtFinalizer>;
+
+inline void BindOne(sqlite3_stmt* stmt, int i, const std::string& value) {
+  sqlite3_bind_text(stmt, i, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT);
+}
+inline void BindOne(sqlite3_stmt* stmt, int i, int64_t value) {
+  sqlite3_bind_int64(stmt, i, value);
+}
+inline void BindOne(sqlite3_stmt* stmt, int i, int value) { sqlite3_bind_int64(stmt, i, value); }
+
+// Every column of a node row, in the order Select reads and Insert writes.
+extern const char* const kNodeColumns;
+
+// Heartbeat::cluster_files as stored in column hb_files, and back.
+std::string EncodeClusterFiles(const std::map<std::string, std::string>& files);
+std::map<std::string, std::string> DecodeClusterFiles(std::string_view text);
+
+// A fresh install secret: 16 random bytes as 32 hex digits.
+Result<std::string> NewSecret();
+
+class SqliteNodeRegistry : public NodeRegistry {
+ public:
+  SqliteNodeRegistry(std::string path, const ClusterProfile& profile)
+      : path_(std::move(path)), profile_(profile) {}
+
+  // Opens the file, checks it and creates or migrates the schema.
+  Status Init();
+  Status ApplyProfile();
+
+  Result<Node> RegisterBoot(const BootRequest& request, int64_t now_ns) override;
+  Result<std::optional<Node>> FindByMac(const std::string& mac) override;
+  Result<std::optional<Node>> FindByName(const std::string& name) override;
+  Result<std::vector<Node>> List() override;
+  Result<Node> Add(const std::string& mac, const std::string& name) override;
+  Status SetMode(const std::string& name, BootMode mode) override;
+  Status SetGroup(const std::string& name, const std::string& group) override;
+  Status SetState(const std::string& name, NodeState state) override;
+  Status Reinstall(const std::string& name) override;
+  Status Remove(const std::string& name) override;
+  Result<Node> RecordProgress(const std::string& name, const InstallProgress& progress,
+                              int64_t now_ns) override;
+  Result<Node> RecordHeartbeat(const std::string& name, const Heartbeat& heartbeat,
+                               int64_t now_ns) override;
+  Result<int64_t> Generation() override;
+
+ private:
+  // Everything below runs with mu_ held.
+  Status Error(int rc, std::string_view what) const;
+  Status Damaged(std::string_view detail) const;
+  Status NoSuchNode(const std::string& name) const;
+  Status Exec(const char* sql);
+  Result<Stmt> Prepare(const std::string& sql);
+  template <typename... Args>
+  Result<Stmt> Query(const std::string& sql, const Args&... args);
+  Status Run(Stmt stmt, std::string_view what, int* changes = nullptr);
+  template <typename F>
+  Status InTransaction(F&& body);
+
+  // Brings a schema of version `found` (0 = empty file) to the current one.
+  Status Migrate(int found);
+  Result<std::set<std::string>> ExistingColumns();
+
+  Result<std::vector<Node>> Select(Stmt stmt);
+  Result<std::optional<Node>> SelectOne(const std::string& column, const std::string& value);
+  Result<std::optional<Node>> Lookup(const std::string& column, const std::string& value);
+  // The node named `name`, read inside the caller's transaction.
+  Result<Node> MustSelect(const std::string& name);
+  Status Insert(const Node& node);
+  // Every index and name in use.
+  Status Taken(std::set<int>* indices, std::set<std::string>* names);
+  // A node not seen yet, in the default group, with a fresh secret.
+  Result<Node> NewNode(const std::string& mac, int index, const std::string& name);
+  // The lowest free index >= naming.first whose boot-order name is free too.
+  Result<std::pair<int, std::string>> FreeIndex(const std::set<int>& indices,
+                                                const std::set<std::string>& names) const;
+  Result<std::string> FixedAddress(int index, const std::string& name) const;
+  BootMode GroupMode(const std::string& group) const;
+  Status UpdateNamed(const std::string& name, const std::string& set_sql,
+                     const std::vector<std::string>& values);
+  Status RefuseDeclared(const std::string& name, std::string_view action);
+  Status CheckGroups(const std::vector<Node>& nodes) const;
+
+  const std::string path_;
+  const ClusterProfile profile_;
+  std::mutex mu_;
+  std::unique_ptr<sqlite3, DbCloser> db_;
+};
+
+template <typename... Args>
+Result<Stmt> SqliteNodeRegistry::Query(const std::string& sql, const Args&... args) {
+  GC_ASSIGN_OR_RETURN(Stmt stmt, Prepare(sql));
+  int i = 0;
+  (BindOne(stmt.get(), ++i, args), ...);
+  return stmt;
+}
+
+template <typename F>
+Status SqliteNodeRegistry::InTransaction(F&& body) {
+  // IMMEDIATE takes the write lock up front (waiting up to busy_timeout),
+  // so read-then-allocate cannot race another process's allocation.
+  GC_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+  Status status = body();
+  if (status.ok()) status = Exec("COMMIT");
+  if (!status.ok()) sqlite3_exec(db_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+  return status;
+}
+
+}  // namespace gc::registry_internal

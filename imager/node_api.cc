@@ -1,1 +1,534 @@
-// (being written)
+#include "imager/node_api.h"
+
+#include <fcntl.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <nlohmann/json.hpp>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "common/fs_walk.h"
+#include "common/hash.h"
+#include "common/log.h"
+#include "common/manifest.h"
+#include "common/object_stream.h"
+#include "common/text.h"
+#include "pxe/cluster_files.h"
+
+namespace gc {
+
+namespace {
+
+using nlohmann::json;
+
+// Cached image indexes and module trees; a handful of groups at most.
+constexpr size_t kMaxCached = 8;
+
+int64_t SystemNowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// A value from the network as it may appear in a message: bounded, with
+// anything unprintable escaped.
+std::string Quote(std::string_view value) {
+  std::string out = "'";
+  for (unsigned char c : value.substr(0, 64)) {
+    if (c >= 0x20 && c < 0x7f && c != '\'' && c != '\\') {
+      out += static_cast<char>(c);
+    } else {
+      static const char kHex[] = "0123456789abcdef";
+      out += {'\\', 'x', kHex[c >> 4], kHex[c & 15]};
+    }
+  }
+  return out + (value.size() > 64 ? "...'" : "'");
+}
+
+HttpResponse Fail(int status, const std::string& message) {
+  return HttpResponse::Text(status, message + "\n");
+}
+
+HttpResponse FromStatus(const Status& status) {
+  switch (status.code()) {
+    case Code::kInvalidArgument:
+      return Fail(400, status.message());
+    case Code::kNotFound:
+      return Fail(404, status.message());
+    case Code::kUnauthorized:
+      return Fail(401, status.message());
+    default:
+      return Fail(500, status.message());
+  }
+}
+
+std::string Dump(const json& value) {
+  // Never throws: profile text that is not UTF-8 is replaced, not fatal.
+  return value.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+// Produces the frames of POST /v1/node/objects, one open file at a time.
+class FrameProducer {
+ public:
+  struct Item {
+    std::string hash;
+    std::string path;
+  };
+  explicit FrameProducer(std::vector<Item> items) : items_(std::move(items)) {}
+
+  Result<size_t> Produce(char* buffer, size_t max) {
+    size_t written = 0;
+    while (written < max) {
+      if (header_used_ < header_.size()) {
+        size_t n = std::min(max - written, header_.size() - header_used_);
+        std::memcpy(buffer + written, header_.data() + header_used_, n);
+        header_used_ += n;
+        written += n;
+        continue;
+      }
+      if (remaining_ > 0) {
+        GC_ASSIGN_OR_RETURN(size_t n, ReadBody(buffer + written, max - written));
+        written += n;
+        continue;
+      }
+      if (next_ == items_.size()) break;
+      GC_RETURN_IF_ERROR(OpenNext());
+    }
+    return written;
+  }
+
+ private:
+  Status OpenNext() {
+    const Item& item = items_[next_++];
+    fd_.Reset(::open(item.path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    struct stat st;
+    if (!fd_.valid() || ::fstat(fd_.get(), &st) != 0) {
+      return ErrnoError("node API: open object " + item.hash + " (" + item.path + ")");
+    }
+    header_ = EncodeFrameHeader(item.hash, static_cast<uint64_t>(st.st_size));
+    header_used_ = 0;
+    remaining_ = static_cast<uint64_t>(st.st_size);
+    current_ = &item;
+    return Status::Ok();
+  }
+
+  Result<size_t> ReadBody(char* buffer, size_t max) {
+    size_t want = static_cast<size_t>(std::min<uint64_t>(max, remaining_));
+    ssize_t n;
+    do {
+      n = ::read(fd_.get(), buffer, want);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) return ErrnoError("node API: read " + current_->path);
+    if (n == 0) {
+      // The file shrank after its size was announced: keep the framing
+      // valid with zeros; the node's hash check refuses the object.
+      GC_LOG(Warning) << "node API: " << current_->path << " shrank while being sent";
+      std::memset(buffer, 0, want);
+      n = static_cast<ssize_t>(want);
+    }
+    remaining_ -= static_cast<uint64_t>(n);
+    if (remaining_ == 0) fd_.Reset();
+    return static_cast<size_t>(n);
+  }
+
+  std::vector<Item> items_;
+  size_t next_ = 0;
+  const Item* current_ = nullptr;
+  std::string header_;
+  size_t header_used_ = 0;
+  UniqueFd fd_;
+  uint64_t remaining_ = 0;
+};
+
+}  // namespace
+
+struct NodeApi::ImageIndex {
+  std::string manifest;  // serialised
+  std::unordered_set<std::string> hashes;
+  uint64_t files = 0;
+  uint64_t bytes = 0;
+};
+
+struct NodeApi::ModulesTree {
+  std::string manifest;                                // serialised
+  std::unordered_map<std::string, std::string> paths;  // hash -> a file with that content
+};
+
+HttpResponse KernelFileResponse(KernelStore* store, const KernelRef& ref, const std::string& file) {
+  if (file != "vmlinuz" && file != "System.map" && file != "config") {
+    return Fail(404, "no such kernel file " + Quote(file) + " (vmlinuz, System.map, config)");
+  }
+  std::string path = JoinPath(store->ArtifactDir(ref), file);
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  struct stat st;
+  if (!fd.valid() || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    return Fail(404, "kernel " + ref.ToString() + " has no " + file);
+  }
+  return HttpResponse::File(std::move(fd), static_cast<uint64_t>(st.st_size));
+}
+
+NodeApi::NodeApi(const ClusterProfile& profile, NodeRegistry* registry, TargetResolver* resolver,
+                 std::string server_url, std::function<int64_t()> clock)
+    : profile_(profile),
+      registry_(registry),
+      resolver_(resolver),
+      server_url_(std::move(server_url)),
+      clock_(clock ? std::move(clock) : SystemNowNs) {}
+
+NodeApi::~NodeApi() = default;
+
+HttpResponse NodeApi::Handle(const HttpRequest& request) {
+  Result<Node> node = Authenticate(request);
+  if (!node.ok()) {
+    if (node.status().code() == Code::kUnauthorized) {
+      GC_LOG(Warning) << "node API: " << request.remote_address << " " << request.path << ": "
+                      << node.status().message();
+      return Fail(401, node.status().message());
+    }
+    GC_LOG(Error) << "node API: " << node.status().message();
+    return Fail(500, node.status().message());
+  }
+  return Route(*node, request);
+}
+
+Result<Node> NodeApi::Authenticate(const HttpRequest& request) {
+  auto name = request.headers.find("x-goldcast-node");
+  if (name == request.headers.end() || name->second.empty()) {
+    return Status(Code::kUnauthorized, "missing header X-Goldcast-Node (the node's name)");
+  }
+  auto auth = request.headers.find("authorization");
+  constexpr std::string_view kBearer = "Bearer ";
+  if (auth == request.headers.end() || auth->second.size() <= kBearer.size() ||
+      ::strncasecmp(auth->second.c_str(), kBearer.data(), kBearer.size()) != 0) {
+    return Status(Code::kUnauthorized,
+                  "missing header Authorization: Bearer <secret> (the node's secret, "
+                  "goldcast.secret= on its kernel command line)");
+  }
+  std::string secret = Trim(std::string_view(auth->second).substr(kBearer.size()));
+  std::optional<Node> found;
+  if (name->second.size() <= 64) {
+    GC_ASSIGN_OR_RETURN(found, registry_->FindByName(name->second));
+  }
+  if (!found) return Status(Code::kUnauthorized, "unknown node " + Quote(name->second));
+  if (!SecretEquals(found->install_secret, secret)) {
+    return Status(Code::kUnauthorized,
+                  "wrong secret for node " + found->name +
+                      " (`goldcast nodes reinstall` gave it a new one; reboot it to install)");
+  }
+  return std::move(*found);
+}
+
+HttpResponse NodeApi::Route(const Node& node, const HttpRequest& request) {
+  std::string rest = request.path.substr(std::strlen(kNodeApiPrefix));
+  bool get = request.method == "GET" || request.method == "HEAD";
+  bool post = request.method == "POST";
+  auto only = [&](const char* method) {
+    return Fail(405,
+                request.method + " is not allowed on " + request.path + " (use " + method + ")")
+        .AddHeader("Allow", method);
+  };
+  auto json_body = [&](auto handler) {
+    if (!post) return only("POST");
+    if (request.body.size() > kNodeApiMaxJsonBytes) {
+      return Fail(413, "body larger than " + std::to_string(kNodeApiMaxJsonBytes) + " bytes");
+    }
+    return (this->*handler)(node, request.body);
+  };
+  if (rest == "plan") return get ? Plan(node) : only("GET");
+  if (rest == "objects") return post ? Objects(node, request.body) : only("POST");
+  if (rest == "progress") return json_body(&NodeApi::Progress);
+  if (rest == "heartbeat") return json_body(&NodeApi::Beat);
+  if (rest.rfind("images/", 0) == 0) return get ? Image(node, rest.substr(7)) : only("GET");
+  if (rest.rfind("kernels/", 0) == 0) return get ? Kernel(node, rest.substr(8)) : only("GET");
+  return Fail(404, "no such node API path " + Quote(request.path) + " (see docs/node-api.md)");
+}
+
+Result<GroupTarget> NodeApi::Target(const Node& node) {
+  auto group = profile_.groups.find(node.group);
+  if (group == profile_.groups.end()) {
+    return Internal("node " + node.name + " is in group '" + node.group + "', which " +
+                    profile_.path + " does not have");
+  }
+  return resolver_->Resolve(group->second);
+}
+
+std::vector<NodeApi::PlanRefs> NodeApi::Allowed(const Node& node) {
+  std::vector<PlanRefs> allowed;
+  Result<GroupTarget> target = Target(node);
+  if (target.ok()) allowed.push_back({target->image, target->kernel});
+  std::lock_guard<std::mutex> lock(mu_);
+  auto served = served_.find(node.name);
+  if (served != served_.end()) allowed.push_back(served->second);
+  return allowed;
+}
+
+HttpResponse NodeApi::Plan(const Node& node) {
+  Result<GroupTarget> target = Target(node);
+  if (!target.ok()) return FromStatus(target.status());
+  if (!target->image) {
+    GC_LOG(Error) << "plan for " << node.name << ": " << target->image_error;
+    return Fail(500, target->image_error + " (capture or import it first)");
+  }
+  if (!target->kernel_spec.empty() && !target->kernel) {
+    GC_LOG(Error) << "plan for " << node.name << ": " << target->kernel_error;
+    return Fail(500, target->kernel_error);
+  }
+  auto image = LoadImage(*target->image);
+  if (!image.ok()) return Fail(500, image.status().message());
+  auto nodes = registry_->List();
+  if (!nodes.ok()) return Fail(500, nodes.status().message());
+
+  bool fixed = profile_.network.dhcp_mode == DhcpMode::kAuthoritative;
+  json plan = {{"format", kNodeApiFormat},
+               {"server", server_url_},
+               {"node",
+                {{"name", node.name},
+                 {"index", node.index},
+                 {"mac", node.mac},
+                 {"ip", fixed ? node.ip : ""},
+                 {"prefix_length", profile_.network.prefix_length},
+                 {"gateway", ""},
+                 {"domain", profile_.naming.domain},
+                 {"group", node.group}}},
+               {"image",
+                {{"ref", target->image->ToString()},
+                 {"files", (*image)->files},
+                 {"bytes", (*image)->bytes}}},
+               {"kernel", nullptr},
+               {"kernel_args", profile_.groups.at(node.group).kernel_args},
+               {"cluster_files", json::array()}};
+  if (target->kernel) {
+    plan["kernel"] = {{"ref", target->kernel->ToString()},
+                      {"release", target->kernel_release},
+                      {"has_modules", target->kernel_has_modules}};
+  }
+  for (const ClusterFile& file : ClusterFiles(profile_, *nodes)) {
+    plan["cluster_files"].push_back(
+        {{"path", file.path}, {"mode", file.mode}, {"content", file.content}});
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    served_[node.name] = PlanRefs{target->image, target->kernel};
+  }
+  GC_LOG(Info) << "plan for " << node.name << ": image " << target->image->ToString() << ", kernel "
+               << (target->kernel ? target->kernel->ToString() : "of the image");
+  return HttpResponse::Json(200, Dump(plan));
+}
+
+HttpResponse NodeApi::Image(const Node& node, const std::string& rest) {
+  size_t slash = rest.rfind('/');
+  std::string ref = rest.substr(0, slash),
+              what = slash == std::string::npos ? "" : rest.substr(slash + 1);
+  if (slash == std::string::npos || (what != "manifest" && what != "layout")) {
+    return Fail(404, "no such image path " + Quote(rest) + " (NAME@N/manifest or NAME@N/layout)");
+  }
+  for (const PlanRefs& refs : Allowed(node)) {
+    if (!refs.image || refs.image->ToString() != ref) continue;
+    if (what == "manifest") {
+      auto index = LoadImage(*refs.image);
+      if (!index.ok()) return Fail(500, index.status().message());
+      return HttpResponse::Text(200, (*index)->manifest);
+    }
+    auto store = resolver_->images();
+    if (!store.ok()) return Fail(500, store.status().message());
+    auto layout = (*store)->LoadLayout(*refs.image);
+    if (!layout.ok()) return FromStatus(layout.status());
+    return HttpResponse::Json(200, *layout);
+  }
+  return Fail(404, "image " + Quote(ref) + " is not in the plan of node " + node.name);
+}
+
+HttpResponse NodeApi::Kernel(const Node& node, const std::string& rest) {
+  size_t slash = rest.find('/');
+  if (slash == std::string::npos) return Fail(404, "no such kernel path " + Quote(rest));
+  std::string ref = rest.substr(0, slash), file = rest.substr(slash + 1);
+  for (const PlanRefs& refs : Allowed(node)) {
+    if (!refs.kernel || refs.kernel->ToString() != ref) continue;
+    if (file == "modules.manifest") {
+      auto tree = LoadModules(*refs.kernel);
+      if (!tree.ok()) return Fail(500, tree.status().message());
+      return HttpResponse::Text(200, (*tree)->manifest);
+    }
+    auto store = resolver_->kernels();
+    if (!store.ok()) return Fail(500, store.status().message());
+    return KernelFileResponse(*store, *refs.kernel, file);
+  }
+  return Fail(404, "kernel " + Quote(ref) + " is not in the plan of node " + node.name);
+}
+
+HttpResponse NodeApi::Objects(const Node& node, const std::string& body) {
+  if (body.size() > kNodeApiMaxBodyBytes) {
+    return Fail(413, "body larger than " + std::to_string(kNodeApiMaxBodyBytes) + " bytes");
+  }
+  std::vector<std::string> hashes;
+  size_t line_number = 0;
+  for (size_t start = 0; start < body.size();) {
+    size_t end = body.find('\n', start);
+    if (end == std::string::npos) end = body.size();
+    std::string_view line(body.data() + start, end - start);
+    start = end + 1;
+    ++line_number;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.empty()) continue;
+    if (!IsValidHashHex(line)) {
+      return Fail(400, "objects: line " + std::to_string(line_number) + ": " + Quote(line) +
+                           " is not an object hash (64 lowercase hex digits)");
+    }
+    if (hashes.size() == kNodeApiMaxObjects) {
+      return Fail(413, "objects: more than " + std::to_string(kNodeApiMaxObjects) +
+                           " hashes in one request (ask in batches)");
+    }
+    hashes.emplace_back(line);
+  }
+  if (hashes.empty()) return Fail(400, "objects: the body names no object hash (one per line)");
+
+  std::vector<std::shared_ptr<const ImageIndex>> images;
+  std::vector<std::shared_ptr<const ModulesTree>> trees;
+  std::string scope;
+  for (const PlanRefs& refs : Allowed(node)) {
+    if (refs.image) {
+      auto index = LoadImage(*refs.image);
+      if (!index.ok()) return Fail(500, index.status().message());
+      images.push_back(*index);
+      scope += (scope.empty() ? "image " : ", image ") + refs.image->ToString();
+    }
+    if (refs.kernel) {
+      auto tree = LoadModules(*refs.kernel);
+      if (!tree.ok()) return Fail(500, tree.status().message());
+      trees.push_back(*tree);
+      scope += ", the modules of kernel " + refs.kernel->ToString();
+    }
+  }
+  auto store = resolver_->images();
+  std::vector<FrameProducer::Item> items;
+  items.reserve(hashes.size());
+  for (std::string& hash : hashes) {
+    bool in_image = std::any_of(images.begin(), images.end(),
+                                [&](const auto& index) { return index->hashes.count(hash) > 0; });
+    if (in_image && store.ok()) {
+      if (!(*store)->HasObject(hash)) {
+        GC_LOG(Error) << "node API: object " << hash << " is missing from the store";
+        return Fail(
+            500, "object " + hash + " is missing from the image store (run goldcast image verify)");
+      }
+      std::string path = (*store)->ObjectPath(hash);
+      items.push_back({std::move(hash), std::move(path)});
+      continue;
+    }
+    const std::string* path = nullptr;
+    for (const auto& tree : trees) {
+      auto it = tree->paths.find(hash);
+      if (it != tree->paths.end()) path = &it->second;
+    }
+    if (!path) {
+      return Fail(404, "object " + hash + " is not in the plan of node " + node.name + " (" +
+                           (scope.empty() ? std::string("no image resolvable") : scope) + ")");
+    }
+    items.push_back({std::move(hash), *path});
+  }
+  auto producer = std::make_shared<FrameProducer>(std::move(items));
+  return HttpResponse::Stream(
+      [producer](char* buffer, size_t max) { return producer->Produce(buffer, max); });
+}
+
+HttpResponse NodeApi::Progress(const Node& node, const std::string& body) {
+  Result<InstallProgress> progress = ParseProgress(body);
+  if (!progress.ok()) return Fail(400, progress.status().message());
+  Result<Node> updated = registry_->RecordProgress(node.name, *progress, clock_());
+  if (!updated.ok()) return FromStatus(updated.status());
+  if (progress->phase == "done") {
+    GC_LOG(Info) << node.name << ": installed; its next boot boots the disk";
+  } else if (progress->phase == "failed") {
+    GC_LOG(Warning) << node.name << ": install failed: " << progress->message;
+  } else {
+    GC_LOG(Debug) << node.name << ": install " << progress->phase << " " << progress->done << "/"
+                  << progress->total << " " << progress->message;
+  }
+  return HttpResponse::Json(200, "{\"ok\":true}");
+}
+
+HttpResponse NodeApi::Beat(const Node& node, const std::string& body) {
+  Result<Heartbeat> beat = ParseHeartbeat(body);
+  if (!beat.ok()) return Fail(400, beat.status().message());
+  int64_t now = clock_();
+  Result<Node> updated = registry_->RecordHeartbeat(node.name, *beat, now);
+  if (!updated.ok()) return FromStatus(updated.status());
+  if (node.heartbeat.time_ns == 0) {
+    GC_LOG(Info) << node.name << ": first heartbeat (" << beat->boot << ", image "
+                 << (beat->image.empty() ? "?" : beat->image) << ")";
+  }
+  return HttpResponse::Json(200, "{\"ok\":true,\"time_ns\":" + std::to_string(now) + "}");
+}
+
+Result<std::shared_ptr<const NodeApi::ImageIndex>> NodeApi::LoadImage(const ImageRef& ref) {
+  const std::string key = ref.ToString();
+  auto cached = [&]() -> std::shared_ptr<const ImageIndex> {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = images_.find(key);
+    return it == images_.end() ? nullptr : it->second;
+  };
+  if (auto index = cached()) return index;
+  std::lock_guard<std::mutex> loading(load_mu_);
+  if (auto index = cached()) return index;
+  GC_ASSIGN_OR_RETURN(ImageStore * store, resolver_->images());
+  GC_ASSIGN_OR_RETURN(Manifest manifest, store->LoadManifest(ref));
+  auto index = std::make_shared<ImageIndex>();
+  for (const Entry& entry : manifest.entries) {
+    if (entry.type == EntryType::kFile) index->hashes.insert(entry.hash);
+  }
+  ManifestTotals totals = ComputeTotals(manifest);
+  index->files = totals.files;
+  index->bytes = totals.file_bytes;
+  index->manifest = SerializeManifest(manifest);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (images_.size() >= kMaxCached) images_.clear();
+  images_[key] = index;
+  return std::shared_ptr<const ImageIndex>(index);
+}
+
+Result<std::shared_ptr<const NodeApi::ModulesTree>> NodeApi::LoadModules(const KernelRef& ref) {
+  const std::string key = ref.ToString();
+  auto cached = [&]() -> std::shared_ptr<const ModulesTree> {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = modules_.find(key);
+    return it == modules_.end() ? nullptr : it->second;
+  };
+  if (auto tree = cached()) return tree;
+  std::lock_guard<std::mutex> loading(load_mu_);
+  if (auto tree = cached()) return tree;
+  GC_ASSIGN_OR_RETURN(KernelStore * store, resolver_->kernels());
+  const std::string root = JoinPath(store->ArtifactDir(ref), "modules");
+  auto tree = std::make_shared<ModulesTree>();
+  Manifest manifest;
+  std::unordered_map<std::string, std::string> hash_of;  // file path -> hash, for hardlinks
+  Status walked = WalkTree(root, WalkOptions{}, [&](WalkedEntry&& walked_entry) -> Status {
+    Entry entry = std::move(walked_entry.entry);
+    if (entry.type == EntryType::kFile) {
+      std::string path = JoinPath(root, entry.path);
+      GC_ASSIGN_OR_RETURN(entry.hash, Sha256File(path));
+      hash_of[entry.path] = entry.hash;
+      tree->paths.emplace(entry.hash, std::move(path));
+    } else if (entry.type == EntryType::kHardlink) {
+      auto it = hash_of.find(entry.target);
+      if (it == hash_of.end()) return Status::Ok();
+      entry.hash = it->second;
+    }
+    manifest.entries.push_back(std::move(entry));
+    return Status::Ok();
+  });
+  if (!walked.ok()) return walked.WithContext("modules of kernel " + key);
+  GC_RETURN_IF_ERROR(
+      ValidateManifest(manifest).WithContext("modules of kernel " + key + " in " + root));
+  tree->manifest = SerializeManifest(manifest);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (modules_.size() >= kMaxCached) modules_.clear();
+  modules_[key] = tree;
+  return std::shared_ptr<const ModulesTree>(tree);
+}
+
+}  // namespace gc

@@ -22,6 +22,8 @@
 #include "common/http_server.h"
 #include "common/log.h"
 #include "common/manifest.h"
+#include "imager/drift.h"
+#include "imager/node_api.h"
 #include "kernel-build/kernel_store.h"
 #include "profiles/cluster_profile.h"
 #include "pxe/boot_script.h"
@@ -134,21 +136,29 @@ class DnsmasqSupervisor {
   std::chrono::seconds backoff_{1};
 };
 
+std::string ServerUrl(const ClusterProfile& profile) {
+  return "http://" + FormatIpv4(profile.network.server) + ":" +
+         std::to_string(profile.network.http_port);
+}
+
 class BootService {
  public:
   BootService(const ClusterProfile& profile, NodeRegistry* registry, std::string boot_files,
-              std::string state_dir)
+              const std::string& state_dir)
       : profile_(profile),
         registry_(registry),
         boot_files_(std::move(boot_files)),
-        state_dir_(std::move(state_dir)) {
-    files_.server_url = "http://" + FormatIpv4(profile.network.server) + ":" +
-                        std::to_string(profile.network.http_port);
+        resolver_(state_dir),
+        node_api_(profile, registry, &resolver_, ServerUrl(profile)) {
+    files_.server_url = ServerUrl(profile);
   }
 
   HttpResponse Handle(const HttpRequest& request) {
+    // The node API has its own methods (POST for reports and objects);
+    // everything else is read-only.
+    if (NodeApi::Handles(request.path)) return node_api_.Handle(request);
     if (request.method != "GET" && request.method != "HEAD") {
-      return HttpResponse::Text(405, "only GET\n");
+      return HttpResponse::Text(405, "only GET\n").AddHeader("Allow", "GET, HEAD");
     }
     if (request.path == "/healthz") return HttpResponse::Text(200, "ok\n");
     if (request.path == "/boot/start.ipxe") {
@@ -177,14 +187,21 @@ class BootService {
     GC_LOG(Info) << "boot: " << node->name << " (" << node->mac << ", " << node->ip << ") "
                  << BootModeName(node->mode);
     BootFiles files = files_;
-    if (!group->second.kernel.empty() && node->mode == BootMode::kDiskless) {
-      // A diskless node boots its group's kernel artifact directly.
-      auto kernel = ResolveKernel(group->second.kernel);
-      if (!kernel.ok()) {
-        GC_LOG(Error) << "boot " << node->name << ": " << kernel.status().message();
-        return HttpResponse::Text(500, kernel.status().message() + "\n");
+    if (node->mode == BootMode::kDiskless) {
+      GroupTarget target = resolver_.Resolve(group->second);
+      if (!group->second.kernel.empty()) {
+        // A diskless node boots its group's kernel artifact directly.
+        if (!target.kernel) {
+          std::string message = target.kernel_error + " (build it with goldcast kernel build)";
+          GC_LOG(Error) << "boot " << node->name << ": " << message;
+          return HttpResponse::Text(500, message + "\n");
+        }
+        files.diskless_kernel = "/boot/kernels/" + target.kernel->ToString() + "/vmlinuz";
+        files.diskless_kernel_ref = target.kernel->ToString();
       }
-      files.diskless_kernel = "/boot/kernels/" + kernel->ToString() + "/vmlinuz";
+      // Unknown (no capture yet) leaves goldcast.image= off: the node boots
+      // its initrd all the same, its heartbeats just cannot name the image.
+      if (target.image) files.diskless_image_ref = target.image->ToString();
     }
     return HttpResponse::Text(200, NodeScript(*node, group->second, files));
   }
@@ -208,41 +225,22 @@ class BootService {
     return HttpResponse::File(std::move(fd), static_cast<uint64_t>(st.st_size));
   }
 
-  Result<KernelRef> ResolveKernel(const std::string& spec) {
-    GC_ASSIGN_OR_RETURN(auto store, KernelStore::Open(state_dir_, /*create=*/false));
-    auto ref = store->Resolve(spec);
-    if (!ref.ok()) {
-      return ref.status().WithContext("kernel '" + spec +
-                                      "' of the profile (build it with goldcast kernel build)");
-    }
-    return ref;
-  }
-
   // GET /boot/kernels/NAME@N/{vmlinuz,System.map,config}
   HttpResponse KernelFile(const std::string& rest) {
     size_t slash = rest.find('/');
     if (slash == std::string::npos) return HttpResponse::Text(404, "no such kernel file\n");
-    std::string spec = rest.substr(0, slash), file = rest.substr(slash + 1);
-    if (file != "vmlinuz" && file != "System.map" && file != "config") {
-      return HttpResponse::Text(404, "no such kernel file\n");
-    }
-    auto store = KernelStore::Open(state_dir_, /*create=*/false);
+    auto store = resolver_.kernels();
     if (!store.ok()) return HttpResponse::Text(404, store.status().message() + "\n");
-    auto ref = (*store)->Resolve(spec);
+    auto ref = (*store)->Resolve(rest.substr(0, slash));
     if (!ref.ok()) return HttpResponse::Text(404, ref.status().message() + "\n");
-    std::string path = JoinPath((*store)->ArtifactDir(*ref), file);
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-    struct stat st;
-    if (!fd.valid() || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
-      return HttpResponse::Text(404, "no such kernel file\n");
-    }
-    return HttpResponse::File(std::move(fd), static_cast<uint64_t>(st.st_size));
+    return KernelFileResponse(*store, *ref, rest.substr(slash + 1));
   }
 
   const ClusterProfile& profile_;
   NodeRegistry* registry_;
   std::string boot_files_;
-  std::string state_dir_;
+  TargetResolver resolver_;
+  NodeApi node_api_;
   BootFiles files_;
 };
 
@@ -327,7 +325,9 @@ Status RunServe(const ServeOptions& options) {
   HttpServerOptions server_options;
   server_options.address = FormatIpv4(profile.network.server);
   server_options.port = profile.network.http_port;
-  server_options.max_body_bytes = 1 << 20;
+  // Object requests of the node API carry up to 8 MiB of hashes; it checks
+  // the smaller limit of its JSON bodies itself.
+  server_options.max_body_bytes = kNodeApiMaxBodyBytes;
   GC_ASSIGN_OR_RETURN(auto server,
                       HttpServer::Start(server_options, [service_holder](const HttpRequest& r) {
                         if (!*service_holder) return HttpResponse::Text(503, "starting\n");

@@ -1,0 +1,104 @@
+// NodeApi: the server side of the node API (docs/node-api.md), everything
+// under /v1/node/: install plans, the plan's image (manifest, layout,
+// objects) and kernel (files, modules), install progress and heartbeats.
+// Every request is authenticated by the node's name and secret. Plain
+// request -> response, so it is tested without a network; `goldcast serve`
+// routes /v1/node/ here.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/http_server.h"
+#include "common/status.h"
+#include "imager/drift.h"
+#include "profiles/cluster_profile.h"
+#include "pxe/node_registry.h"
+
+namespace gc {
+
+constexpr char kNodeApiPrefix[] = "/v1/node/";
+constexpr int kNodeApiFormat = 1;
+// JSON bodies (progress, heartbeat).
+constexpr size_t kNodeApiMaxJsonBytes = 1 << 20;
+// POST /v1/node/objects: its body, and the number of hashes in it. The HTTP
+// server's max_body_bytes must allow this much.
+constexpr size_t kNodeApiMaxBodyBytes = 8 << 20;
+constexpr size_t kNodeApiMaxObjects = 100000;
+
+// The bodies of POST /v1/node/progress and /v1/node/heartbeat, checked
+// field by field: a wrong type, a missing required field or a value out of
+// bounds is kInvalidArgument naming the field. Unknown fields are ignored
+// (a newer agent may send more). ParseHeartbeat sets Heartbeat::json to the
+// known fields only; time_ns stays 0 (the server's clock sets it).
+Result<InstallProgress> ParseProgress(std::string_view body);
+Result<Heartbeat> ParseHeartbeat(std::string_view body);
+
+// A kernel artifact's vmlinuz, System.map or config (404 for anything else
+// or a file that is missing); /boot/kernels/ and /v1/node/kernels/ share it.
+HttpResponse KernelFileResponse(KernelStore* store, const KernelRef& ref, const std::string& file);
+
+class NodeApi {
+ public:
+  // `server_url` is what plans tell nodes to use ("http://10.77.0.1:8470");
+  // `clock` returns nanoseconds since the epoch (default: the system clock).
+  // The registry and the resolver must outlive the NodeApi.
+  NodeApi(const ClusterProfile& profile, NodeRegistry* registry, TargetResolver* resolver,
+          std::string server_url, std::function<int64_t()> clock = {});
+  ~NodeApi();
+  NodeApi(const NodeApi&) = delete;
+  NodeApi& operator=(const NodeApi&) = delete;
+
+  static bool Handles(std::string_view path) { return path.rfind(kNodeApiPrefix, 0) == 0; }
+
+  // Any request whose path starts with kNodeApiPrefix. Thread-safe.
+  HttpResponse Handle(const HttpRequest& request);
+
+ private:
+  struct ImageIndex;
+  struct ModulesTree;
+  struct PlanRefs {
+    std::optional<ImageRef> image;
+    std::optional<KernelRef> kernel;
+  };
+
+  Result<Node> Authenticate(const HttpRequest& request);
+  HttpResponse Route(const Node& node, const HttpRequest& request);
+  HttpResponse Plan(const Node& node);
+  HttpResponse Image(const Node& node, const std::string& rest);
+  HttpResponse Kernel(const Node& node, const std::string& rest);
+  HttpResponse Objects(const Node& node, const std::string& body);
+  HttpResponse Progress(const Node& node, const std::string& body);
+  HttpResponse Beat(const Node& node, const std::string& body);
+
+  // The node's group, resolved now.
+  Result<GroupTarget> Target(const Node& node);
+  // What the node may read: its group's image and kernel as resolved now,
+  // and those of the last plan it was handed (so a capture published
+  // during an install does not pull the image from under the installer).
+  std::vector<PlanRefs> Allowed(const Node& node);
+  Result<std::shared_ptr<const ImageIndex>> LoadImage(const ImageRef& ref);
+  Result<std::shared_ptr<const ModulesTree>> LoadModules(const KernelRef& ref);
+
+  const ClusterProfile& profile_;
+  NodeRegistry* registry_;
+  TargetResolver* resolver_;
+  const std::string server_url_;
+  std::function<int64_t()> clock_;
+
+  std::mutex mu_;
+  std::map<std::string, PlanRefs> served_;  // node name -> its last plan
+  // Versions and artifacts never change once published: cached by ref.
+  std::map<std::string, std::shared_ptr<const ImageIndex>> images_;
+  std::map<std::string, std::shared_ptr<const ModulesTree>> modules_;
+  std::mutex load_mu_;  // one load at a time: a boot storm asks for the same image at once
+};
+
+}  // namespace gc

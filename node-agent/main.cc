@@ -4,6 +4,8 @@
 
 #include "common/cli_errors.h"
 #include "common/status.h"
+#include "node-agent/heartbeat.h"
+#include "node-agent/install.h"
 #include "node-agent/prepareclient.h"
 
 namespace {
@@ -40,6 +42,49 @@ int main(int argc, char** argv) {
   prepare_cmd->add_flag("--keep-serving", prepare.keep_serving,
                         "Keep serving after a getimage finished (until SIGTERM)");
 
+  gc::InstallOptions install;
+  auto* install_cmd = app.add_subcommand(
+      "install", "Install this node from the image server (runs in the installer initramfs)");
+  install_cmd->add_option("--server", install.server, "Server URL (default: goldcast.server=)");
+  install_cmd->add_option("--node", install.node, "Node name (default: goldcast.node=)");
+  auto* secret_opt = install_cmd->add_option("--secret", install.secret,
+                                             "Node secret (default: goldcast.secret=)");
+  install_cmd->add_option("--secret-file", install.secret_file, "Read the node secret from a file")
+      ->excludes(secret_opt);
+  install_cmd->add_option("--disk", install.disk, "Disk to erase, e.g. /dev/vda (default: first)");
+  install_cmd->add_option("--target-root", install.target_root,
+                          "Install into this empty directory instead of a disk");
+  install_cmd->add_option("--mount-dir", install.mount_dir, "Where to mount the new root")
+      ->capture_default_str();
+  install_cmd->add_option("--syslinux-dir", install.syslinux_dir, "Holds mbr/mbr.bin")
+      ->capture_default_str();
+  install_cmd->add_option("--agent-bundle", install.agent_bundle,
+                          "Agent bundle to copy onto the node (default: the running one)");
+  install_cmd->add_flag("--yes-erase", install.yes_erase,
+                        "Erase the disk even outside the installer (no goldcast.mode=install)");
+  install_cmd->add_flag("--reboot", install.reboot, "Reboot when the install succeeded");
+
+  gc::RunOptions run;
+  auto* run_cmd = app.add_subcommand(
+      "run",
+      "Send heartbeats to the image server (load, memory, CPUs, kernel, image, cluster-file "
+      "hashes) until SIGTERM");
+  run_cmd->footer(
+      "The node's identity comes from --config (written by the installer); on a diskless "
+      "node, which has none, from goldcast.server=, goldcast.node=, goldcast.secret=, "
+      "goldcast.image= and goldcast.kernel= on /proc/cmdline. Failures are retried with "
+      "backoff of up to 5 minutes.");
+  run_cmd->add_option("--config", run.config_path, "The node's configuration (node.json)")
+      ->capture_default_str();
+  run_cmd->add_option("--interval", run.interval_s, "Seconds between heartbeats (at least 1)")
+      ->capture_default_str();
+  run_cmd->add_flag("--once", run.once,
+                    "Send one heartbeat and exit: status 0 only if the server accepted it");
+  run_cmd->add_option("--server", run.server, "Server URL instead of the configured one");
+  run_cmd->add_option("--node", run.node, "Node name instead of the configured one");
+  run_cmd->add_option("--secret-file", run.secret_file,
+                      "Read the node secret from this file instead of the configuration");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -48,6 +93,8 @@ int main(int argc, char** argv) {
 
   gc::Status status;
   if (prepare_cmd->parsed()) status = gc::RunPrepareClient(prepare);
+  if (install_cmd->parsed()) status = gc::RunInstallCommand(install);
+  if (run_cmd->parsed()) status = gc::RunAgent(run);
   if (!status.ok()) return Fail(status);
   return 0;
 }

@@ -33,6 +33,8 @@ class NodeClient {
 
   // GET /v1/node/images/REF/manifest, parsed (network input: fully validated).
   Result<Manifest> GetManifest(const std::string& image_ref);
+  // GET /v1/node/kernels/REF/modules.manifest, parsed likewise.
+  Result<Manifest> GetKernelModulesManifest(const std::string& kernel_ref);
 
   // An ObjectSource over POST /v1/node/objects; valid while this client lives.
   ObjectSource* objects();

@@ -6,6 +6,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/status.h"
 
@@ -19,6 +20,9 @@ struct NodeConfig {
   std::string secret;  // hex
   std::string image;   // "compute@2", or "" if unknown
   std::string kernel;  // kernel artifact "name@N", or "" (the image's own kernel)
+  // Cluster-wide files the installer wrote (relative to /); heartbeats
+  // report their hashes so the server can flag a node whose copy drifted.
+  std::vector<std::string> cluster_files;
 };
 
 // Parses node.json; errors name `source_name` and the field.

@@ -1,0 +1,408 @@
+#include "node-agent/disk_layout.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "common/manifest.h"
+#include "common/progress.h"
+#include "node-agent/node_identity.h"
+
+namespace gc {
+
+namespace {
+
+using nlohmann::json;
+
+// ---- Strict reading of the layout document (network input) ----
+
+Result<const json*> Field(const json& object, const std::string& key, const std::string& where,
+                          json::value_t type, bool required) {
+  if (!object.is_object()) return InvalidArgument("layout: " + where + ": expected an object");
+  auto it = object.find(key);
+  if (it == object.end() || it->is_null()) {
+    if (required) return InvalidArgument("layout: " + where + "." + key + ": missing");
+    return static_cast<const json*>(nullptr);
+  }
+  bool ok = it->type() == type ||
+            (type == json::value_t::number_unsigned && it->is_number_integer() && *it >= 0);
+  if (!ok) {
+    const char* names[] = {"null",     "an object", "an array", "a string",    "true or false",
+                           "a number", "a number",  "a number", "binary data", "nothing"};
+    return InvalidArgument("layout: " + where + "." + key + ": expected " +
+                           names[static_cast<int>(type)]);
+  }
+  return &*it;
+}
+
+Result<std::string> OptString(const json& object, const std::string& key,
+                              const std::string& where) {
+  GC_ASSIGN_OR_RETURN(const json* value, Field(object, key, where, json::value_t::string, false));
+  return value ? value->get<std::string>() : std::string();
+}
+
+// lsblk's tree, flattened: device path -> its object.
+void FlattenBlockDevices(const json& list, std::map<std::string, const json*>* out) {
+  if (!list.is_array()) return;
+  for (const auto& device : list) {
+    if (!device.is_object()) continue;
+    if (device.contains("path") && device["path"].is_string()) {
+      (*out)[device["path"].get<std::string>()] = &device;
+    } else if (device.contains("name") && device["name"].is_string()) {
+      (*out)["/dev/" + device["name"].get<std::string>()] = &device;
+    }
+    if (device.contains("children")) FlattenBlockDevices(device["children"], out);
+  }
+}
+
+std::string MountpointOf(const json& device) {
+  std::string mountpoint;
+  if (device.contains("mountpoint") && device["mountpoint"].is_string()) {
+    mountpoint = device["mountpoint"].get<std::string>();
+  } else if (device.contains("mountpoints") && device["mountpoints"].is_array()) {
+    for (const auto& item : device["mountpoints"]) {
+      if (item.is_string()) {
+        mountpoint = item.get<std::string>();
+        break;
+      }
+    }
+  }
+  return mountpoint == "[SWAP]" ? "" : mountpoint;
+}
+
+bool IsExtended(const std::string& label, const std::string& type) {
+  return label == "dos" && (type == "5" || type == "f" || type == "85");
+}
+
+int PartitionNumber(const std::string& node) {
+  size_t end = node.size();
+  while (end > 0 && std::isdigit(static_cast<unsigned char>(node[end - 1]))) --end;
+  if (end == node.size() || node.size() - end > 3) return 0;
+  return std::stoi(node.substr(end));
+}
+
+std::string NewFsUuid(const std::string& fstype) {
+  if (fstype != "vfat") return RandomUuid();
+  std::string hex = RandomHex(4);
+  std::transform(hex.begin(), hex.end(), hex.begin(), ::toupper);
+  return hex.substr(0, 4) + "-" + hex.substr(4);
+}
+
+void AssignIds(DiskPlan* plan) {
+  if (plan->label == "dos") {
+    std::string id = RandomHex(4);
+    plan->label_id = "0x" + id;
+    for (auto& p : plan->partitions) {
+      char suffix[8];
+      std::snprintf(suffix, sizeof suffix, "-%02x", p.number);
+      p.partuuid = id + suffix;
+    }
+  } else {
+    plan->label_id = RandomUuid();
+    for (auto& p : plan->partitions) p.partuuid = RandomUuid();
+  }
+  for (auto& p : plan->partitions) {
+    p.device = PartitionDevice(plan->disk.path, p.number);
+    if (!p.fstype.empty()) p.uuid = NewFsUuid(p.fstype);
+  }
+}
+
+Result<DiskPlan> DefaultPlan(const DiskInfo& disk, uint64_t image_bytes) {
+  // Room for the image plus ext4's own metadata and journal: an estimate
+  // that refuses only disks that surely cannot hold the image.
+  uint64_t needed = (1ull << 20) + image_bytes + image_bytes / 10 + (16ull << 20);
+  if (disk.bytes < needed) {
+    return InvalidArgument("disk " + disk.path + " has " + FormatBytes(disk.bytes) +
+                           "; the image needs about " + FormatBytes(needed) +
+                           ": give the node a bigger disk");
+  }
+  DiskPlan plan;
+  plan.disk = disk;
+  plan.label = "dos";
+  PartitionPlan root;
+  root.number = 1;
+  root.start = (1ull << 20) / disk.sector_size;
+  root.grow = true;
+  root.type = "83";
+  root.bootable = true;
+  root.fstype = "ext4";
+  root.label = "root";
+  root.mountpoint = "/";
+  plan.partitions.push_back(root);
+  AssignIds(&plan);
+  return plan;
+}
+
+Result<DiskPlan> ReplicatedPlan(const json& golden, const json& block_devices,
+                                const DiskInfo& disk) {
+  const std::string where = "disks[0].partitiontable";
+  GC_ASSIGN_OR_RETURN(std::string golden_path, OptString(golden, "path", "disks[0]"));
+  const json& table = golden["partitiontable"];
+  GC_ASSIGN_OR_RETURN(const json* label, Field(table, "label", where, json::value_t::string, true));
+  DiskPlan plan;
+  plan.disk = disk;
+  plan.replicated = true;
+  plan.label = label->get<std::string>();
+  if (plan.label != "dos" && plan.label != "gpt") {
+    return InvalidArgument("layout: " + where + ".label: '" + plan.label +
+                           "' partition tables are not supported (only dos and gpt)");
+  }
+  GC_ASSIGN_OR_RETURN(const json* sector,
+                      Field(table, "sectorsize", where, json::value_t::number_unsigned, false));
+  uint64_t sector_size = sector ? sector->get<uint64_t>() : 512;
+  if (sector_size != disk.sector_size) {
+    return InvalidArgument("disk " + disk.path + " has " + std::to_string(disk.sector_size) +
+                           "-byte sectors but the golden client's disk had " +
+                           std::to_string(sector_size) + "-byte sectors; use a disk like it");
+  }
+  GC_ASSIGN_OR_RETURN(const json* parts,
+                      Field(table, "partitions", where, json::value_t::array, true));
+  std::map<std::string, const json*> devices;
+  FlattenBlockDevices(block_devices, &devices);
+
+  uint64_t end = 0;
+  std::set<int> numbers;
+  for (size_t k = 0; k < parts->size(); ++k) {
+    const json& item = (*parts)[k];
+    std::string at = where + ".partitions[" + std::to_string(k) + "]";
+    PartitionPlan p;
+    GC_ASSIGN_OR_RETURN(const json* node, Field(item, "node", at, json::value_t::string, true));
+    p.old_device = node->get<std::string>();
+    p.number = PartitionNumber(p.old_device);
+    if (p.number <= 0 || !numbers.insert(p.number).second) {
+      return InvalidArgument("layout: " + at + ".node: '" + p.old_device +
+                             "' does not end in a distinct partition number");
+    }
+    GC_ASSIGN_OR_RETURN(const json* start,
+                        Field(item, "start", at, json::value_t::number_unsigned, true));
+    GC_ASSIGN_OR_RETURN(const json* size,
+                        Field(item, "size", at, json::value_t::number_unsigned, true));
+    GC_ASSIGN_OR_RETURN(const json* type, Field(item, "type", at, json::value_t::string, true));
+    p.start = start->get<uint64_t>();
+    p.size = size->get<uint64_t>();
+    p.type = type->get<std::string>();
+    GC_ASSIGN_OR_RETURN(p.gpt_name, OptString(item, "name", at));
+    GC_ASSIGN_OR_RETURN(p.gpt_attrs, OptString(item, "attrs", at));
+    GC_ASSIGN_OR_RETURN(p.old_partuuid, OptString(item, "uuid", at));
+    // They end up in the sfdisk script: nothing that could end a field.
+    for (const std::string* text : {&p.type, &p.gpt_name, &p.gpt_attrs}) {
+      bool is_type = text == &p.type;
+      if (std::any_of(text->begin(), text->end(), [&](char c) {
+            return c == '"' || c < ' ' || c == 0x7f || (is_type && (c == ',' || c == ' '));
+          })) {
+        return InvalidArgument("layout: " + at + ": '" + *text +
+                               "' holds a quote or control character");
+      }
+    }
+    if (p.start == 0 || p.size == 0 || p.start > (1ull << 48) || p.size > (1ull << 48)) {
+      return InvalidArgument("layout: " + at + ": start/size out of range");
+    }
+    end = std::max(end, p.start + p.size);
+
+    auto found = devices.find(p.old_device);
+    const json* device = found == devices.end() ? nullptr : found->second;
+    if (device) {
+      GC_ASSIGN_OR_RETURN(p.fstype, OptString(*device, "fstype", "block_devices " + p.old_device));
+      GC_ASSIGN_OR_RETURN(p.label, OptString(*device, "label", "block_devices " + p.old_device));
+      GC_ASSIGN_OR_RETURN(p.old_uuid, OptString(*device, "uuid", "block_devices " + p.old_device));
+      if (p.old_partuuid.empty()) {
+        GC_ASSIGN_OR_RETURN(p.old_partuuid,
+                            OptString(*device, "partuuid", "block_devices " + p.old_device));
+      }
+      p.mountpoint = MountpointOf(*device);
+    }
+    std::string where_mounted = p.mountpoint.empty() ? "" : " (mounted on " + p.mountpoint + ")";
+    if (IsExtended(plan.label, p.type)) {
+      p.fstype.clear();
+      p.mountpoint.clear();
+    } else if (!p.fstype.empty() && p.fstype != "ext2" && p.fstype != "ext3" &&
+               p.fstype != "ext4" && p.fstype != "vfat" && p.fstype != "swap") {
+      return Status(Code::kUnsupported,
+                    "the golden client's partition " + p.old_device + where_mounted + " holds " +
+                        p.fstype +
+                        "; the installer makes only ext2, ext3, ext4, vfat and swap: capture a "
+                        "golden client using those, or import its tree with 'goldcast image "
+                        "import --dir' to get the default layout");
+    }
+    if (p.fstype.empty() || p.fstype == "swap") p.mountpoint.clear();
+    if (!p.mountpoint.empty()) {
+      if (p.mountpoint[0] != '/') {
+        return InvalidArgument("layout: mount point '" + p.mountpoint + "' of " + p.old_device +
+                               " is not absolute");
+      }
+      if (p.mountpoint != "/") {
+        auto relative = NormalizeRelativePath(p.mountpoint.substr(1));
+        if (!relative.ok()) {
+          return InvalidArgument("layout: mount point '" + p.mountpoint + "' of " + p.old_device +
+                                 ": " + relative.status().message());
+        }
+        p.mountpoint = "/" + *relative;
+      }
+    }
+    plan.partitions.push_back(p);
+  }
+  if (plan.partitions.empty()) {
+    return InvalidArgument("layout: the golden client's disk " + golden_path +
+                           " has no partitions; there is nothing to install onto");
+  }
+  std::sort(plan.partitions.begin(), plan.partitions.end(),
+            [](const auto& a, const auto& b) { return a.number < b.number; });
+
+  // The partition that starts last takes the rest of the disk; a logical
+  // one needs its extended partition to grow with it.
+  size_t last = plan.partitions.size();
+  for (size_t k = 0; k < plan.partitions.size(); ++k) {
+    const auto& p = plan.partitions[k];
+    if (IsExtended(plan.label, p.type)) continue;
+    if (last == plan.partitions.size() || p.start > plan.partitions[last].start) last = k;
+  }
+  if (last < plan.partitions.size()) {
+    plan.partitions[last].grow = true;
+    if (plan.label == "dos" && plan.partitions[last].number >= 5) {
+      for (auto& p : plan.partitions) {
+        if (IsExtended(plan.label, p.type)) p.grow = true;
+      }
+    }
+  }
+
+  uint64_t needed = (end + (plan.label == "gpt" ? 33 : 0)) * sector_size;
+  if (disk.bytes < needed) {
+    return InvalidArgument("disk " + disk.path + " has " + FormatBytes(disk.bytes) +
+                           "; the layout needs " + FormatBytes(needed) +
+                           " (the golden client's partitions end there): give the node a disk "
+                           "at least that big");
+  }
+
+  bool have_root = false, have_boot = false;
+  for (size_t k = 0; k < plan.partitions.size(); ++k) {
+    if (plan.partitions[k].mountpoint == "/") {
+      plan.root_index = k;
+      have_root = true;
+    }
+    if (plan.partitions[k].mountpoint == "/boot") {
+      plan.boot_index = k;
+      have_boot = true;
+    }
+  }
+  if (!have_root) {
+    return InvalidArgument("layout: no partition of the golden client's disk " + golden_path +
+                           " was mounted on / with a supported file system; capture from the "
+                           "running golden client (not a --root directory) or import the tree");
+  }
+  if (!have_boot) plan.boot_index = plan.root_index;
+  for (size_t k = 0; k < plan.partitions.size(); ++k) {
+    auto& p = plan.partitions[k];
+    p.bootable = plan.label == "dos" && k == plan.boot_index;
+    if (plan.label == "gpt") {
+      // gptmbr.bin boots the partition flagged LegacyBIOSBootable.
+      std::string attrs;
+      std::stringstream words(p.gpt_attrs);
+      std::string word;
+      while (words >> word) {
+        if (word != "LegacyBIOSBootable") attrs += (attrs.empty() ? "" : " ") + word;
+      }
+      if (k == plan.boot_index)
+        attrs += (attrs.empty() ? "" : " ") + std::string("LegacyBIOSBootable");
+      p.gpt_attrs = attrs;
+    }
+  }
+  AssignIds(&plan);
+  return plan;
+}
+
+}  // namespace
+
+std::string PartitionDevice(const std::string& disk_path, int number) {
+  bool digit_end = !disk_path.empty() && std::isdigit(static_cast<unsigned char>(disk_path.back()));
+  return disk_path + (digit_end ? "p" : "") + std::to_string(number);
+}
+
+Result<DiskPlan> PlanDisk(std::string_view layout_json, const DiskInfo& disk,
+                          uint64_t image_bytes) {
+  json layout;
+  try {
+    layout = json::parse(layout_json);
+  } catch (const json::exception& e) {
+    return InvalidArgument(std::string("layout: not valid JSON: ") + e.what());
+  }
+  if (!layout.is_object()) return InvalidArgument("layout: expected a JSON object");
+  GC_ASSIGN_OR_RETURN(std::string bootloader, OptString(layout, "bootloader", "layout"));
+  if (bootloader == "uefi") {
+    return Status(Code::kUnsupported,
+                  "the image's golden client boots with UEFI; installing UEFI nodes is not "
+                  "supported yet (only BIOS booting with extlinux): capture a BIOS golden "
+                  "client, or import the tree with 'goldcast image import --dir'");
+  }
+  GC_ASSIGN_OR_RETURN(const json* disks,
+                      Field(layout, "disks", "layout", json::value_t::array, false));
+  std::vector<const json*> with_table;
+  std::string names;
+  if (disks) {
+    for (size_t k = 0; k < disks->size(); ++k) {
+      const json& d = (*disks)[k];
+      std::string at = "disks[" + std::to_string(k) + "]";
+      GC_ASSIGN_OR_RETURN(const json* table,
+                          Field(d, "partitiontable", at, json::value_t::object, false));
+      if (!table) continue;
+      with_table.push_back(&d);
+      GC_ASSIGN_OR_RETURN(std::string path, OptString(d, "path", at));
+      names += (names.empty() ? "" : ", ") + path;
+    }
+  }
+  if (with_table.empty()) return DefaultPlan(disk, image_bytes);
+  if (with_table.size() > 1) {
+    return Status(Code::kUnsupported, "the layout records " + std::to_string(with_table.size()) +
+                                          " disks with partition tables (" + names +
+                                          "); installing onto several disks is not supported yet");
+  }
+  json devices = layout.contains("block_devices") ? layout["block_devices"] : json::array();
+  return ReplicatedPlan(*with_table[0], devices, disk);
+}
+
+std::string SfdiskScript(const DiskPlan& plan) {
+  std::string script =
+      "label: " + plan.label + "\nlabel-id: " + plan.label_id + "\nunit: sectors\n\n";
+  for (const auto& p : plan.partitions) {
+    std::string line = p.device + " : start=" + std::to_string(p.start);
+    if (!p.grow) line += ", size=" + std::to_string(p.size);
+    line += ", type=" + p.type;
+    if (plan.label == "gpt") {
+      line += ", uuid=" + p.partuuid;
+      if (!p.gpt_name.empty()) line += ", name=\"" + p.gpt_name + "\"";
+      if (!p.gpt_attrs.empty()) line += ", attrs=\"" + p.gpt_attrs + "\"";
+    } else if (p.bootable) {
+      line += ", bootable";
+    }
+    script += line + "\n";
+  }
+  return script;
+}
+
+std::vector<const PartitionPlan*> MountOrder(const DiskPlan& plan) {
+  std::vector<const PartitionPlan*> order;
+  for (const auto& p : plan.partitions) {
+    if (!p.mountpoint.empty()) order.push_back(&p);
+  }
+  auto depth = [](const std::string& mountpoint) {
+    return mountpoint == "/" ? 0 : std::count(mountpoint.begin(), mountpoint.end(), '/');
+  };
+  std::stable_sort(order.begin(), order.end(), [&](const auto* a, const auto* b) {
+    return depth(a->mountpoint) < depth(b->mountpoint);
+  });
+  return order;
+}
+
+std::string RootArgument(const DiskPlan& plan, bool by_partuuid) {
+  const PartitionPlan& root = plan.partitions[plan.root_index];
+  return by_partuuid ? "PARTUUID=" + root.partuuid : "UUID=" + root.uuid;
+}
+
+std::string BootPathPrefix(const DiskPlan& plan) {
+  return plan.boot_index == plan.root_index ? "/boot" : "";
+}
+
+}  // namespace gc

@@ -1,5 +1,7 @@
 #include "kernel-build/kernel_builder.h"
 
+#include <sys/stat.h>
+
 #include <chrono>
 #include <filesystem>
 #include <optional>
@@ -65,6 +67,25 @@ class WorkGuard {
   std::string path_;
   bool keep_;
 };
+
+// `make modules_install` only warns when depmod is missing and still exits
+// 0, leaving a tree without modules.dep that no modprobe on a node can use;
+// and it links build/ and source/ back to this machine's build tree, which
+// would dangle on every node.
+Status FinishModulesTree(Env* env, const std::string& dir) {
+  if (!env->Exists(dir + "/modules.dep")) {
+    return NotFound("make modules_install wrote no " + dir +
+                    "/modules.dep (depmod is missing: install the kmod package)");
+  }
+  for (const char* link : {"build", "source"}) {
+    std::string path = dir + "/" + link;
+    struct stat st;
+    if (::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
+      GC_RETURN_IF_ERROR(env->RemoveFile(path));
+    }
+  }
+  return Status::Ok();
+}
 
 // One build: the steps in order, sharing the paths and the log.
 class Build {
@@ -261,11 +282,6 @@ Status Build::Package(const std::string& staging) {
   GC_RETURN_IF_ERROR(CopyFile(env_, out + "/System.map", staging + "/System.map"));
   GC_RETURN_IF_ERROR(CopyFile(env_, out + "/.config", staging + "/config"));
   GC_RETURN_IF_ERROR(env_->CreateDirs(staging + "/modules"));
-  bool modules = resolved_["CONFIG_MODULES"] == "y";
-  if (modules) {
-    GC_RETURN_IF_ERROR(Make("make modules_install", {"modules_install"}, false,
-                            {"INSTALL_MOD_PATH=" + staging + "/modules"}));
-  }
   std::string release;
   auto release_text = env_->ReadFile(out + "/include/config/kernel.release");
   if (release_text.ok()) {
@@ -273,6 +289,12 @@ Status Build::Package(const std::string& staging) {
   } else {
     auto version = ReadTreeVersion(build_env_.src, env_);
     if (version.ok()) release = version->ToString();
+  }
+  bool modules = resolved_["CONFIG_MODULES"] == "y";
+  if (modules) {
+    GC_RETURN_IF_ERROR(Make("make modules_install", {"modules_install"}, false,
+                            {"INSTALL_MOD_PATH=" + staging + "/modules"}));
+    GC_RETURN_IF_ERROR(FinishModulesTree(env_, staging + "/modules/lib/modules/" + release));
   }
   GC_ASSIGN_OR_RETURN(std::string image_hash, Sha256File(staging + "/vmlinuz"));
   GC_ASSIGN_OR_RETURN(uint64_t image_size, env_->FileSize(staging + "/vmlinuz"));

@@ -14,10 +14,13 @@ packages=(
   iproute2 util-linux e2fsprogs dosfstools fdisk rsync tar libarchive-tools acl attr
   libcap2-bin zstd xz-utils curl procps psmisc python3
   dnsmasq ipxe qemu-system-x86 ovmf debootstrap busybox-static cpio
+  # the installer initramfs: BIOS bootloader for installed nodes
+  extlinux syslinux-common
   # bench/boot.sh serves the same file with nginx for comparison
   nginx-light
-  # kernel builds (goldcast kernel build, tests/integration/kernel_*_test.sh)
-  ccache patch bc bison flex libelf-dev make gcc gpgv
+  # kernel builds (goldcast kernel build, tests/integration/kernel_*_test.sh); kmod
+  # for depmod, which make modules_install needs to write modules.dep
+  ccache patch bc bison flex libelf-dev make gcc gpgv kmod
 )
 
 SUDO=""

@@ -98,8 +98,9 @@ inline std::string MakeTarball(const std::string& tree, const std::string& out) 
 class FakeKernelRunner : public ProcessRunner {
  public:
   bool ccache = false;
-  std::string fail_target;              // make exits 2 for this target
-  std::vector<std::string> calls;       // every argv, joined by spaces
+  bool depmod = true;              // false: modules_install writes no modules.dep, as without kmod
+  std::string fail_target;         // make exits 2 for this target
+  std::vector<std::string> calls;  // every argv, joined by spaces
   std::vector<std::string> make_calls;  // the targets of each make
 
   Result<ProcessResult> Run(const std::vector<std::string>& argv) override {
@@ -171,8 +172,9 @@ class FakeKernelRunner : public ProcessRunner {
         WriteTestFile(out + "/arch/" + (legacy ? "i386" : "x86") + "/boot/bzImage", image);
         WriteTestFile(out + "/System.map", "ffffffff81000000 T _text\n");
         if (!legacy) WriteTestFile(out + "/include/config/kernel.release", "6.1.176\n");
-      } else if (target == "modules_install") {
-        WriteTestFile(vars["INSTALL_MOD_PATH"] + "/lib/modules/6.1.176/modules.dep", "");
+      } else if (target == "modules_install" && depmod) {
+        std::string release = std::filesystem::exists(src + "/arch/x86") ? "6.1.176" : "2.4.26";
+        WriteTestFile(vars["INSTALL_MOD_PATH"] + "/lib/modules/" + release + "/modules.dep", "");
       }
     }
     return result;

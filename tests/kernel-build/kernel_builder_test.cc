@@ -347,7 +347,7 @@ TEST_F(KernelBuilderTest, LegacyTreesBuildInPlaceWithDepAndOldconfig) {
               AllOf(HasSubstr("CONFIG_MOSIX=y"), HasSubstr("CONFIG_MOSIX_DISCLOSURE=1"),
                     HasSubstr("CONFIG_MODULES=y")));
   EXPECT_TRUE(
-      std::filesystem::exists(result->artifact_dir + "/modules/lib/modules/6.1.176/modules.dep"));
+      std::filesystem::exists(result->artifact_dir + "/modules/lib/modules/2.4.26/modules.dep"));
   EXPECT_THAT(ReadTestFile(result->artifact_dir + "/artifact.json"),
               HasSubstr("\"kernel_release\": \"2.4.26\""));
 
@@ -361,6 +361,24 @@ TEST_F(KernelBuilderTest, LegacyTreesBuildInPlaceWithDepAndOldconfig) {
   ASSERT_FALSE(refused.ok());
   EXPECT_THAT(refused.status().message(), HasSubstr("CONFIG_MOSIX_DFSA (recipe line 6) does not "
                                                     "exist in this tree"));
+}
+
+TEST_F(KernelBuilderTest, ModulesWithoutDepmodFailAndStoreNothing) {
+  testing::WriteFakeLegacyTree(dir_.Sub("old/linux-2.4.26"));
+  std::string sha =
+      testing::MakeTarball(dir_.Sub("old/linux-2.4.26"), dir_.Sub("linux-2.4.26.tar.xz"));
+  auto recipe = ParseKernelRecipe(
+      "name: om\nversion: \"2.4.26\"\nsource: {tarball: ../linux-2.4.26.tar.xz, sha256: " + sha +
+          "}\nconfig:\n  base: defconfig\n  required: {CONFIG_MOSIX: y}\n"
+          "build:\n  pre_steps: [dep]\n  toolchain: {cc: gcc, arch: i386}\n",
+      dir_.Sub("recipes/om.yaml"));
+  ASSERT_TRUE(recipe.ok()) << recipe.status().message();
+  runner_.depmod = false;
+  auto result = Build(*recipe);
+  ASSERT_FALSE(result.ok());
+  EXPECT_THAT(result.status().message(),
+              AllOf(HasSubstr("modules.dep"), HasSubstr("install the kmod package")));
+  EXPECT_FALSE(std::filesystem::exists(dir_.Sub("state/kernels/om")));
 }
 
 TEST_F(KernelBuilderTest, CheckReportsEveryProblemWithoutBuilding) {

@@ -40,6 +40,8 @@ bash scripts/bundle-agent.sh build-release/node-agent/goldcast-agent build-relea
 bash tests/bundle_check.sh build-release/agent-bundle
 
 step "integration tests (root, network namespaces)"
+# VM tests put this Release bundle into initramfs and installed roots.
+export GOLDCAST_AGENT_BUNDLE="$root/build-release/agent-bundle"
 ctest --test-dir build-ci -L integration --output-on-failure
 
 step "fuzz the parsers (libFuzzer, clang)"

@@ -406,3 +406,24 @@ gc_bench_build_type() {
     *) gc_log "warning: $GOLDCAST is a '$build_type' build; use a Release build for timings (see bench/README.md)" ;;
   esac
 }
+
+# gc_release_agent_bundle: prints the directory of a Release goldcast-agent
+# bundle (scripts/bundle-agent.sh) for VMs and initramfs roots, where an
+# ASan build cannot run. Uses $GOLDCAST_AGENT_BUNDLE (scripts/test.sh makes
+# it) or builds one in $GC_REPO/build-release.
+gc_release_agent_bundle() {
+  if [ -n "${GOLDCAST_AGENT_BUNDLE:-}" ]; then
+    [ -x "$GOLDCAST_AGENT_BUNDLE/goldcast-agent" ] ||
+      gc_fail "GOLDCAST_AGENT_BUNDLE=$GOLDCAST_AGENT_BUNDLE holds no goldcast-agent"
+    echo "$GOLDCAST_AGENT_BUNDLE"
+    return 0
+  fi
+  local build="$GC_REPO/build-release"
+  gc_log "building a Release goldcast-agent in $build for the bundle"
+  { cmake -S "$GC_REPO" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release &&
+    ninja -C "$build" goldcast-agent &&
+    bash "$GC_REPO/scripts/bundle-agent.sh" "$build/node-agent/goldcast-agent" "$GC_TMP/agent-bundle"; } \
+    >"$GC_TMP/agent-bundle.log" 2>&1 ||
+    gc_fail_with_file "building the Release agent bundle failed" "$GC_TMP/agent-bundle.log"
+  echo "$GC_TMP/agent-bundle"
+}

@@ -133,7 +133,9 @@ gc_vm_serial() { echo "$GC_VM_DIR/$1.serial"; }
 # $(gc_vm_serial NAME) (truncated on every start); QEMU's own messages to
 # $GC_VM_DIR/NAME.qemu.log. BIOS: SeaBIOS runs the NIC's iPXE ROM. UEFI: OVMF
 # on q35 with the NIC ROM dropped (romfile=), so OVMF's own PXE client fetches
-# snponly.efi over TFTP first.
+# snponly.efi over TFTP first. GC_VM_REBOOT=1 lets a reboot reboot (an
+# installed node PXE-boots again and then boots its disk) instead of ending
+# QEMU; GC_VM_DISK_SIZE sets the blank disk's size (default 64M).
 gc_vm_start() {
   local name="$1" mac="$2" firmware="${3:-bios}"
   local tap="gct-${name:0:11}" disk="$GC_VM_DIR/$name.raw" serial
@@ -160,14 +162,16 @@ gc_vm_start() {
     *) gc_fail "gc_vm_start: firmware must be bios or uefi, got '$firmware'" ;;
   esac
   gc_vm_tap_add "$tap"
-  [ -f "$disk" ] || truncate -s 64M "$disk"
+  [ -f "$disk" ] || truncate -s "${GC_VM_DISK_SIZE:-64M}" "$disk"
+  local reboot=(-no-reboot)
+  [ "${GC_VM_REBOOT:-0}" = 1 ] && reboot=()
   : >"$serial"
   gc_start_bg "$GC_VM_NS" "$GC_VM_DIR/$name.qemu.log" qemu-system-x86_64 -name "$name" \
     -nodefaults "${machine[@]}" -accel "$accel" -cpu "$cpu" -display none -m "$mem" -smp 1 \
     "${pflash[@]}" -serial "file:$serial" \
     -netdev "tap,id=n0,ifname=$tap,script=no,downscript=no" \
     -device "virtio-net-pci,netdev=n0,mac=$mac,bootindex=1$nic_rom" \
-    -drive "file=$disk,format=raw,if=virtio" -no-reboot
+    -drive "file=$disk,format=raw,if=virtio" "${reboot[@]}"
   GC_VM_PID[$name]=$GC_LAST_PID
   GC_VM_START[$name]=$(date +%s.%N)
   gc_log "started VM $name ($firmware, mac $mac, pid $GC_LAST_PID)"
@@ -396,4 +400,24 @@ gc_nodes_wait_count() {
       gc_fail_with_file "registry has $count nodes after ${timeout}s, want $want" "$GC_SERVE_LOG"
     sleep 0.2
   done
+}
+
+# gc_fake_kernel_artifact STATE NAME RELEASE: publishes a kernel artifact
+# NAME@1 by hand (the layout of kernel-build/kernel_store.h): a vmlinuz of
+# random bytes and a modules tree with one module, for tests that ship a
+# kernel but do not boot it.
+gc_fake_kernel_artifact() {
+  local state="$1" name="$2" release="$3" dir
+  dir="$state/kernels/$name/1"
+  mkdir -p "$dir/modules/lib/modules/$release/kernel/drivers/net"
+  head -c 65536 /dev/urandom >"$dir/vmlinuz"
+  echo "ffffffff81000000 T _text" >"$dir/System.map"
+  echo "CONFIG_MODULES=y" >"$dir/config"
+  echo '$ make (fake)' >"$dir/build.log"
+  echo "{\"inputs_key\": \"fake-$name\"}" >"$dir/inputs.json"
+  echo "{\"kernel_release\": \"$release\", \"modules\": true}" >"$dir/artifact.json"
+  echo "fake module" >"$dir/modules/lib/modules/$release/kernel/drivers/net/dummy.ko"
+  echo "kernel/drivers/net/dummy.ko:" >"$dir/modules/lib/modules/$release/modules.dep"
+  "$GOLDCAST" --state "$state" kernel show "$name@1" >"$GC_TMP/fake-kernel.out" 2>&1 ||
+    gc_fail_with_file "goldcast does not accept the fake kernel artifact" "$GC_TMP/fake-kernel.out"
 }

@@ -98,10 +98,11 @@ PY
 gc_log "mosix1 heartbeats kernel $kernel (release $release), image node@1, no drift"
 gc_vm_stop n1
 
-# The disk, read back: identity replaced, kernel and modules installed.
+# The disk, read back (noload: the VM was powered off with a live journal):
+# identity replaced, kernel and modules installed.
 mnt="$GC_TMP/mnt"
 mkdir -p "$mnt"
-mount -o ro,loop,offset=1048576 "$GC_VM_DIR/n1.raw" "$mnt" ||
+mount -o ro,noload,loop,offset=1048576 "$GC_VM_DIR/n1.raw" "$mnt" ||
   gc_fail "cannot mount the installed disk's first partition"
 GC_MOUNTS+=("$mnt")
 [ "$(cat "$mnt/etc/hostname")" = mosix1 ] || gc_fail "/etc/hostname is $(cat "$mnt/etc/hostname")"

@@ -8,9 +8,13 @@
 # the installed system when the install worked, into the installer again
 # (after 30 s) when it failed.
 #
-# Usage: scripts/installer-initramfs.sh --agent BINARY | --agent-bundle DIR  OUT.img
+# Usage: scripts/installer-initramfs.sh --agent BINARY | --agent-bundle DIR [--init FILE] OUT.img
 #   --agent BINARY      goldcast-agent to bundle (scripts/bundle-agent.sh)
 #   --agent-bundle DIR  an existing bundle (the output of bundle-agent.sh)
+#   --init FILE         use FILE as /init instead of the installer's (e.g. a
+#                       diskless root that only runs `goldcast-agent run`);
+#                       it finds the agent at /opt/goldcast-agent/goldcast-agent
+#                       and the DHCP hook at /etc/udhcpc.script
 # The kernel that boots it needs virtio/your NIC and disk drivers, ext4 and
 # devtmpfs built in (the test recipe profiles/kernels/test-6.1-tinyconfig.yaml
 # has them). Needs root (mknod /dev/console).
@@ -21,12 +25,13 @@ die() {
   exit 1
 }
 
-agent="" bundle="" out=""
+agent="" bundle="" init_file="" out=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --agent) agent="${2:?--agent needs a file}"; shift ;;
     --agent-bundle) bundle="${2:?--agent-bundle needs a directory}"; shift ;;
-    -h | --help) sed -n '2,17p' "$0"; exit 0 ;;
+    --init) init_file="${2:?--init needs a file}"; shift ;;
+    -h | --help) sed -n '2,21p' "$0"; exit 0 ;;
     -*) die "unknown option '$1' (see --help)" ;;
     *) [ -z "$out" ] || die "only one OUT.img allowed"; out="$1" ;;
   esac
@@ -57,8 +62,8 @@ trap 'rm -rf "$work"' EXIT
 root="$work/root"
 mkdir -p "$root"/{bin,sbin,dev,proc,sys,etc,tmp,mnt,usr/bin,usr/sbin,opt,usr/lib/syslinux/mbr}
 cp "$busybox_bin" "$root/bin/busybox"
-for applet in sh mount umount ip ifconfig route udhcpc reboot sleep cat sync chroot mkdir \
-  blockdev partx ls dmesg; do
+for applet in sh mount umount ip ifconfig route udhcpc reboot poweroff sleep cat echo sync \
+  chroot mkdir blockdev partx ls dmesg; do
   ln -s busybox "$root/bin/$applet"
 done
 cp "$mbr" "$root/usr/lib/syslinux/mbr/mbr.bin"
@@ -138,6 +143,10 @@ echo "GOLDCAST-INSTALL-FAILED (see above); rebooting into the installer in 30 s"
 sleep 30
 reboot -f
 EOF
+if [ -n "$init_file" ]; then
+  [ -f "$init_file" ] || die "--init $init_file is not a file"
+  cp "$init_file" "$root/init"
+fi
 chmod 755 "$root/init"
 mknod -m 600 "$root/dev/console" c 5 1
 

@@ -171,6 +171,16 @@ class Installer {
   Status PrepareDisk() {
     GC_ASSIGN_OR_RETURN(std::string layout,
                         server_->Get("/v1/node/images/" + plan_.image_ref + "/layout"));
+    // extlinux boots through the BIOS only: a disk installed on a node that
+    // booted with UEFI (and may have no CSM) would not boot. Refuse before
+    // anything is erased.
+    if (Env::Default()->Exists(options_.paths.sys_dir + "/firmware/efi")) {
+      return Status(
+          Code::kUnsupported,
+          "this node booted with UEFI, but goldcast installs a BIOS boot loader (extlinux) "
+          "only for now: switch the node's firmware to legacy BIOS boot, or make its group "
+          "diskless");
+    }
     GC_ASSIGN_OR_RETURN(DiskInfo disk, ChooseDisk(options_.paths, options_.disk));
     GC_RETURN_IF_ERROR(CheckDiskNotInUse(options_.paths, disk));
     GC_ASSIGN_OR_RETURN(disk_, PlanDisk(layout, disk, plan_.image_bytes));

@@ -367,6 +367,15 @@ TEST(InstallTest, RefusesUefiBeforeTouchingTheDisk) {
   EXPECT_THAT(f.server.progress.back()["message"].get<std::string>(), HasSubstr("UEFI"));
 }
 
+TEST(InstallTest, RefusesANodeThatBootedWithUefiBeforeTouchingTheDisk) {
+  DiskFixture f;
+  std::filesystem::create_directories(f.dir.Sub("sys/firmware/efi"));
+  Status status = RunInstall(f.options, Config(), &f.server, &f.runner);
+  EXPECT_EQ(status.code(), Code::kUnsupported);
+  EXPECT_THAT(status.message(), HasSubstr("booted with UEFI"));
+  EXPECT_TRUE(f.runner.calls.empty());
+}
+
 TEST(InstallTest, AFailureIsReportedAndTheDiskUnmounted) {
   DiskFixture f;
   f.server.source.objects.erase(Sha256Hex("golden\n"));

@@ -1,25 +1,25 @@
+// The cluster profile loader: the document's top level, naming, groups,
+// declared nodes and openmosix sections, and the public helpers (boot
+// modes, node names and addresses, MAC addresses). The network section is
+// read in cluster_profile_network.cc.
 #include "profiles/cluster_profile.h"
 
 #include <algorithm>
 #include <cctype>
 
 #include "common/env.h"
+#include "profiles/cluster_profile_internal.h"
 #include "profiles/yaml_util.h"
 
 namespace gc {
+
+namespace cluster_profile_internal {
 
 namespace {
 
 constexpr int kMaxIndex = 999999;  // keeps index arithmetic far from int overflow
 constexpr size_t kMaxProfileBytes = 1 << 20;
 constexpr size_t kMaxKernelArgs = 1024;
-
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-bool IsLowerAlnum(char c) { return IsDigit(c) || (c >= 'a' && c <= 'z'); }
-bool IsHex(char c) { return IsDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
-bool IsStoreNameChar(char c) {
-  return IsLowerAlnum(c) || (c >= 'A' && c <= 'Z') || c == '.' || c == '_' || c == '-';
-}
 
 // A DNS label as hostnames use it: lowercase so that names compare exactly
 // (DNS itself ignores case, so "Mosix1" and "mosix1" would be one host).
@@ -71,209 +71,7 @@ std::optional<std::string> ImageSpecProblem(std::string_view spec, bool allow_ta
   return std::nullopt;
 }
 
-Result<Ipv4Range> ParseRange(std::string_view text) {
-  size_t dash = text.find('-');
-  auto trim = [](std::string_view s) {
-    while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
-    while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
-    return s;
-  };
-  const std::string expected = " (expected FIRST-LAST like 10.77.0.100-10.77.0.199)";
-  if (dash == std::string_view::npos) {
-    return InvalidArgument(QuoteValue(text) + " is not an address range" + expected);
-  }
-  auto first = ParseIpv4(trim(text.substr(0, dash)));
-  auto last = ParseIpv4(trim(text.substr(dash + 1)));
-  if (!first.ok() || !last.ok()) {
-    return InvalidArgument(QuoteValue(text) + " is not an address range" + expected);
-  }
-  if (*first > *last) {
-    return InvalidArgument(QuoteValue(text) + " runs backwards (expected the lower address first)");
-  }
-  return Ipv4Range{*first, *last};
-}
-
-std::string FormatRange(const Ipv4Range& range) {
-  return FormatIpv4(range.first) + "-" + FormatIpv4(range.last);
-}
-
-class Parser {
- public:
-  explicit Parser(std::string file) : yaml_(std::move(file)) {}
-  Result<ClusterProfile> Parse(std::string_view text);
-
- private:
-  using Field = YamlField;
-  using Section = YamlSection;
-  Status Error(const Field& field, std::string_view problem) const {
-    return yaml_.Error(field, problem);
-  }
-  Result<Ipv4> Address(const Field& field);
-  Result<Ipv4Range> Range(const Field& field, const NetworkSettings& net);
-
-  Status ParseNetwork(const Field& field, NetworkSettings* net);
-  Status ParseDhcp(const Field& field, NetworkSettings* net);
-  Status ParseNaming(const Field& field, NamingSettings* naming);
-  Status ParseGroups(const Field& field, ClusterProfile* profile);
-  Status ParseNodes(const Field& field, ClusterProfile* profile);
-  Status ParseOpenMosix(const Field& field, OpenMosixSettings* settings);
-
-  YamlReader yaml_;
-};
-
-Result<Ipv4> Parser::Address(const Field& field) {
-  GC_ASSIGN_OR_RETURN(std::string text, yaml_.Text(field, "an IPv4 address like 10.77.0.1"));
-  auto address = ParseIpv4(text);
-  if (!address.ok()) return Error(field, address.status().message());
-  return *address;
-}
-
-// An address range for hosts of the subnet that leaves the server out.
-Result<Ipv4Range> Parser::Range(const Field& field, const NetworkSettings& net) {
-  GC_ASSIGN_OR_RETURN(std::string text, yaml_.Text(field, "an address range FIRST-LAST"));
-  auto range = ParseRange(text);
-  if (!range.ok()) return Error(field, range.status().message());
-  Ipv4 mask = ~uint32_t{0} << (32 - net.prefix_length);
-  Ipv4 broadcast = net.subnet | ~mask;
-  std::string subnet = FormatIpv4(net.subnet) + "/" + std::to_string(net.prefix_length);
-  for (Ipv4 end : {range->first, range->last}) {
-    if ((end & mask) != net.subnet) {
-      return Error(field, FormatIpv4(end) + " is outside network.subnet " + subnet +
-                              " (expected addresses of that subnet)");
-    }
-  }
-  if (range->Contains(net.subnet) || range->Contains(broadcast)) {
-    return Error(field, FormatRange(*range) + " includes the network or broadcast address of " +
-                            subnet + " (expected host addresses only)");
-  }
-  if (range->Contains(net.server)) {
-    return Error(field, FormatRange(*range) + " contains network.server " + FormatIpv4(net.server) +
-                            " (leave the server's address out)");
-  }
-  return *range;
-}
-
-Status Parser::ParseNetwork(const Field& field, NetworkSettings* net) {
-  GC_ASSIGN_OR_RETURN(Section s, yaml_.Map(field, {"interface", "server", "http_port", "subnet",
-                                                   "dhcp", "node_addresses"}));
-  GC_ASSIGN_OR_RETURN(const Field* f,
-                      yaml_.Require(s, "interface", "the interface dnsmasq serves on, e.g. br0"));
-  GC_ASSIGN_OR_RETURN(net->interface, yaml_.Text(*f, "an interface name"));
-  const std::string& name = net->interface;
-  if (name.empty() || name.size() > 15 || name == "." || name == ".." ||
-      !std::all_of(name.begin(), name.end(), [](char c) { return IsStoreNameChar(c); })) {
-    return Error(*f, QuoteValue(name) +
-                         " is not an interface name (expected 1 to 15 letters, digits, '.', '_' "
-                         "or '-', as `ip link` shows it)");
-  }
-
-  GC_ASSIGN_OR_RETURN(f, yaml_.Require(s, "subnet",
-                                       "the cluster network in CIDR form, e.g. "
-                                       "10.77.0.0/24"));
-  GC_ASSIGN_OR_RETURN(std::string cidr, yaml_.Text(*f, "a network like 10.77.0.0/24"));
-  size_t slash = cidr.find('/');
-  int64_t bits = 0;
-  auto base = ParseIpv4(std::string_view(cidr).substr(0, slash));
-  if (slash == std::string::npos || !base.ok() ||
-      !ParsePlainDecimal(cidr.substr(slash + 1), &bits)) {
-    return Error(*f,
-                 QuoteValue(cidr) + " is not a network (expected ADDRESS/BITS like 10.77.0.0/24)");
-  }
-  if (bits < 8 || bits > 30) {
-    return Error(*f, "prefix length /" + std::to_string(bits) +
-                         " is out of range (expected /8 to /30: room for a server and nodes)");
-  }
-  net->prefix_length = static_cast<int>(bits);
-  Ipv4 mask = ~uint32_t{0} << (32 - bits);
-  if (*base & ~mask) {
-    return Error(*f, QuoteValue(cidr) + " has host bits set (expected the network address: " +
-                         FormatIpv4(*base & mask) + "/" + std::to_string(bits) + ")");
-  }
-  net->subnet = *base;
-
-  GC_ASSIGN_OR_RETURN(f, yaml_.Require(s, "server", "this server's address on the interface"));
-  GC_ASSIGN_OR_RETURN(net->server, Address(*f));
-  if ((net->server & mask) != net->subnet) {
-    return Error(*f, FormatIpv4(net->server) + " is outside network.subnet " + cidr +
-                         " (expected this server's address on that subnet)");
-  }
-  if (net->server == net->subnet || net->server == (net->subnet | ~mask)) {
-    return Error(*f, FormatIpv4(net->server) + " is the network or broadcast address of " + cidr +
-                         " (expected a host address)");
-  }
-  if ((f = s.Get("http_port"))) {
-    GC_ASSIGN_OR_RETURN(net->http_port, yaml_.Number(*f, 1, 65535));
-  }
-
-  GC_ASSIGN_OR_RETURN(f,
-                      yaml_.Require(s, "dhcp",
-                                    "mode: authoritative (goldcast's DHCP hands out addresses) or "
-                                    "mode: proxy (another DHCP server does)"));
-  GC_RETURN_IF_ERROR(ParseDhcp(*f, net));
-
-  f = s.Get("node_addresses");
-  if (net->dhcp_mode == DhcpMode::kProxy) {
-    if (f) {
-      return Error(*f,
-                   "not allowed with network.dhcp.mode proxy (the other DHCP server hands out "
-                   "addresses; remove node_addresses)");
-    }
-    return Status::Ok();
-  }
-  if (!f) {
-    return yaml_.Missing(s, "node_addresses",
-                         "the fixed addresses for named nodes in boot order, e.g. "
-                         "10.77.0.101-10.77.0.199");
-  }
-  GC_ASSIGN_OR_RETURN(Ipv4Range range, Range(*f, *net));
-  if (range.first <= net->pool->last && net->pool->first <= range.last) {
-    return Error(*f, FormatRange(range) + " overlaps network.dhcp.pool " + FormatRange(*net->pool) +
-                         " (the pool is for machines not yet named: use separate addresses)");
-  }
-  net->node_addresses = range;
-  return Status::Ok();
-}
-
-Status Parser::ParseDhcp(const Field& field, NetworkSettings* net) {
-  GC_ASSIGN_OR_RETURN(Section s, yaml_.Map(field, {"mode", "pool", "lease_time"}));
-  GC_ASSIGN_OR_RETURN(const Field* f, yaml_.Require(s, "mode", "authoritative or proxy"));
-  GC_ASSIGN_OR_RETURN(std::string mode, yaml_.Text(*f, "authoritative or proxy"));
-  if (mode == "authoritative") {
-    net->dhcp_mode = DhcpMode::kAuthoritative;
-  } else if (mode == "proxy") {
-    net->dhcp_mode = DhcpMode::kProxy;
-  } else {
-    return Error(*f, QuoteValue(mode) + " is not one of authoritative, proxy");
-  }
-  bool proxy = net->dhcp_mode == DhcpMode::kProxy;
-  const char* proxy_note = " (in proxy mode the other DHCP server hands out addresses; remove ";
-  f = s.Get("pool");
-  if (proxy && f) return Error(*f, std::string("not allowed with mode proxy") + proxy_note + "it)");
-  if (!proxy) {
-    if (!f) {
-      return yaml_.Missing(s, "pool",
-                           "the dynamic addresses for machines not yet named, e.g. "
-                           "10.77.0.200-10.77.0.250");
-    }
-    GC_ASSIGN_OR_RETURN(net->pool, Range(*f, *net));
-  }
-  if ((f = s.Get("lease_time"))) {
-    if (proxy) return Error(*f, std::string("not allowed with mode proxy") + proxy_note + "it)");
-    GC_ASSIGN_OR_RETURN(net->lease_time, yaml_.Text(*f, "a lease time like 1h"));
-    const std::string& t = net->lease_time;
-    int64_t amount = 0;
-    bool ok =
-        t == "infinite" ||
-        (t.size() >= 2 && std::string_view("smhd").find(t.back()) != std::string::npos &&
-         ParsePlainDecimal(std::string_view(t).substr(0, t.size() - 1), &amount) && amount > 0);
-    if (!ok) {
-      return Error(*f, QuoteValue(t) +
-                           " is not a lease time (expected a positive number with s, m, h or d, "
-                           "like 45m or 12h, or infinite)");
-    }
-  }
-  return Status::Ok();
-}
+}  // namespace
 
 Status Parser::ParseNaming(const Field& field, NamingSettings* naming) {
   GC_ASSIGN_OR_RETURN(Section s, yaml_.Map(field, {"prefix", "first", "width", "domain"}));
@@ -531,30 +329,7 @@ Result<ClusterProfile> Parser::Parse(std::string_view text) {
   return profile;
 }
 
-}  // namespace
-
-std::string FormatIpv4(Ipv4 address) {
-  return std::to_string(address >> 24) + "." + std::to_string((address >> 16) & 0xff) + "." +
-         std::to_string((address >> 8) & 0xff) + "." + std::to_string(address & 0xff);
-}
-
-Result<Ipv4> ParseIpv4(std::string_view text) {
-  Ipv4 address = 0;
-  std::string_view rest = text;
-  for (int i = 0; i < 4; ++i) {
-    size_t dot = rest.find('.');
-    if ((i < 3) == (dot == std::string_view::npos)) break;  // exactly three dots
-    std::string_view octet = rest.substr(0, dot);
-    int64_t value = 0;
-    if (octet.size() > 3 || !ParsePlainDecimal(octet, &value) || value > 255) break;
-    address = (address << 8) | static_cast<Ipv4>(value);
-    if (i == 3) return address;
-    rest = rest.substr(dot + 1);
-  }
-  return InvalidArgument(QuoteValue(text) +
-                         " is not an IPv4 address (expected four numbers 0 to 255 without "
-                         "leading zeros, like 10.77.0.1)");
-}
+}  // namespace cluster_profile_internal
 
 const char* BootModeName(BootMode mode) {
   switch (mode) {
@@ -605,7 +380,7 @@ std::optional<Ipv4> ClusterProfile::AddressFor(int index) const {
 Result<ClusterProfile> ParseClusterProfile(std::string_view yaml, std::string_view file_name) {
   std::string file(file_name);
   try {
-    Parser parser(file);
+    cluster_profile_internal::Parser parser(file);
     return parser.Parse(yaml);
   } catch (const std::exception& e) {
     // yaml-cpp can throw while walking nodes too (e.g. on a bad conversion).
@@ -633,7 +408,7 @@ Result<std::string> NormalizeMac(std::string_view text) {
       ok = c == separator;
       out += ':';
     } else {
-      ok = IsHex(c);
+      ok = cluster_profile_internal::IsHex(c);
       out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     }
   }

@@ -1,18 +1,21 @@
-// HttpServer and HttpClient against each other on 127.0.0.1, plus a raw
-// socket client where the exact response headers matter.
+// HttpServer against HttpClient on 127.0.0.1, plus a raw socket client where
+// the exact response headers matter: request parsing, bodies and their
+// limit, files and ranges, streaming, handler failures, binding and Stop.
+// Client-side behaviour (retries, sinks, CallAll, load) is in
+// http_client_test.cc.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <cstdlib>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <stdexcept>
 #include <string>
-#include <thread>
-#include <vector>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -20,41 +23,18 @@
 #include "common/http_client.h"
 #include "common/http_server.h"
 #include "common/unique_fd.h"
+#include "tests/common/http_test_support.h"
 #include "tests/testing/temp_dir.h"
 
 namespace gc {
 namespace {
 
+using http_testing::Get;
+using http_testing::Pattern;
+using http_testing::PatternStream;
+using http_testing::StartOrDie;
+using http_testing::Url;
 using ::testing::HasSubstr;
-
-std::unique_ptr<HttpServer> StartOrDie(HttpHandler handler, HttpServerOptions options = {}) {
-  options.address = "127.0.0.1";
-  Result<std::unique_ptr<HttpServer>> server = HttpServer::Start(options, std::move(handler));
-  EXPECT_TRUE(server.ok()) << server.status().message();
-  if (!server.ok()) std::abort();
-  EXPECT_NE((*server)->port(), 0);
-  return std::move(server).value();
-}
-
-std::string Url(const HttpServer& server, const std::string& path) {
-  return "http://127.0.0.1:" + std::to_string(server.port()) + path;
-}
-
-HttpCall Get(std::string url) {
-  HttpCall call;
-  call.url = std::move(url);
-  return call;
-}
-
-// Deterministic, non-repeating-looking bytes so an offset error shows.
-std::string Pattern(size_t size, size_t start = 0) {
-  std::string data(size, '\0');
-  for (size_t i = 0; i < size; ++i) {
-    size_t n = start + i;
-    data[i] = static_cast<char>((n * 131 + n / 251) & 0xFF);
-  }
-  return data;
-}
 
 struct RawResponse {
   int status = 0;
@@ -113,7 +93,7 @@ RawResponse RawGet(uint16_t port, const std::string& path, const std::string& ex
                               "Connection: close\r\n\r\n");
 }
 
-TEST(HttpTest, GetText) {
+TEST(HttpServerTest, GetText) {
   auto server = StartOrDie(
       [](const HttpRequest& request) { return HttpResponse::Text(200, "hello " + request.path); });
   HttpClient client;
@@ -129,7 +109,7 @@ TEST(HttpTest, GetText) {
   EXPECT_EQ(raw.body, "hello /x");
 }
 
-TEST(HttpTest, QueryValueWithNulByteIs400AndNeverReachesTheHandler) {
+TEST(HttpServerTest, QueryValueWithNulByteIs400AndNeverReachesTheHandler) {
   std::atomic<int> calls{0};
   auto server = StartOrDie([&](const HttpRequest&) {
     ++calls;
@@ -147,7 +127,7 @@ TEST(HttpTest, QueryValueWithNulByteIs400AndNeverReachesTheHandler) {
   EXPECT_EQ(calls.load(), 1);
 }
 
-TEST(HttpTest, JsonAndExtraHeadersOnASingleThread) {
+TEST(HttpServerTest, JsonAndExtraHeadersOnASingleThread) {
   HttpServerOptions options;
   options.threads = 1;  // no thread pool
   auto server = StartOrDie(
@@ -162,7 +142,7 @@ TEST(HttpTest, JsonAndExtraHeadersOnASingleThread) {
   EXPECT_EQ(raw.body, R"({"ok":true})");
 }
 
-TEST(HttpTest, ParsesPathQueryHeadersAndRemoteAddress) {
+TEST(HttpServerTest, ParsesPathQueryHeadersAndRemoteAddress) {
   std::mutex mutex;
   HttpRequest seen;
   auto server = StartOrDie([&](const HttpRequest& request) {
@@ -189,7 +169,7 @@ TEST(HttpTest, ParsesPathQueryHeadersAndRemoteAddress) {
   EXPECT_TRUE(seen.body.empty());
 }
 
-TEST(HttpTest, PostAndPutBodiesAreEchoed) {
+TEST(HttpServerTest, PostAndPutBodiesAreEchoed) {
   auto server = StartOrDie([](const HttpRequest& request) {
     return HttpResponse::Text(200, request.method + ":" + request.body);
   });
@@ -206,7 +186,7 @@ TEST(HttpTest, PostAndPutBodiesAreEchoed) {
   }
 }
 
-TEST(HttpTest, TooLargeBodyIs413AndNeverReachesTheHandler) {
+TEST(HttpServerTest, TooLargeBodyIs413AndNeverReachesTheHandler) {
   std::atomic<int> calls{0};
   HttpServerOptions options;
   options.max_body_bytes = 4096;
@@ -340,18 +320,7 @@ TEST_F(HttpFileTest, RangeThroughClient) {
   EXPECT_TRUE(result->body == data_.substr(50000));
 }
 
-HttpResponse PatternStream(size_t total, size_t chunk) {
-  auto sent = std::make_shared<size_t>(0);
-  return HttpResponse::Stream([=](char* buffer, size_t max) -> Result<size_t> {
-    size_t n = std::min({chunk, max, total - *sent});
-    std::string part = Pattern(n, *sent);
-    std::copy(part.begin(), part.end(), buffer);
-    *sent += n;
-    return n;
-  });
-}
-
-TEST(HttpTest, StreamsOneMebibyteChunked) {
+TEST(HttpServerTest, StreamsOneMebibyteChunked) {
   constexpr size_t kTotal = 1 << 20;
   auto server = StartOrDie([](const HttpRequest&) { return PatternStream(kTotal, 7777); });
   HttpClient client;
@@ -377,7 +346,7 @@ TEST(HttpTest, StreamsOneMebibyteChunked) {
   EXPECT_EQ(raw.headers.count("content-length"), 0u);
 }
 
-TEST(HttpTest, HandlerExceptionIs500) {
+TEST(HttpServerTest, HandlerExceptionIs500) {
   auto server = StartOrDie([](const HttpRequest& request) -> HttpResponse {
     if (request.path == "/boom") throw std::runtime_error("handler bug");
     return HttpResponse::Text(200, "fine");
@@ -393,7 +362,7 @@ TEST(HttpTest, HandlerExceptionIs500) {
   EXPECT_EQ(after->body, "fine");
 }
 
-TEST(HttpTest, PortInUseNamesAddressAndPort) {
+TEST(HttpServerTest, PortInUseNamesAddressAndPort) {
   auto first = StartOrDie([](const HttpRequest&) { return HttpResponse::Text(200, ""); });
   HttpServerOptions options;
   options.address = "127.0.0.1";
@@ -406,7 +375,7 @@ TEST(HttpTest, PortInUseNamesAddressAndPort) {
   EXPECT_THAT(second.status().message(), HasSubstr("in use"));
 }
 
-TEST(HttpTest, BadAddressIsAnError) {
+TEST(HttpServerTest, BadAddressIsAnError) {
   for (const char* address : {"not-an-ip", "256.1.1.1", ""}) {
     HttpServerOptions options;
     options.address = address;
@@ -419,7 +388,7 @@ TEST(HttpTest, BadAddressIsAnError) {
   }
 }
 
-TEST(HttpTest, StopIsIdempotentAndRefusesAfterwards) {
+TEST(HttpServerTest, StopIsIdempotentAndRefusesAfterwards) {
   auto server = StartOrDie([](const HttpRequest&) { return HttpResponse::Text(200, "up"); });
   std::string url = Url(*server, "/");
   HttpClient client;
@@ -431,223 +400,6 @@ TEST(HttpTest, StopIsIdempotentAndRefusesAfterwards) {
   Result<HttpResult> result = client.Call(call);
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.status().code(), Code::kNetwork);
-}
-
-TEST(HttpTest, RetriesServerErrorsThenSucceeds) {
-  std::atomic<int> calls{0};
-  auto server = StartOrDie([&](const HttpRequest& request) {
-    int n = ++calls;
-    if (request.path == "/missing") return HttpResponse::Text(404, "no such thing");
-    if (request.path == "/always") return HttpResponse::Text(503, "down");
-    return n <= 2 ? HttpResponse::Text(500, "try later") : HttpResponse::Text(200, "finally");
-  });
-  HttpClient client;
-  Result<HttpResult> result = client.Call(Get(Url(*server, "/flaky")));
-  ASSERT_TRUE(result.ok()) << result.status().message();
-  EXPECT_EQ(result->status, 200);
-  EXPECT_EQ(result->body, "finally");
-  EXPECT_EQ(calls.load(), 3);
-
-  calls = 0;
-  Result<HttpResult> missing = client.Call(Get(Url(*server, "/missing")));
-  ASSERT_TRUE(missing.ok());
-  EXPECT_EQ(missing->status, 404);
-  EXPECT_EQ(missing->body, "no such thing");
-  EXPECT_EQ(calls.load(), 1);  // 4xx is never retried
-
-  calls = 0;
-  HttpCall always = Get(Url(*server, "/always"));
-  always.retries = 2;
-  Result<HttpResult> down = client.Call(always);
-  ASSERT_TRUE(down.ok()) << down.status().message();  // a status, not an error
-  EXPECT_EQ(down->status, 503);
-  EXPECT_EQ(calls.load(), 3);
-}
-
-TEST(HttpTest, NoRetryAfterBytesReachedTheSink) {
-  std::atomic<int> calls{0};
-  auto server = StartOrDie([&](const HttpRequest&) {
-    ++calls;
-    auto produced = std::make_shared<int>(0);
-    return HttpResponse::Stream([produced](char* buffer, size_t max) -> Result<size_t> {
-      if ((*produced)++ == 4) return IoError("disk read failed");
-      size_t n = std::min<size_t>(max, 64 << 10);
-      std::fill(buffer, buffer + n, 'a');
-      return n;
-    });
-  });
-  HttpClient client;
-  uint64_t sunk = 0;
-  HttpCall call = Get(Url(*server, "/broken"));
-  call.retries = 3;
-  call.sink = [&](std::string_view chunk) {
-    sunk += chunk.size();
-    return Status::Ok();
-  };
-  Result<HttpResult> result = client.Call(call);
-  ASSERT_FALSE(result.ok());
-  EXPECT_EQ(result.status().code(), Code::kNetwork);
-  EXPECT_THAT(result.status().message(), HasSubstr(call.url));
-  EXPECT_GT(sunk, 0u);
-  EXPECT_EQ(calls.load(), 1);
-
-  // Without a sink nothing was handed out, so the same failure is retried.
-  calls = 0;
-  call.sink = nullptr;
-  call.retries = 2;
-  Result<HttpResult> collected = client.Call(call);
-  ASSERT_FALSE(collected.ok());
-  EXPECT_EQ(collected.status().code(), Code::kNetwork);
-  EXPECT_EQ(calls.load(), 3);
-}
-
-TEST(HttpTest, SinkErrorStopsTheTransfer) {
-  auto server = StartOrDie([](const HttpRequest&) { return PatternStream(1 << 20, 65536); });
-  HttpClient client;
-  HttpCall call = Get(Url(*server, "/"));
-  call.sink = [](std::string_view) { return Status(Code::kNoSpace, "disk full at /var/x"); };
-  Result<HttpResult> result = client.Call(call);
-  ASSERT_FALSE(result.ok());
-  EXPECT_EQ(result.status().code(), Code::kNoSpace);
-  EXPECT_EQ(result.status().message(), "disk full at /var/x");
-}
-
-TEST(HttpTest, ConnectionRefusedNamesTheUrl) {
-  uint16_t port;
-  {
-    auto server = StartOrDie([](const HttpRequest&) { return HttpResponse::Text(200, ""); });
-    port = server->port();
-  }
-  HttpClient client;
-  HttpCall call = Get("http://127.0.0.1:" + std::to_string(port) + "/objects/abc");
-  call.retries = 1;
-  Result<HttpResult> result = client.Call(call);
-  ASSERT_FALSE(result.ok());
-  EXPECT_EQ(result.status().code(), Code::kNetwork);
-  EXPECT_THAT(result.status().message(), HasSubstr("GET " + call.url + ": "));
-}
-
-std::vector<HttpCall> NumberedCalls(const HttpServer& server, int count) {
-  std::vector<HttpCall> calls;
-  for (int i = 0; i < count; ++i) calls.push_back(Get(Url(server, "/n/" + std::to_string(i))));
-  return calls;
-}
-
-HttpHandler NumberHandler() {
-  return [](const HttpRequest& request) {
-    return HttpResponse::Text(200, "body of " + request.path.substr(3));
-  };
-}
-
-TEST(HttpTest, CallAllKeepsOrder) {
-  auto server = StartOrDie(NumberHandler());
-  HttpClient client;
-  Result<std::vector<HttpResult>> results = client.CallAll(NumberedCalls(*server, 200), 8);
-  ASSERT_TRUE(results.ok()) << results.status().message();
-  ASSERT_EQ(results->size(), 200u);
-  for (int i = 0; i < 200; ++i) {
-    EXPECT_EQ((*results)[i].status, 200);
-    EXPECT_EQ((*results)[i].body, "body of " + std::to_string(i));
-  }
-  Result<std::vector<HttpResult>> none = client.CallAll({}, 8);
-  ASSERT_TRUE(none.ok());
-  EXPECT_TRUE(none->empty());
-}
-
-TEST(HttpTest, CallAllRetriesPerTransfer) {
-  std::mutex mutex;
-  std::map<std::string, int> seen;
-  auto server = StartOrDie([&](const HttpRequest& request) {
-    std::lock_guard<std::mutex> lock(mutex);
-    // Every third path fails once before it works.
-    int n = ++seen[request.path];
-    if (std::stoi(request.path.substr(3)) % 3 == 0 && n == 1) {
-      return HttpResponse::Text(502, "bad gateway");
-    }
-    return HttpResponse::Text(200, "body of " + request.path.substr(3));
-  });
-  HttpClient client;
-  Result<std::vector<HttpResult>> results = client.CallAll(NumberedCalls(*server, 30), 4);
-  ASSERT_TRUE(results.ok()) << results.status().message();
-  for (int i = 0; i < 30; ++i) {
-    EXPECT_EQ((*results)[i].status, 200);
-    EXPECT_EQ((*results)[i].body, "body of " + std::to_string(i));
-    EXPECT_EQ(seen["/n/" + std::to_string(i)], i % 3 == 0 ? 2 : 1);
-  }
-}
-
-TEST(HttpTest, CallAllStopsAtFirstFailure) {
-  auto server = StartOrDie(NumberHandler());
-  uint16_t dead_port;
-  {
-    auto dead = StartOrDie(NumberHandler());
-    dead_port = dead->port();
-  }
-  HttpClient client;
-  std::vector<HttpCall> calls = NumberedCalls(*server, 20);
-  std::string dead_url = "http://127.0.0.1:" + std::to_string(dead_port) + "/gone";
-  calls[10] = Get(dead_url);
-  calls[10].retries = 0;
-  Result<std::vector<HttpResult>> results = client.CallAll(std::move(calls), 4);
-  ASSERT_FALSE(results.ok());
-  EXPECT_EQ(results.status().code(), Code::kNetwork);
-  EXPECT_THAT(results.status().message(), HasSubstr(dead_url));
-  // The client is still usable after an aborted batch.
-  Result<std::vector<HttpResult>> again = client.CallAll(NumberedCalls(*server, 10), 4);
-  ASSERT_TRUE(again.ok()) << again.status().message();
-  EXPECT_EQ((*again)[9].body, "body of 9");
-}
-
-TEST(HttpTest, EightThreadsHammerOneServer) {
-  HttpServerOptions options;
-  options.threads = 4;
-  auto server = StartOrDie(NumberHandler(), options);
-  HttpClient shared;
-  std::atomic<int> good{0};
-  std::atomic<int> bad{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < 8; ++t) {
-    threads.emplace_back([&, t] {
-      HttpClient own;
-      // Even threads share one client, odd ones have their own.
-      HttpClient& client = t % 2 == 0 ? shared : own;
-      for (int i = 0; i < 150; ++i) {
-        int n = t * 1000 + i;
-        Result<HttpResult> result = client.Call(Get(Url(*server, "/n/" + std::to_string(n))));
-        if (result.ok() && result->status == 200 &&
-            result->body == "body of " + std::to_string(n)) {
-          ++good;
-        } else {
-          ++bad;
-        }
-      }
-    });
-  }
-  for (std::thread& thread : threads) thread.join();
-  EXPECT_EQ(bad.load(), 0);
-  EXPECT_EQ(good.load(), 8 * 150);
-}
-
-TEST(HttpTest, LoadTwoThousandGets) {
-  auto server = StartOrDie(NumberHandler());
-  HttpClient client;
-  Result<std::vector<HttpResult>> results = client.CallAll(NumberedCalls(*server, 2000), 16);
-  ASSERT_TRUE(results.ok()) << results.status().message();
-  ASSERT_EQ(results->size(), 2000u);
-  int correct = 0;
-  for (int i = 0; i < 2000; ++i) {
-    if ((*results)[i].status == 200 && (*results)[i].body == "body of " + std::to_string(i)) {
-      ++correct;
-    }
-  }
-  EXPECT_EQ(correct, 2000);
-}
-
-TEST(HttpTest, UrlEncode) {
-  EXPECT_EQ(UrlEncode("abcXYZ019-._~"), "abcXYZ019-._~");
-  EXPECT_EQ(UrlEncode("a b&c=d/e:f"), "a%20b%26c%3Dd%2Fe%3Af");
-  EXPECT_EQ(UrlEncode(std::string("\x00\xff", 2)), "%00%FF");
-  EXPECT_EQ(UrlEncode(""), "");
 }
 
 }  // namespace

@@ -19,6 +19,10 @@ namespace {
 using nlohmann::json;
 
 constexpr size_t kMaxMessageBytes = 4096;
+// The JSON library's parse errors quote the token they stopped in ("last
+// read: '...'"), which may be most of the body and hold a raw DEL: it is
+// cut and cleaned like a message before it goes back in the 400 answer.
+constexpr size_t kMaxParseErrorBytes = 300;
 constexpr size_t kMaxNameBytes = 256;
 constexpr size_t kMaxClusterFiles = 64;
 
@@ -94,6 +98,21 @@ class Fields {
   std::string prefix_;
 };
 
+// A failure message is the one thing an admin must be able to read, so it
+// is kept (cut to size at a character boundary, controls blanked) rather
+// than refused.
+std::string CleanMessage(const std::string& text, size_t max_bytes = kMaxMessageBytes) {
+  std::string out = text.substr(0, max_bytes);
+  if (out.size() < text.size()) {
+    while (!out.empty() && (static_cast<unsigned char>(out.back()) & 0xc0) == 0x80) out.pop_back();
+    if (!out.empty() && static_cast<unsigned char>(out.back()) >= 0xc0) out.pop_back();
+  }
+  for (char& c : out) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+  }
+  return out;
+}
+
 Result<json> ParseObject(std::string_view body, std::string_view what) {
   if (body.size() > kNodeApiMaxJsonBytes) {
     return InvalidArgument(std::string(what) + ": body larger than " +
@@ -103,28 +122,14 @@ Result<json> ParseObject(std::string_view body, std::string_view what) {
   try {
     parsed = json::parse(body);
   } catch (const json::exception& e) {
-    return InvalidArgument(std::string(what) + ": body is not valid JSON (" + e.what() + ")");
+    return InvalidArgument(std::string(what) + ": body is not valid JSON (" +
+                           CleanMessage(e.what(), kMaxParseErrorBytes) + ")");
   }
   if (!parsed.is_object()) {
     return InvalidArgument(std::string(what) + ": body: expected a JSON object, got " +
                            parsed.type_name());
   }
   return parsed;
-}
-
-// A failure message is the one thing an admin must be able to read, so it
-// is kept (cut to size at a character boundary, controls blanked) rather
-// than refused.
-std::string CleanMessage(const std::string& text) {
-  std::string out = text.substr(0, kMaxMessageBytes);
-  if (out.size() < text.size()) {
-    while (!out.empty() && (static_cast<unsigned char>(out.back()) & 0xc0) == 0x80) out.pop_back();
-    if (!out.empty() && static_cast<unsigned char>(out.back()) >= 0xc0) out.pop_back();
-  }
-  for (char& c : out) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
-  }
-  return out;
 }
 
 Status CheckFormat(const Fields& fields) {
@@ -222,7 +227,7 @@ Result<Heartbeat> ParseHeartbeat(std::string_view body) {
     }
     json files = json::object();
     for (const auto& [path, hash] : it->items()) {
-      std::string field = "cluster_files[\"" + CleanMessage(path.substr(0, 64)) + "\"]";
+      std::string field = "cluster_files[\"" + CleanMessage(path, 64) + "\"]";
       bool printable = std::none_of(path.begin(), path.end(), [](char c) {
         return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
       });

@@ -340,7 +340,8 @@ Status RunServe(const ServeOptions& options) {
       std::make_unique<BootService>(profile, registry.get(), boot_files, options.state_dir);
   WarnAboutMissingKernels(profile, options.state_dir);
 
-  // Every boot bumps the registry's generation; dnsmasq is only reloaded
+  // The generation moves when a node's name, address, MAC, group, mode or
+  // state changes (not on heartbeats); even then dnsmasq is only reloaded
   // when the host list it serves actually changed.
   std::string hosts_written;
   auto write_hosts = [&]() -> Result<bool> {

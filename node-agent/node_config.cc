@@ -102,8 +102,11 @@ Result<NodeConfig> ParseNodeConfig(std::string_view text, std::string_view sourc
   auto format = doc.find("format");
   if (format == doc.end()) return bad("format", "missing (expected 1)");
   if (!format->is_number_integer() || format->get<int64_t>() != 1) {
-    return bad("format", "is " + format->dump() +
-                             ", this agent reads format 1 only (upgrade goldcast-agent?)");
+    // Only a number is quoted: anything else may be as long as the file, and
+    // dumping a deeply nested value recurses once per level.
+    std::string found = format->is_number() ? format->dump() : "of type " + JsonTypeName(*format);
+    return bad("format",
+               "is " + found + ", this agent reads format 1 only (upgrade goldcast-agent?)");
   }
 
   NodeConfig config;

@@ -125,9 +125,13 @@ class NodeRegistry {
   virtual Result<Node> RecordHeartbeat(const std::string& name, const Heartbeat& heartbeat,
                                        int64_t now_ns) = 0;
 
-  // Changes whenever any process changed the registry (every RegisterBoot
-  // too: it records last_seen); serve polls it to know when dnsmasq's host
-  // list may need rewriting.
+  // Changes whenever any process changed what dnsmasq's host list or a
+  // node's boot script is built from: a node added or removed, or its
+  // index, name, MAC, address, group, mode, state, install secret or
+  // platform. Reports that leave these alone (heartbeats, progress within
+  // the same state) and the times and IDs RegisterBoot records do not
+  // change it. serve polls it to know when dnsmasq's host list may need
+  // rewriting.
   virtual Result<int64_t> Generation() = 0;
 };
 

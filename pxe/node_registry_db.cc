@@ -17,12 +17,14 @@ namespace gc::registry_internal {
 namespace {
 
 // Version 1: nodes and the generation. Version 2 added what nodes report
-// (heartbeats, install progress) as the columns of kAddedColumns.
-constexpr int kSchemaVersion = 2;
+// (heartbeats, install progress) as the columns of kAddedColumns. Version 3
+// narrowed the generation's UPDATE trigger (kGenerationUpdateTrigger).
+constexpr int kSchemaVersion = 3;
 constexpr int kBusyTimeoutMs = 5000;
 
-// The generation row is bumped by triggers, so every write by any process
-// (serve, `goldcast nodes`, a future tool) is seen, whatever code made it.
+// The generation row is bumped by triggers, so every write that counts, by
+// any process (serve, `goldcast nodes`, a future tool), is seen, whatever
+// code made it. Since version 3 not every update counts, see below.
 constexpr const char* kSchemaV1 = R"sql(
 CREATE TABLE nodes(
   idx INTEGER PRIMARY KEY,
@@ -46,6 +48,23 @@ CREATE TRIGGER nodes_insert AFTER INSERT ON nodes
 CREATE TRIGGER nodes_update AFTER UPDATE ON nodes
   BEGIN UPDATE generation SET value = value + 1; END;
 CREATE TRIGGER nodes_delete AFTER DELETE ON nodes
+  BEGIN UPDATE generation SET value = value + 1; END;
+)sql";
+
+// Heartbeats and progress reports rewrite a row every few seconds per node;
+// bumping the generation for them made `serve` re-render dnsmasq's host
+// list for nothing. So an update counts only when a column that dnsmasq's
+// hosts or a boot script is built from really changed (`UPDATE OF` alone
+// would fire for a column merely assigned its old value). Version 1 files
+// have the unconditional trigger; Migrate replaces it, for new files too.
+constexpr const char* kGenerationUpdateTrigger = R"sql(
+DROP TRIGGER IF EXISTS nodes_update;
+CREATE TRIGGER nodes_update
+  AFTER UPDATE OF idx, name, mac, ip, grp, mode, state, install_secret, platform ON nodes
+  WHEN OLD.idx IS NOT NEW.idx OR OLD.name IS NOT NEW.name OR OLD.mac IS NOT NEW.mac
+    OR OLD.ip IS NOT NEW.ip OR OLD.grp IS NOT NEW.grp OR OLD.mode IS NOT NEW.mode
+    OR OLD.state IS NOT NEW.state OR OLD.install_secret IS NOT NEW.install_secret
+    OR OLD.platform IS NOT NEW.platform
   BEGIN UPDATE generation SET value = value + 1; END;
 )sql";
 
@@ -239,6 +258,7 @@ Status SqliteNodeRegistry::Migrate(int found) {
         Exec((std::string("ALTER TABLE nodes ADD COLUMN ") + column.name + " " + column.definition)
                  .c_str()));
   }
+  if (found < 3) GC_RETURN_IF_ERROR(Exec(kGenerationUpdateTrigger));
   if (found != 0) {
     GC_LOG(Info) << "registry " << path_ << ": schema upgraded from version " << found << " to "
                  << kSchemaVersion;

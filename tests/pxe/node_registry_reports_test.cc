@@ -172,6 +172,61 @@ TEST_F(NodeReportsTest, HeartbeatIsStoredAndDisklessSetsTheState) {
             Code::kNotFound);
 }
 
+// Nodes report every few seconds; serve re-renders dnsmasq's hosts on every
+// generation change, so only a report that moves the state or the mode may
+// change it.
+TEST_F(NodeReportsTest, ReportsChangeTheGenerationOnlyWithStateOrMode) {
+  auto registry = MustOpen();
+  ASSERT_TRUE(registry);
+  ASSERT_TRUE(registry->Add("52:54:00:00:00:01", "").ok());
+  ASSERT_TRUE(registry->Add("52:54:00:00:00:02", "").ok());
+  ASSERT_TRUE(registry->SetState("mosix1", NodeState::kInstalled).ok());
+  int64_t generation = registry->Generation().value();
+
+  // Heartbeats of an installed node: stored, generation unchanged.
+  for (int64_t t : {100, 200, 300}) {
+    ASSERT_TRUE(registry->RecordHeartbeat("mosix1", Beat("installed"), t).ok());
+  }
+  EXPECT_EQ(MustFind(registry.get(), "mosix1").heartbeat.time_ns, 300);
+  EXPECT_EQ(registry->Generation().value(), generation);
+
+  // The first diskless heartbeat changes the state, the next ones do not.
+  ASSERT_TRUE(registry->RecordHeartbeat("mosix2", Beat("diskless"), 100).ok());
+  int64_t diskless = registry->Generation().value();
+  EXPECT_GT(diskless, generation);
+  ASSERT_TRUE(registry->RecordHeartbeat("mosix2", Beat("diskless"), 200).ok());
+  EXPECT_EQ(registry->Generation().value(), diskless);
+
+  // Progress: new -> installing counts, the phases after it do not.
+  ASSERT_TRUE(registry->Reinstall("mosix1").ok());
+  int64_t reinstall = registry->Generation().value();
+  EXPECT_GT(reinstall, diskless);  // mode, state and secret changed
+  ASSERT_TRUE(registry->RecordProgress("mosix1", Phase("partition"), 400).ok());
+  int64_t installing = registry->Generation().value();
+  EXPECT_GT(installing, reinstall);
+  for (const char* phase : {"format", "image", "image", "kernel", "identity", "bootloader"}) {
+    ASSERT_TRUE(registry->RecordProgress("mosix1", Phase(phase), 500).ok()) << phase;
+    EXPECT_EQ(registry->Generation().value(), installing) << phase;
+  }
+  EXPECT_EQ(MustFind(registry.get(), "mosix1").progress.phase, "bootloader");
+
+  // "done" switches the mode to local: the next PXE boot must see it.
+  auto done = registry->RecordProgress("mosix1", Phase("done"), 600);
+  ASSERT_TRUE(done.ok());
+  EXPECT_EQ(done->mode, BootMode::kLocal);
+  int64_t installed = registry->Generation().value();
+  EXPECT_GT(installed, installing);
+  ASSERT_TRUE(registry->RecordHeartbeat("mosix1", Beat("installed"), 700).ok());
+  EXPECT_EQ(registry->Generation().value(), installed);
+
+  // A failure changes the state once.
+  ASSERT_TRUE(registry->Reinstall("mosix1").ok());
+  ASSERT_TRUE(registry->RecordProgress("mosix1", Phase("failed", "no disk"), 800).ok());
+  int64_t failed = registry->Generation().value();
+  ASSERT_TRUE(registry->RecordProgress("mosix1", Phase("failed", "still no disk"), 900).ok());
+  EXPECT_EQ(registry->Generation().value(), failed);
+}
+
 TEST_F(NodeReportsTest, ReportsSurviveTheProfileRewritingADeclaredNode) {
   ClusterProfile profile = TestProfile();
   profile.nodes.push_back(DeclaredNode{"52:54:00:dd:00:02", 2, "", ""});
@@ -224,12 +279,89 @@ PRAGMA user_version=1;
   sqlite3_stmt* stmt = nullptr;
   ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, nullptr), SQLITE_OK);
   ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(stmt, 0), 2);
+  EXPECT_EQ(sqlite3_column_int(stmt, 0), 3);
   sqlite3_finalize(stmt);
   sqlite3_close(db);
   // Opening again is a no-op (the columns exist now).
   registry = MustOpen();
   EXPECT_EQ(MustFind(registry.get(), "mosix1").heartbeat.time_ns, 99);
+}
+
+int64_t UserVersion(const std::string& path) {
+  sqlite3* db = nullptr;
+  int64_t version = -1;
+  if (sqlite3_open(path.c_str(), &db) == SQLITE_OK) {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, nullptr) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW) {
+      version = sqlite3_column_int64(stmt, 0);
+    }
+    sqlite3_finalize(stmt);
+  }
+  sqlite3_close(db);
+  return version;
+}
+
+// Version 2 bumped the generation on every row update (heartbeats
+// included); the upgrade keeps the nodes and the generation's value and
+// narrows the trigger.
+TEST_F(NodeReportsTest, VersionTwoRegistryIsMigratedToTheNarrowTrigger) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(db_.c_str(), &db), SQLITE_OK);
+  const char* v2 = R"sql(
+CREATE TABLE nodes(idx INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, mac TEXT NOT NULL UNIQUE,
+  ip TEXT NOT NULL DEFAULT '', grp TEXT NOT NULL, mode TEXT NOT NULL, state TEXT NOT NULL,
+  declared INTEGER NOT NULL DEFAULT 0, install_secret TEXT NOT NULL,
+  uuid TEXT NOT NULL DEFAULT '', arch TEXT NOT NULL DEFAULT '', platform TEXT NOT NULL DEFAULT '',
+  first_seen_ns INTEGER NOT NULL DEFAULT 0, last_seen_ns INTEGER NOT NULL DEFAULT 0,
+  hb_time_ns INTEGER NOT NULL DEFAULT 0, hb_boot TEXT NOT NULL DEFAULT '',
+  hb_image TEXT NOT NULL DEFAULT '', hb_kernel_release TEXT NOT NULL DEFAULT '',
+  hb_kernel_version TEXT NOT NULL DEFAULT '', hb_kernel_artifact TEXT NOT NULL DEFAULT '',
+  hb_files TEXT NOT NULL DEFAULT '', hb_json TEXT NOT NULL DEFAULT '',
+  progress_phase TEXT NOT NULL DEFAULT '', progress_done INTEGER NOT NULL DEFAULT 0,
+  progress_total INTEGER NOT NULL DEFAULT 0, progress_message TEXT NOT NULL DEFAULT '',
+  progress_time_ns INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE generation(id INTEGER PRIMARY KEY CHECK (id = 1), value INTEGER NOT NULL);
+INSERT INTO generation VALUES (1, 40);
+CREATE TRIGGER nodes_insert AFTER INSERT ON nodes
+  BEGIN UPDATE generation SET value = value + 1; END;
+CREATE TRIGGER nodes_update AFTER UPDATE ON nodes
+  BEGIN UPDATE generation SET value = value + 1; END;
+CREATE TRIGGER nodes_delete AFTER DELETE ON nodes
+  BEGIN UPDATE generation SET value = value + 1; END;
+INSERT INTO nodes (idx, name, mac, ip, grp, mode, state, install_secret, hb_time_ns, hb_boot)
+  VALUES (1, 'mosix1', '52:54:00:00:00:01', '10.77.1.1', 'compute', 'local', 'installed',
+          '00112233445566778899aabbccddeeff', 55, 'installed');
+PRAGMA user_version=2;
+)sql";
+  ASSERT_EQ(sqlite3_exec(db, v2, nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+
+  auto registry = MustOpen();
+  ASSERT_TRUE(registry);
+  EXPECT_EQ(UserVersion(db_), 3);
+  // Inserting and deleting rows still counts: the other triggers stay.
+  int64_t generation = registry->Generation().value();
+  EXPECT_GE(generation, 40);
+  Node node = MustFind(registry.get(), "mosix1");
+  EXPECT_EQ(node.heartbeat.time_ns, 55);
+  EXPECT_EQ(node.install_secret, "00112233445566778899aabbccddeeff");
+
+  ASSERT_TRUE(registry->RecordHeartbeat("mosix1", Beat("installed"), 99).ok());
+  EXPECT_EQ(MustFind(registry.get(), "mosix1").heartbeat.time_ns, 99);
+  EXPECT_EQ(registry->Generation().value(), generation);
+  ASSERT_TRUE(registry->SetMode("mosix1", BootMode::kInstall).ok());
+  EXPECT_EQ(registry->Generation().value(), generation + 1);
+  ASSERT_TRUE(registry->Add("52:54:00:00:00:02", "").ok());
+  EXPECT_EQ(registry->Generation().value(), generation + 2);
+  ASSERT_TRUE(registry->Remove("mosix2").ok());
+  EXPECT_EQ(registry->Generation().value(), generation + 3);
+
+  // Opening a version 3 file again changes nothing.
+  registry.reset();
+  registry = MustOpen();
+  EXPECT_EQ(registry->Generation().value(), generation + 3);
+  EXPECT_EQ(UserVersion(db_), 3);
 }
 
 TEST(SecretEqualsTest, ExactMatchOnly) {

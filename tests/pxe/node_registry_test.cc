@@ -442,6 +442,40 @@ TEST_F(NodeRegistryTest, GenerationChangesAcrossConnectionsAndProcesses) {
   EXPECT_EQ(registry->Generation().value(), before_error);
 }
 
+// serve re-renders dnsmasq's hosts whenever the generation moves: a node
+// booting again as it did before must not move it.
+TEST_F(NodeRegistryTest, RepeatedBootLeavesTheGenerationAlone) {
+  auto registry = MustOpen(TestProfile(DhcpMode::kProxy));
+  ASSERT_TRUE(registry);
+  ASSERT_TRUE(registry->RegisterBoot(Boot(Mac(1), "192.168.1.50"), 1).ok());
+  int64_t booted = registry->Generation().value();
+
+  auto again = registry->RegisterBoot(Boot(Mac(1), "192.168.1.50"), 2);
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_EQ(again->last_seen_ns, 2);
+  EXPECT_EQ((*registry->FindByName("mosix1"))->last_seen_ns, 2);
+  EXPECT_EQ(registry->Generation().value(), booted);
+  ASSERT_TRUE(registry->SetMode("mosix1", BootMode::kInstall).ok());  // already install
+  EXPECT_EQ(registry->Generation().value(), booted);
+
+  // A new address goes into dnsmasq's hosts, another platform into the
+  // boot script: both count.
+  ASSERT_TRUE(registry->RegisterBoot(Boot(Mac(1), "192.168.1.77"), 3).ok());
+  int64_t moved = registry->Generation().value();
+  EXPECT_GT(moved, booted);
+  BootRequest efi = Boot(Mac(1), "192.168.1.77");
+  efi.platform = "efi";
+  ASSERT_TRUE(registry->RegisterBoot(efi, 4).ok());
+  int64_t platform = registry->Generation().value();
+  EXPECT_GT(platform, moved);
+  // The UUID and arch iPXE reports feed neither.
+  efi.uuid = "00000000-0000-0000-0000-000000000001";
+  efi.arch = "i386";
+  ASSERT_TRUE(registry->RegisterBoot(efi, 5).ok());
+  EXPECT_EQ((*registry->FindByName("mosix1"))->arch, "i386");
+  EXPECT_EQ(registry->Generation().value(), platform);
+}
+
 TEST_F(NodeRegistryTest, FullAddressRangeIsAClearErrorAndLosesNothing) {
   ClusterProfile profile = TestProfile();
   profile.network.node_addresses = Ipv4Range{Ip("10.77.1.1"), Ip("10.77.1.2")};

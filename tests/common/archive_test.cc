@@ -19,6 +19,7 @@
 #include "common/subprocess.h"
 #include "common/unique_fd.h"
 #include "tests/testing/temp_dir.h"
+#include "tests/testing/xattr_values.h"
 
 namespace gc {
 
@@ -39,35 +40,6 @@ using testing::TempDir;
 
 constexpr uint64_t kMiB = 1 << 20;
 constexpr int64_t kBaseMtime = 1700000000LL * 1000000000LL + 123456789;
-
-// A POSIX ACL xattr in the kernel's format; `entries` must be in its order.
-struct AclItem {
-  uint16_t tag;
-  uint16_t perm;
-  uint32_t id = 0xffffffff;
-};
-std::string AclXattr(const std::vector<AclItem>& entries) {
-  std::string out;
-  auto put = [&](uint32_t v, int bytes) {
-    for (int i = 0; i < bytes; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-  };
-  put(2, 4);
-  for (const AclItem& e : entries) {
-    put(e.tag, 2);
-    put(e.perm, 2);
-    put(e.id, 4);
-  }
-  return out;
-}
-
-// vfs_cap_data revision 2 with cap_net_raw (13) permitted and effective.
-std::string NetRawCapability() {
-  std::string cap(20, '\0');
-  cap[0] = 0x01;  // VFS_CAP_FLAGS_EFFECTIVE
-  cap[3] = 0x02;  // VFS_CAP_REVISION_2
-  cap[5] = 0x20;  // permitted[0] bit 13
-  return cap;
-}
 
 std::string ReadAll(int fd, uint64_t size) {
   std::string out(size, '\0');
@@ -143,9 +115,9 @@ Entry Make(std::string path, EntryType type, uint32_t mode, uint32_t uid = 0, ui
 }
 
 const std::string kAccessAcl =
-    AclXattr({{0x01, 7}, {0x02, 5, 4242}, {0x04, 5}, {0x10, 7}, {0x20, 7}});
-const std::string kDefaultAcl =
-    AclXattr({{0x01, 7}, {0x02, 7, 4242}, {0x04, 5}, {0x08, 4, 4343}, {0x10, 7}, {0x20, 5}});
+    testing::AclXattr({{0x01, 7}, {0x02, 5, 4242}, {0x04, 5}, {0x10, 7}, {0x20, 7}});
+const std::string kDefaultAcl = testing::AclXattr(
+    {{0x01, 7}, {0x02, 7, 4242}, {0x04, 5}, {0x08, 4, 4343}, {0x10, 7}, {0x20, 5}});
 const std::string kBinaryValue = std::string("\0\x01\xff\xfe=binary\n", 12);
 
 // Every kind of entry and metadata a captured image can hold.
@@ -156,7 +128,7 @@ void BuildFullTree(Tree* t) {
   t->Add(dir);
   t->AddFile(Make("dir/empty", EntryType::kFile, 0600), "");
   Entry file = Make("dir/file", EntryType::kFile, 0640, 1000, 1001);
-  file.xattrs = {{"security.capability", NetRawCapability()},
+  file.xattrs = {{"security.capability", testing::NetRawCapabilityXattr()},
                  {"user.bin", kBinaryValue},
                  {"user.comment", "golden"}};
   t->AddFile(file, std::string("hello\0tar\n", 10));

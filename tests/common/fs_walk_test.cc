@@ -11,7 +11,6 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include <array>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -22,6 +21,7 @@
 #include "common/manifest.h"
 #include "common/unique_fd.h"
 #include "tests/testing/temp_dir.h"
+#include "tests/testing/xattr_values.h"
 
 namespace gc {
 namespace {
@@ -64,33 +64,10 @@ void SetTimes(const std::string& path, int64_t mtime_ns) {
       << path << ": " << std::strerror(errno);
 }
 
-// POSIX ACL in the kernel's xattr format: version 2, then (tag, perm, id).
-std::string AclXattr(const std::vector<std::array<uint32_t, 3>>& items) {
-  std::string out;
-  auto put = [&out](uint32_t value, int bytes) {
-    for (int i = 0; i < bytes; ++i) out.push_back(static_cast<char>(value >> (8 * i)));
-  };
-  put(2, 4);
-  for (const auto& [tag, perm, id] : items) {
-    put(tag, 2);
-    put(perm, 2);
-    put(id, 4);
-  }
-  return out;
-}
-constexpr uint32_t kNoId = 0xffffffff;
-const std::string kAccessAcl = AclXattr(
-    {{0x01, 6, kNoId}, {0x02, 7, 1234}, {0x04, 4, kNoId}, {0x10, 7, kNoId}, {0x20, 4, kNoId}});
-const std::string kDefaultAcl = AclXattr(
-    {{0x01, 7, kNoId}, {0x02, 5, 1234}, {0x04, 5, kNoId}, {0x10, 5, kNoId}, {0x20, 0, kNoId}});
-
-// vfs_cap_data revision 2, effective, permitted = CAP_NET_RAW (13).
-std::string CapabilityXattr() {
-  std::string out(20, '\0');
-  uint32_t words[5] = {0x02000001, 1u << 13, 0, 0, 0};
-  std::memcpy(out.data(), words, sizeof(words));  // little-endian host
-  return out;
-}
+const std::string kAccessAcl =
+    testing::AclXattr({{0x01, 6}, {0x02, 7, 1234}, {0x04, 4}, {0x10, 7}, {0x20, 4}});
+const std::string kDefaultAcl =
+    testing::AclXattr({{0x01, 7}, {0x02, 5, 1234}, {0x04, 5}, {0x10, 5}, {0x20, 0}});
 
 class FsWalkKindsTest : public ::testing::Test {
  protected:
@@ -150,7 +127,7 @@ class FsWalkKindsTest : public ::testing::Test {
                   "\x7f"
                   "ELF");
     ASSERT_SYS(::chmod(At("cap-file").c_str(), 0755));
-    const std::string cap = CapabilityXattr();
+    const std::string cap = testing::NetRawCapabilityXattr();
     ASSERT_SYS(
         ::lsetxattr(At("cap-file").c_str(), "security.capability", cap.data(), cap.size(), 0));
     {
@@ -300,7 +277,7 @@ TEST_F(FsWalkKindsTest, EveryFieldMatchesTheKernel) {
   EXPECT_EQ(by_path["acl-dir"].entry.xattrs,
             (std::vector<Xattr>{{"system.posix_acl_default", kDefaultAcl}}));
   EXPECT_EQ(by_path["cap-file"].entry.xattrs,
-            (std::vector<Xattr>{{"security.capability", CapabilityXattr()}}));
+            (std::vector<Xattr>{{"security.capability", testing::NetRawCapabilityXattr()}}));
 
   const Entry& sparse = by_path["sparse"].entry;
   EXPECT_EQ(sparse.size, 10 * kMiB);

@@ -16,7 +16,7 @@
 
 #include "common/http_client.h"
 #include "common/http_server.h"
-#include "tests/common/http_test_support.h"
+#include "tests/testing/http_test_support.h"
 
 namespace gc {
 namespace {

@@ -23,7 +23,7 @@
 #include "common/http_client.h"
 #include "common/http_server.h"
 #include "common/unique_fd.h"
-#include "tests/common/http_test_support.h"
+#include "tests/testing/http_test_support.h"
 #include "tests/testing/temp_dir.h"
 
 namespace gc {

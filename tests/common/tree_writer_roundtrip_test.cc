@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
 #include <cstring>
 #include <map>
 #include <string>
@@ -25,6 +24,7 @@
 #include "common/tree_writer.h"
 #include "common/unique_fd.h"
 #include "tests/testing/temp_dir.h"
+#include "tests/testing/xattr_values.h"
 
 namespace gc {
 namespace {
@@ -96,21 +96,6 @@ Manifest Walk(const std::string& root, DirSource* source) {
   return m;
 }
 
-// POSIX ACL in the kernel's xattr format: version 2, then (tag, perm, id).
-std::string AclXattr(const std::vector<std::array<uint32_t, 3>>& items) {
-  std::string out;
-  auto put = [&out](uint32_t value, int bytes) {
-    for (int i = 0; i < bytes; ++i) out.push_back(static_cast<char>(value >> (8 * i)));
-  };
-  put(2, 4);
-  for (const auto& [tag, perm, id] : items) {
-    put(tag, 2);
-    put(perm, 2);
-    put(id, 4);
-  }
-  return out;
-}
-
 // A real tree walked into a manifest, written elsewhere and walked again
 // gives the same manifest.
 TEST(TreeWriterRoundTripTest, WalkWriteWalkGivesTheSameManifest) {
@@ -137,18 +122,15 @@ TEST(TreeWriterRoundTripTest, WalkWriteWalkGivesTheSameManifest) {
     ASSERT_SYS(::chmod(at(path).c_str(), mode));
   }
   ASSERT_SYS(::lchown(at("etc/copy").c_str(), 12, 34));
-  std::string cap(20, '\0');
-  const uint32_t words[5] = {0x02000001, 1u << 13, 0, 0, 0};  // cap_net_raw+ep
-  std::memcpy(cap.data(), words, sizeof(words));
+  const std::string cap = testing::NetRawCapabilityXattr();
   ASSERT_SYS(::lsetxattr(at("bin/ping").c_str(), "security.capability", cap.data(), cap.size(), 0));
   ASSERT_SYS(::link(at("bin/su").c_str(), at("bin/su2").c_str()));
   ASSERT_SYS(::symlink("../etc/passwd", at("bin/pw").c_str()));
   ASSERT_SYS(::lchown(at("bin/pw").c_str(), 5, 6));
   ASSERT_SYS(::symlink("/nowhere", at("dangling").c_str()));
   ASSERT_SYS(::lsetxattr(at("tmp").c_str(), "user.note", "t", 1, 0));
-  constexpr uint32_t kNoId = 0xffffffff;
-  const std::string acl = AclXattr(
-      {{0x01, 6, kNoId}, {0x02, 7, 1234}, {0x04, 4, kNoId}, {0x10, 5, kNoId}, {0x20, 0, kNoId}});
+  const std::string acl =
+      testing::AclXattr({{0x01, 6}, {0x02, 7, 1234}, {0x04, 4}, {0x10, 5}, {0x20, 0}});
   ASSERT_SYS(
       ::lsetxattr(at("etc/acl").c_str(), "system.posix_acl_access", acl.data(), acl.size(), 0));
   ASSERT_SYS(::lsetxattr(at("tmp").c_str(), "system.posix_acl_default", acl.data(), acl.size(), 0));

@@ -11,8 +11,6 @@
 #include <cstring>
 #include <deque>
 #include <filesystem>
-#include <map>
-#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -21,8 +19,8 @@
 #include "common/fs_walk.h"
 #include "common/hash.h"
 #include "common/manifest.h"
-#include "common/object_stream.h"
 #include "common/unique_fd.h"
+#include "tests/testing/memory_object_source.h"
 #include "tests/testing/temp_dir.h"
 
 namespace gc {
@@ -37,53 +35,6 @@ using ::testing::HasSubstr;
 
 constexpr int64_t kSecond = 1'000'000'000;
 constexpr uint64_t kMiB = 1024 * 1024;
-
-// Objects by hash, sent as a real object stream cut into `chunk`-byte
-// pieces; it can be told to misbehave.
-class MemorySource : public ObjectSource {
- public:
-  std::string Add(const std::string& content) {
-    std::string hash = Sha256Hex(content);
-    objects[hash] = content;
-    return hash;
-  }
-
-  Status Fetch(const std::vector<std::string>& hashes,
-               const ObjectStreamDecoder::Callbacks& callbacks) override {
-    calls.push_back(hashes);
-    std::string body;
-    for (const std::string& hash : hashes) {
-      auto it = objects.find(hash);
-      if (it == objects.end() || omit.count(hash) != 0) continue;
-      std::string content = it->second;
-      if (corrupt.count(hash) != 0) content[content.size() / 2] ^= 1;
-      if (auto r = replace.find(hash); r != replace.end()) content = r->second;
-      std::string frame = EncodeFrameHeader(hash, content.size()) + content;
-      body += frame;
-      if (resend.count(hash) != 0) body += frame;
-    }
-    for (const std::string& extra : unrequested) {
-      body += EncodeFrameHeader(Sha256Hex(extra), extra.size()) + extra;
-    }
-    size_t end = body.size();
-    if (cut_at) end = std::min(end, *cut_at);
-    ObjectStreamDecoder decoder(callbacks);
-    for (size_t i = 0; i < end; i += chunk) {
-      Status fed = decoder.Feed(std::string_view(body).substr(i, std::min(chunk, end - i)));
-      if (!fed.ok()) return fed;
-    }
-    if (cut_at) return Status(Code::kNetwork, "connection reset by peer");
-    return decoder.Finish();
-  }
-
-  std::map<std::string, std::string> objects;
-  size_t chunk = 4096;
-  std::set<std::string> corrupt, omit, resend;
-  std::map<std::string, std::string> replace;
-  std::vector<std::string> unrequested;
-  std::optional<size_t> cut_at;
-  std::vector<std::vector<std::string>> calls;
-};
 
 // Builds a manifest by hand (sorted at the end) and the objects it needs.
 class Builder {
@@ -129,7 +80,7 @@ class Builder {
     return m;
   }
 
-  MemorySource source;
+  testing::MemorySource source;
 
  private:
   std::deque<Entry> entries_;  // references stay valid

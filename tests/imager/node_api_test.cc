@@ -16,6 +16,9 @@
 #include "imager/import_export.h"
 #include "kernel-build/kernel_store.h"
 #include "pxe/cluster_files.h"
+#include "tests/testing/http_test_support.h"
+#include "tests/testing/lab_profile.h"
+#include "tests/testing/registry_fixture.h"
 #include "tests/testing/temp_dir.h"
 
 namespace gc {
@@ -32,23 +35,18 @@ using testing::WriteTestFile;
 constexpr int64_t kNow = 1'700'000'000'000'000'000;
 constexpr char kModulePath[] = "lib/modules/6.1.176/kernel/drivers/net/virtio_net.ko";
 
-Ipv4 Ip(const char* text) { return ParseIpv4(text).value(); }
-
+// The lab cluster on a /24, with kernel tiny and openMosix for group compute
+// and a group plain without a kernel.
 ClusterProfile TestProfile() {
-  ClusterProfile p;
-  p.path = "/etc/goldcast/lab.yaml";
-  p.cluster = "lab";
-  p.network.interface = "br0";
-  p.network.server = Ip("10.77.0.1");
-  p.network.subnet = Ip("10.77.0.0");
+  ClusterProfile p = testing::LabProfile();
   p.network.prefix_length = 24;
-  p.network.pool = Ipv4Range{Ip("10.77.0.200"), Ip("10.77.0.250")};
-  p.network.node_addresses = Ipv4Range{Ip("10.77.0.10"), Ip("10.77.0.99")};
-  p.naming.prefix = "mosix";
+  p.network.pool = Ipv4Range{testing::Ip("10.77.0.200"), testing::Ip("10.77.0.250")};
+  p.network.node_addresses = Ipv4Range{testing::Ip("10.77.0.10"), testing::Ip("10.77.0.99")};
   p.naming.domain = "cluster.local";
-  p.groups["compute"] = NodeGroup{"compute", "compute", "tiny", BootMode::kInstall, "quiet"};
+  p.groups.erase("render");
+  p.groups["compute"].kernel = "tiny";
+  p.groups["compute"].kernel_args = "quiet";
   p.groups["plain"] = NodeGroup{"plain", "compute", "", BootMode::kInstall, ""};
-  p.default_group = "compute";
   p.openmosix.enabled = true;
   p.openmosix.calibration = "mosctl setyard P/133";
   return p;
@@ -85,9 +83,8 @@ class NodeApiTest : public ::testing::Test {
     auto published = (*kernels)->Publish("tiny", *staging);
     ASSERT_TRUE(published.ok()) << published.status().message();
 
-    auto registry = NodeRegistry::Open(state_ + "/registry.db", profile_);
-    ASSERT_TRUE(registry.ok()) << registry.status().message();
-    registry_ = std::move(registry).value();
+    registry_ = testing::OpenRegistry(state_ + "/registry.db", profile_);
+    ASSERT_TRUE(registry_);
     auto one = registry_->Add("52:54:00:00:00:01", "");
     auto two = registry_->Add("52:54:00:00:00:02", "");
     ASSERT_TRUE(one.ok() && two.ok());
@@ -481,11 +478,10 @@ TEST_F(NodeApiTest, HeartbeatIsStoredAndDriftIsComputed) {
 // object stream goes out chunked, POST bodies reach the handler.
 TEST_F(NodeApiTest, WorksOverHttp) {
   HttpServerOptions options;
-  options.address = "127.0.0.1";
   options.max_body_bytes = kNodeApiMaxBodyBytes;
-  auto server = HttpServer::Start(options, [&](const HttpRequest& r) { return api_->Handle(r); });
-  ASSERT_TRUE(server.ok()) << server.status().message();
-  std::string base = "http://127.0.0.1:" + std::to_string((*server)->port());
+  auto server =
+      http_testing::StartOrDie([&](const HttpRequest& r) { return api_->Handle(r); }, options);
+  std::string base = http_testing::Url(*server, "");
   HttpClient client;
   auto call = [&](const std::string& method, const std::string& path, const std::string& body,
                   const std::string& secret) {
@@ -510,7 +506,7 @@ TEST_F(NodeApiTest, WorksOverHttp) {
       call("POST", "/v1/node/heartbeat", R"({"format":1,"boot":"diskless"})", secret1_);
   EXPECT_EQ(beat.status, 200) << beat.body;
   EXPECT_EQ(Find("mosix1").state, NodeState::kDiskless);
-  (*server)->Stop();
+  server->Stop();
 }
 
 TEST_F(NodeApiTest, UnknownPathsAndMethods) {

@@ -13,22 +13,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib_vm.sh"
 gc_vm_init "$@"
 gc_require_cmds make gcc patch flex bison bc sfdisk mkfs.ext4 extlinux cpio
 
-cache="${GOLDCAST_CACHE:-/var/cache/goldcast}"
-bash "$GC_REPO/scripts/kernel-source.sh" --no-debian-tree >"$GC_TMP/recipe-path" \
-  2>"$GC_TMP/kernel-source.log" ||
-  gc_fail_with_file "scripts/kernel-source.sh failed" "$GC_TMP/kernel-source.log"
-# shellcheck disable=SC1091
-. "$cache/kernel-src/source.env"
-
 state="$GC_TMP/state"
-gc_log "building the test kernel (cache $cache/kernel)"
-gc_expect_status 0 "kernel build" "$GOLDCAST" --state "$state" kernel build \
-  --recipe "$KS_RECIPE" --cache "$cache/kernel" --json
-kernel="$(gc_json_field "$GC_OUT" kernel)"
-artifact="$(gc_json_field "$GC_OUT" artifact_dir)"
-release="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["kernel_release"])' \
-  "$artifact/artifact.json")"
-[ -n "$release" ] || gc_fail "artifact.json of $kernel has no release"
+gc_build_test_kernel "$state"
 
 # The image: the busybox node tree.
 bash "$GC_REPO/tests/integration/node_tree.sh" "$GC_TMP/tree"

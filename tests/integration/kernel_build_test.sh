@@ -23,13 +23,8 @@ cache="${GOLDCAST_CACHE:-/var/cache/goldcast}"
 kcache="$cache/kernel"
 
 gc_log "preparing the kernel source (scripts/kernel-source.sh)"
-bash "$GC_REPO/scripts/kernel-source.sh" --no-debian-tree >"$GC_TMP/recipe-path" \
-  2>"$GC_TMP/kernel-source.log" ||
-  gc_fail_with_file "scripts/kernel-source.sh failed" "$GC_TMP/kernel-source.log"
-# shellcheck disable=SC1091
-. "$cache/kernel-src/source.env"
+gc_kernel_source --no-debian-tree
 recipe="$KS_RECIPE"
-[ -f "$recipe" ] || gc_fail "kernel-source.sh did not write the recipe $recipe"
 
 json_field() { gc_json_field "$1" "$2"; }
 

@@ -14,21 +14,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib_vm.sh"
 gc_vm_init "$@"
 gc_require_cmds make gcc patch flex bison bc
 
-cache="${GOLDCAST_CACHE:-/var/cache/goldcast}"
-bash "$GC_REPO/scripts/kernel-source.sh" --no-debian-tree >"$GC_TMP/recipe-path" \
-  2>"$GC_TMP/kernel-source.log" ||
-  gc_fail_with_file "scripts/kernel-source.sh failed" "$GC_TMP/kernel-source.log"
-# shellcheck disable=SC1091
-. "$cache/kernel-src/source.env"
-[ -f "$KS_RECIPE" ] || gc_fail "kernel-source.sh did not write the recipe $KS_RECIPE"
-
 state="$GC_TMP/state"
-gc_log "building the test kernel into $state (cache $cache/kernel)"
-gc_expect_status 0 "kernel build" "$GOLDCAST" --state "$state" kernel build \
-  --recipe "$KS_RECIPE" --cache "$cache/kernel" --json
-kernel="$(gc_json_field "$GC_OUT" kernel)"
-artifact="$(gc_json_field "$GC_OUT" artifact_dir)"
-[ -s "$artifact/vmlinuz" ] || gc_fail_with_file "the build reported no vmlinuz" "$GC_OUT"
+gc_build_test_kernel "$state"
 
 gc_vm_lab_up "gc-kd-$$" 66
 profile="$GC_TMP/profile.yaml"
@@ -91,8 +78,6 @@ gc_vm_wait_serial d1 'GOLDCAST-BOOT-OK node=mosix1 mode=diskless' 30
 # booted (the boot-artifacts kernel in boot/diskless/ has no such line).
 gc_log "a diskless node booted $kernel over the network"
 
-release="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["kernel_release"])' \
-  "$artifact/artifact.json")"
 gc_expect_status 0 "nodes show" "$GOLDCAST" --state "$state" nodes show mosix1 --json
 python3 - "$GC_OUT" "$kernel" "$release" <<'PY' || gc_fail_with_file "registry after the diskless heartbeat" "$GC_OUT"
 import json, sys

@@ -18,10 +18,7 @@ gc_require_cmds make gcc patch flex bison bc sha256sum
 cache="${GOLDCAST_CACHE:-/var/cache/goldcast}"
 kcache="$cache/kernel"
 gc_log "preparing the kernel source and Debian's linux-source-6.1 (scripts/kernel-source.sh)"
-bash "$GC_REPO/scripts/kernel-source.sh" >/dev/null 2>"$GC_TMP/kernel-source.log" ||
-  gc_fail_with_file "scripts/kernel-source.sh failed" "$GC_TMP/kernel-source.log"
-# shellcheck disable=SC1091
-. "$cache/kernel-src/source.env"
+gc_kernel_source
 recipe="$KS_RECIPE"
 state="$GC_TMP/state"
 pristine="$kcache/sources/$KS_TARBALL_SHA256/tree"

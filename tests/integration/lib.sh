@@ -427,3 +427,34 @@ gc_release_agent_bundle() {
     gc_fail_with_file "building the Release agent bundle failed" "$GC_TMP/agent-bundle.log"
   echo "$GC_TMP/agent-bundle"
 }
+
+# gc_kernel_source [kernel-source.sh options]: prepares Debian's 6.1 kernel
+# source and the test recipe (scripts/kernel-source.sh, cached under
+# ${GOLDCAST_CACHE:-/var/cache/goldcast}/kernel-src) and loads its
+# source.env: KS_RECIPE, KS_TARBALL_SHA256, KS_DEBIAN_TREE, ...
+gc_kernel_source() {
+  local cache="${GOLDCAST_CACHE:-/var/cache/goldcast}"
+  bash "$GC_REPO/scripts/kernel-source.sh" "$@" >"$GC_TMP/recipe-path" \
+    2>"$GC_TMP/kernel-source.log" ||
+    gc_fail_with_file "scripts/kernel-source.sh failed" "$GC_TMP/kernel-source.log"
+  # shellcheck disable=SC1091
+  . "$cache/kernel-src/source.env"
+  [ -f "$KS_RECIPE" ] || gc_fail "kernel-source.sh did not write the recipe $KS_RECIPE"
+}
+
+# gc_build_test_kernel STATE: builds the test recipe into STATE's kernel
+# store, compiling with the ccache shared between runs (about a minute when
+# warm), and sets kernel (NAME@N), artifact (its directory) and release.
+gc_build_test_kernel() {
+  local state="$1" cache="${GOLDCAST_CACHE:-/var/cache/goldcast}"
+  gc_kernel_source --no-debian-tree
+  gc_log "building the test kernel into $state (cache $cache/kernel)"
+  gc_expect_status 0 "kernel build" "$GOLDCAST" --state "$state" kernel build \
+    --recipe "$KS_RECIPE" --cache "$cache/kernel" --json
+  kernel="$(gc_json_field "$GC_OUT" kernel)"
+  artifact="$(gc_json_field "$GC_OUT" artifact_dir)"
+  [ -s "$artifact/vmlinuz" ] || gc_fail_with_file "the build reported no vmlinuz" "$GC_OUT"
+  release="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["kernel_release"])' \
+    "$artifact/artifact.json")"
+  [ -n "$release" ] || gc_fail "artifact.json of $kernel has no kernel_release"
+}

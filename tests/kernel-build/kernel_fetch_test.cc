@@ -9,6 +9,7 @@
 #include "common/hash.h"
 #include "common/http_server.h"
 #include "kernel-build/kernel_source.h"
+#include "tests/testing/http_test_support.h"
 #include "tests/testing/temp_dir.h"
 
 namespace gc {
@@ -23,16 +24,12 @@ using testing::WriteTestFile;
 class FetchTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    HttpServerOptions options;
-    options.address = "127.0.0.1";
-    auto server = HttpServer::Start(options, [this](const HttpRequest& request) {
+    server_ = http_testing::StartOrDie([this](const HttpRequest& request) {
       ++requests_;
       if (request.path == "/linux-6.1.176.tar.xz") return HttpResponse::Text(200, kBody);
       return HttpResponse::Text(404, "no such file");
     });
-    ASSERT_TRUE(server.ok()) << server.status().message();
-    server_ = std::move(*server);
-    base_ = "http://127.0.0.1:" + std::to_string(server_->port());
+    base_ = http_testing::Url(*server_, "");
   }
 
   const std::string kBody = "pretend this is linux-6.1.176.tar.xz";

@@ -9,6 +9,7 @@
 
 #include "common/text.h"
 
+#include "tests/testing/fake_runner.h"
 #include "tests/testing/temp_dir.h"
 
 namespace gc {
@@ -20,23 +21,6 @@ using ::gc::testing::WriteTestFile;
 using ::testing::HasSubstr;
 namespace fs = std::filesystem;
 using Argv = std::vector<std::string>;
-
-// Records every command; "sh -c sfdisk" keeps the script it was given and
-// makes the partition nodes the kernel would.
-class FakeRunner : public ProcessRunner {
- public:
-  Result<ProcessResult> Run(const Argv& argv) override {
-    calls.push_back(argv);
-    if (argv[0] == "sh" && argv.size() == 6) {
-      script = ReadTestFile(argv[5]);
-      for (const auto& node : make_nodes) WriteTestFile(node, "");
-    }
-    return ProcessResult{0, "", ""};
-  }
-  std::vector<Argv> calls;
-  std::string script;
-  std::vector<std::string> make_nodes;
-};
 
 void FakeDisk(const TempDir& sys, const std::string& name, uint64_t sectors, bool removable = false,
               bool ro = false) {
@@ -151,7 +135,7 @@ DiskPlan GoldenLikePlan() {
 
 TEST(DiskSetupTest, MakeFileSystemsKeepsLabelsAndSetsTheNewIds) {
   DiskPlan plan = GoldenLikePlan();
-  FakeRunner runner;
+  testing::FakeRunner runner;
   ASSERT_TRUE(MakeFileSystems(plan, &runner).ok());
   ASSERT_EQ(runner.calls.size(), 4u);  // nothing for the extended partition
   EXPECT_EQ(runner.calls[0], (Argv{"mkfs.ext4", "-t", "ext2", "-F", "-q", "-U",
@@ -175,7 +159,7 @@ TEST(DiskSetupTest, PartitionDiskRunsSfdiskWithTheScriptAndWaitsForNodes) {
   DiskInfo disk{"vda", dir.Sub("dev/vda"), 64ull << 20, 512};
   auto plan = PlanDisk(R"({"disks":[]})", disk, 0);
   ASSERT_TRUE(plan.ok());
-  FakeRunner runner;
+  testing::FakeRunner runner;
   runner.make_nodes = {dir.Sub("dev/vda1")};
   ASSERT_TRUE(PartitionDisk(*plan, paths, &runner).ok());
   ASSERT_EQ(runner.calls.size(), 1u);
@@ -219,7 +203,7 @@ TEST(DiskSetupTest, ExtlinuxConfigAndBootCode) {
   by_hand.label = "gpt";
   EXPECT_THAT(LoadMbrCode(by_hand, dir.Sub("syslinux")).status().message(),
               HasSubstr("mbr/gptmbr.bin not found"));
-  FakeRunner runner;
+  testing::FakeRunner runner;
   ASSERT_TRUE(InstallBootloader(by_hand, dir.Sub("root/boot/extlinux"), *code, &runner).ok());
   EXPECT_EQ(runner.calls[0], (Argv{"extlinux", "--install", dir.Sub("root/boot/extlinux")}));
   std::string written = ReadTestFile(image);

@@ -19,6 +19,7 @@
 #include "common/hash.h"
 #include "common/http_server.h"
 #include "common/log.h"
+#include "tests/testing/http_test_support.h"
 #include "tests/testing/temp_dir.h"
 
 namespace gc {
@@ -200,13 +201,9 @@ TEST(HeartbeatJsonTest, MatchesTheDocumentedShape) {
 class RunAgentTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    HttpServerOptions options;
-    options.address = "127.0.0.1";
-    Result<std::unique_ptr<HttpServer>> server =
-        HttpServer::Start(options, [this](const HttpRequest& request) { return Handle(request); });
-    ASSERT_TRUE(server.ok()) << server.status().message();
-    server_ = std::move(server).value();
-    url_ = "http://127.0.0.1:" + std::to_string(server_->port());
+    server_ =
+        http_testing::StartOrDie([this](const HttpRequest& request) { return Handle(request); });
+    url_ = http_testing::Url(*server_, "");
   }
 
   HttpResponse Handle(const HttpRequest& request) {

@@ -6,21 +6,14 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 
+#include "tests/testing/install_plan_json.h"
+
 namespace gc {
 namespace {
 
+using ::gc::testing::PlanJson;
 using ::testing::HasSubstr;
 using json = nlohmann::json;
-
-json PlanJson() {
-  return json::parse(R"({"format":1,"server":"http://10.77.0.1:8470",
-    "node":{"name":"mosix3","index":3,"mac":"52:54:00:12:34:03","ip":"10.77.0.12",
-            "prefix_length":24,"gateway":"","domain":"cluster.local","group":"compute"},
-    "image":{"ref":"compute@2","files":4,"bytes":100},
-    "kernel":{"ref":"tiny@1","release":"6.1.176","has_modules":true},
-    "kernel_args":"quiet",
-    "cluster_files":[{"path":"etc/openmosix.map","mode":420,"content":"1 10.77.0.10 4\n"}]})");
-}
 
 TEST(InstallPlanTest, ParsingIsStrictAndNamesTheField) {
   auto plan = ParseInstallPlan(PlanJson().dump());

@@ -11,7 +11,9 @@
 #include <regex>
 
 #include "common/hash.h"
-#include "common/object_stream.h"
+#include "tests/testing/fake_runner.h"
+#include "tests/testing/install_plan_json.h"
+#include "tests/testing/memory_object_source.h"
 #include "tests/testing/temp_dir.h"
 
 namespace gc {
@@ -28,30 +30,10 @@ using Argv = std::vector<std::string>;
 
 constexpr char kRelease[] = "6.1.176";
 
-class MemorySource : public ObjectSource {
- public:
-  std::string Add(const std::string& content) {
-    std::string hash = Sha256Hex(content);
-    objects[hash] = content;
-    return hash;
-  }
-  Status Fetch(const std::vector<std::string>& hashes,
-               const ObjectStreamDecoder::Callbacks& callbacks) override {
-    ObjectStreamDecoder decoder(callbacks);
-    for (const auto& hash : hashes) {
-      auto it = objects.find(hash);
-      if (it == objects.end()) return NotFound("object " + hash + " is not on the server");
-      GC_RETURN_IF_ERROR(decoder.Feed(EncodeFrameHeader(hash, it->second.size()) + it->second));
-    }
-    return decoder.Finish();
-  }
-  std::map<std::string, std::string> objects;
-};
-
 // Builds a manifest in memory; contents go into the source.
 class TreeBuilder {
  public:
-  explicit TreeBuilder(MemorySource* source) : source_(source) { Dir("."); }
+  explicit TreeBuilder(testing::MemorySource* source) : source_(source) { Dir("."); }
   TreeBuilder& Dir(const std::string& path) {
     Entry e = Base(path, EntryType::kDir, 0755);
     manifest_.entries.push_back(e);
@@ -87,19 +69,9 @@ class TreeBuilder {
     e.mtime_ns = 1'700'000'000'000'000'000;
     return e;
   }
-  MemorySource* source_;
+  testing::MemorySource* source_;
   Manifest manifest_;
 };
-
-json PlanJson() {
-  return json::parse(R"({"format":1,"server":"http://10.77.0.1:8470",
-    "node":{"name":"mosix3","index":3,"mac":"52:54:00:12:34:03","ip":"10.77.0.12",
-            "prefix_length":24,"gateway":"","domain":"cluster.local","group":"compute"},
-    "image":{"ref":"compute@2","files":4,"bytes":100},
-    "kernel":{"ref":"tiny@1","release":"6.1.176","has_modules":true},
-    "kernel_args":"quiet",
-    "cluster_files":[{"path":"etc/openmosix.map","mode":420,"content":"1 10.77.0.10 4\n"}]})");
-}
 
 class FakeServer : public InstallServer {
  public:
@@ -124,7 +96,7 @@ class FakeServer : public InstallServer {
                   .File("lib/modules/6.1.176/kernel/dummy.ko", "module bytes")
                   .File("lib/modules/6.1.176/modules.dep", "kernel/dummy.ko:\n")
                   .Build();
-    gets["/v1/node/plan"] = PlanJson().dump();
+    gets["/v1/node/plan"] = testing::PlanJson().dump();
     gets["/v1/node/images/compute@2/layout"] = R"({"format":1,"source":"import","disks":[]})";
     downloads["/v1/node/kernels/tiny@1/vmlinuz"] = "kernel image";
     downloads["/v1/node/kernels/tiny@1/System.map"] = "symbols";
@@ -164,29 +136,11 @@ class FakeServer : public InstallServer {
     return phases;
   }
 
-  MemorySource source;
+  testing::MemorySource source;
   Manifest image, modules;
   std::map<std::string, std::string> gets, downloads;
   std::vector<std::string> requests;
   std::vector<json> progress;
-};
-
-class FakeRunner : public ProcessRunner {
- public:
-  Result<ProcessResult> Run(const Argv& argv) override {
-    calls.push_back(argv);
-    if (argv[0] == "sh") {
-      for (const auto& node : make_nodes) WriteTestFile(node, "");
-    }
-    return ProcessResult{0, "", ""};
-  }
-  std::vector<std::string> Programs() const {
-    std::vector<std::string> names;
-    for (const auto& call : calls) names.push_back(call[0]);
-    return names;
-  }
-  std::vector<Argv> calls;
-  std::vector<std::string> make_nodes;
 };
 
 NodeConfig Config() {
@@ -207,7 +161,7 @@ TEST(InstallTest, TargetRootGetsImageKernelModulesAndIdentity) {
   TempDir root, bundle;
   WriteTestFile(bundle.Sub("goldcast-agent"), "#!/bin/sh\n");
   FakeServer server;
-  FakeRunner runner;
+  testing::FakeRunner runner;
   InstallOptions options;
   options.target_root = root.path();
   options.agent_bundle = bundle.path();
@@ -270,7 +224,7 @@ struct DiskFixture {
   TempDir dir;
   InstallOptions options;
   FakeServer server;
-  FakeRunner runner;
+  testing::FakeRunner runner;
 };
 
 TEST(InstallTest, DiskModePartitionsFormatsMountsAndInstallsExtlinux) {
@@ -389,7 +343,7 @@ TEST(InstallTest, AFailureIsReportedAndTheDiskUnmounted) {
 TEST(InstallTest, RefusesAPlanForAnotherNode) {
   TempDir root;
   FakeServer server;
-  FakeRunner runner;
+  testing::FakeRunner runner;
   NodeConfig config = Config();
   config.node = "mosix4";
   InstallOptions options;
@@ -399,7 +353,7 @@ TEST(InstallTest, RefusesAPlanForAnotherNode) {
 }
 
 TEST(InstallTest, SplitManifestReRootsEntriesBelowMountPoints) {
-  MemorySource source;
+  testing::MemorySource source;
   Manifest manifest = TreeBuilder(&source)
                           .Dir("boot")
                           .File("boot/vmlinuz", "k")
@@ -439,7 +393,7 @@ TEST(InstallTest, BootEntryWithoutKernelArtifactUsesTheImagesNewestKernel) {
   WriteTestFile(root.Sub("boot/vmlinuz-6.1.0-9-amd64"), "k9");
   WriteTestFile(root.Sub("boot/vmlinuz-6.1.0-13-amd64"), "k13");
   WriteTestFile(root.Sub("boot/initrd.img-6.1.0-13-amd64"), "i13");
-  auto plan = ParseInstallPlan(PlanJson().dump());
+  auto plan = ParseInstallPlan(testing::PlanJson().dump());
   plan->has_kernel = false;
   DiskInfo disk{"vda", "/dev/vda", 1ull << 30, 512};
   auto disk_plan = PlanDisk(R"({"disks":[]})", disk, 0);

@@ -13,6 +13,7 @@
 #include "common/hash.h"
 #include "common/http_server.h"
 #include "common/object_stream.h"
+#include "tests/testing/http_test_support.h"
 
 namespace gc {
 namespace {
@@ -52,13 +53,9 @@ class NodeClientTest : public ::testing::Test {
  protected:
   void SetUp() override {
     objects_ = MakeObjects();
-    HttpServerOptions options;
-    options.address = "127.0.0.1";
-    Result<std::unique_ptr<HttpServer>> server =
-        HttpServer::Start(options, [this](const HttpRequest& request) { return Handle(request); });
-    ASSERT_TRUE(server.ok()) << server.status().message();
-    server_ = std::move(server).value();
-    base_ = "http://127.0.0.1:" + std::to_string(server_->port());
+    server_ =
+        http_testing::StartOrDie([this](const HttpRequest& request) { return Handle(request); });
+    base_ = http_testing::Url(*server_, "");
   }
 
   NodeConfig Config(const std::string& secret = kSecret) const {

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <regex>
 
+#include "tests/testing/fake_runner.h"
 #include "tests/testing/temp_dir.h"
 
 namespace gc {
@@ -18,16 +19,6 @@ using ::gc::testing::TempDir;
 using ::gc::testing::WriteTestFile;
 using ::testing::HasSubstr;
 namespace fs = std::filesystem;
-
-class RecordingRunner : public ProcessRunner {
- public:
-  Result<ProcessResult> Run(const std::vector<std::string>& argv) override {
-    calls.push_back(argv);
-    return ProcessResult{exit_code, "", exit_code ? "ssh-keygen: boom" : ""};
-  }
-  std::vector<std::vector<std::string>> calls;
-  int exit_code = 0;
-};
 
 mode_t ModeOf(const std::string& path) {
   struct stat st;
@@ -63,7 +54,7 @@ void MakeGoldenTree(const TempDir& root) {
 TEST(NodeIdentityTest, WritesHostnameHostsMachineIdClusterFilesAndNodeJson) {
   TempDir root;
   MakeGoldenTree(root);
-  RecordingRunner runner;
+  testing::FakeRunner runner;
   IdentityOptions options = BasicOptions();
   options.fstab = "UUID=abc / ext4 errors=remount-ro 0 1\n";
   ASSERT_TRUE(WriteIdentity(root.path(), options, &runner).ok());
@@ -96,7 +87,7 @@ TEST(NodeIdentityTest, WritesHostnameHostsMachineIdClusterFilesAndNodeJson) {
 
 TEST(NodeIdentityTest, TwoInstallsGetDifferentMachineIds) {
   TempDir a, b;
-  RecordingRunner runner;
+  testing::FakeRunner runner;
   ASSERT_TRUE(WriteIdentity(a.path(), BasicOptions(), &runner).ok());
   ASSERT_TRUE(WriteIdentity(b.path(), BasicOptions(), &runner).ok());
   EXPECT_NE(ReadTestFile(a.Sub("etc/machine-id")), ReadTestFile(b.Sub("etc/machine-id")));
@@ -110,12 +101,13 @@ TEST(NodeIdentityTest, RegeneratesSshHostKeysInAChrootWhenTheImageHasSshKeygen) 
   TempDir root;
   MakeGoldenTree(root);
   WriteTestFile(root.Sub("usr/bin/ssh-keygen"), "#!/bin/sh\n");
-  RecordingRunner runner;
+  testing::FakeRunner runner;
   ASSERT_TRUE(WriteIdentity(root.path(), BasicOptions(), &runner).ok());
   ASSERT_EQ(runner.calls.size(), 1u);
   EXPECT_EQ(runner.calls[0],
             (std::vector<std::string>{"chroot", root.path(), "/usr/bin/ssh-keygen", "-A"}));
   runner.exit_code = 1;
+  runner.stderr_text = "ssh-keygen: boom";
   Status failed = WriteIdentity(root.path(), BasicOptions(), &runner);
   EXPECT_FALSE(failed.ok());
   EXPECT_THAT(failed.message(), HasSubstr("ssh-keygen: boom"));
@@ -124,7 +116,7 @@ TEST(NodeIdentityTest, RegeneratesSshHostKeysInAChrootWhenTheImageHasSshKeygen) 
 TEST(NodeIdentityTest, RefusesToWriteThroughASymlinkedEtc) {
   TempDir root, outside;
   fs::create_symlink(outside.path(), root.Sub("etc"));
-  RecordingRunner runner;
+  testing::FakeRunner runner;
   Status status = WriteIdentity(root.path(), BasicOptions(), &runner);
   ASSERT_FALSE(status.ok());
   EXPECT_THAT(status.message(), HasSubstr(root.Sub("etc") + " is a symlink"));
@@ -144,7 +136,7 @@ TEST(NodeIdentityTest, ReplacesASymlinkAtTheFileNameInsteadOfFollowingIt) {
 
 TEST(NodeIdentityTest, RefusesClusterFilesOutsideTheRoot) {
   TempDir root;
-  RecordingRunner runner;
+  testing::FakeRunner runner;
   IdentityOptions options = BasicOptions();
   options.cluster_files = {{"../escape", 0644, "x"}};
   Status status = WriteIdentity(root.path(), options, &runner);

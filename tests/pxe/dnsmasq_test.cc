@@ -14,6 +14,7 @@
 
 #include "common/child_process.h"
 #include "common/env.h"
+#include "tests/testing/lab_profile.h"
 #include "tests/testing/temp_dir.h"
 
 namespace gc {
@@ -24,26 +25,17 @@ using ::testing::Contains;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-Ipv4 Ip(const char* text) { return ParseIpv4(text).value(); }
-
+// The lab cluster on a /24 with one group.
 ClusterProfile TestProfile(DhcpMode mode) {
-  ClusterProfile p;
-  p.path = "/etc/goldcast/lab.yaml";
-  p.cluster = "lab";
-  p.network.interface = "br0";
-  p.network.server = Ip("10.77.0.1");
+  ClusterProfile p = testing::LabProfile(mode);
   p.network.http_port = 8470;
-  p.network.subnet = Ip("10.77.0.0");
   p.network.prefix_length = 24;
-  p.network.dhcp_mode = mode;
   if (mode == DhcpMode::kAuthoritative) {
-    p.network.pool = Ipv4Range{Ip("10.77.0.200"), Ip("10.77.0.250")};
-    p.network.node_addresses = Ipv4Range{Ip("10.77.0.101"), Ip("10.77.0.199")};
+    p.network.pool = Ipv4Range{testing::Ip("10.77.0.200"), testing::Ip("10.77.0.250")};
+    p.network.node_addresses = Ipv4Range{testing::Ip("10.77.0.101"), testing::Ip("10.77.0.199")};
     p.network.lease_time = "2h";
   }
-  p.naming.prefix = "mosix";
-  p.groups["compute"] = NodeGroup{"compute", "compute", "", BootMode::kInstall, ""};
-  p.default_group = "compute";
+  p.groups.erase("render");
   return p;
 }
 

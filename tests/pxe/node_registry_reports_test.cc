@@ -5,7 +5,8 @@
 #include <sqlite3.h>
 
 #include "pxe/node_registry.h"
-#include "tests/testing/temp_dir.h"
+#include "tests/testing/lab_profile.h"
+#include "tests/testing/registry_fixture.h"
 
 namespace gc {
 namespace {
@@ -14,25 +15,6 @@ using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Pair;
-
-Ipv4 Ip(const char* text) { return ParseIpv4(text).value(); }
-
-ClusterProfile TestProfile() {
-  ClusterProfile p;
-  p.path = "/etc/goldcast/lab.yaml";
-  p.cluster = "lab";
-  p.network.interface = "br0";
-  p.network.server = Ip("10.77.0.1");
-  p.network.subnet = Ip("10.77.0.0");
-  p.network.prefix_length = 16;
-  p.network.pool = Ipv4Range{Ip("10.77.3.1"), Ip("10.77.3.250")};
-  p.network.node_addresses = Ipv4Range{Ip("10.77.1.1"), Ip("10.77.2.255")};
-  p.naming.prefix = "mosix";
-  p.groups["compute"] = NodeGroup{"compute", "compute", "", BootMode::kInstall, ""};
-  p.groups["render"] = NodeGroup{"render", "render", "", BootMode::kDiskless, ""};
-  p.default_group = "compute";
-  return p;
-}
 
 InstallProgress Phase(const std::string& phase, const std::string& message = "") {
   InstallProgress progress;
@@ -56,21 +38,13 @@ Heartbeat Beat(const std::string& boot) {
   return beat;
 }
 
-class NodeReportsTest : public ::testing::Test {
+class NodeReportsTest : public testing::RegistryTest {
  protected:
-  std::unique_ptr<NodeRegistry> MustOpen(const ClusterProfile& profile = TestProfile()) {
-    auto registry = NodeRegistry::Open(db_, profile);
-    EXPECT_TRUE(registry.ok()) << registry.status().message();
-    return registry.ok() ? std::move(registry).value() : nullptr;
-  }
   Node MustFind(NodeRegistry* registry, const std::string& name) {
     auto node = registry->FindByName(name);
     EXPECT_TRUE(node.ok() && node->has_value()) << name;
     return node.ok() && node->has_value() ? **node : Node();
   }
-
-  testing::TempDir dir_;
-  std::string db_ = dir_.Sub("registry.db");
 };
 
 TEST_F(NodeReportsTest, ProgressDrivesStateAndMode) {
@@ -228,7 +202,7 @@ TEST_F(NodeReportsTest, ReportsChangeTheGenerationOnlyWithStateOrMode) {
 }
 
 TEST_F(NodeReportsTest, ReportsSurviveTheProfileRewritingADeclaredNode) {
-  ClusterProfile profile = TestProfile();
+  ClusterProfile profile = testing::LabProfile();
   profile.nodes.push_back(DeclaredNode{"52:54:00:dd:00:02", 2, "", ""});
   auto registry = MustOpen(profile);
   ASSERT_TRUE(registry->RecordHeartbeat("mosix2", Beat("installed"), 42).ok());

@@ -12,37 +12,16 @@
 #include <set>
 #include <thread>
 
+#include "tests/testing/lab_profile.h"
+#include "tests/testing/registry_fixture.h"
 #include "tests/testing/temp_dir.h"
 
 namespace gc {
 namespace {
 
+using ::gc::testing::LabProfile;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
-
-Ipv4 Ip(const char* text) { return ParseIpv4(text).value(); }
-
-// Built by hand, as the loader would: the registry must not depend on YAML.
-ClusterProfile TestProfile(DhcpMode mode = DhcpMode::kAuthoritative) {
-  ClusterProfile p;
-  p.path = "/etc/goldcast/lab.yaml";
-  p.cluster = "lab";
-  p.network.interface = "br0";
-  p.network.server = Ip("10.77.0.1");
-  p.network.subnet = Ip("10.77.0.0");
-  p.network.prefix_length = 16;
-  p.network.dhcp_mode = mode;
-  if (mode == DhcpMode::kAuthoritative) {
-    p.network.pool = Ipv4Range{Ip("10.77.3.1"), Ip("10.77.3.250")};
-    p.network.node_addresses = Ipv4Range{Ip("10.77.1.1"), Ip("10.77.2.255")};
-  }
-  p.naming.prefix = "mosix";
-  p.naming.first = 1;
-  p.groups["compute"] = NodeGroup{"compute", "compute", "", BootMode::kInstall, ""};
-  p.groups["render"] = NodeGroup{"render", "render", "", BootMode::kDiskless, ""};
-  p.default_group = "compute";
-  return p;
-}
 
 std::string Mac(int n) {
   char text[18];
@@ -61,25 +40,17 @@ BootRequest Boot(const std::string& mac, const std::string& remote = "10.77.3.9"
   return request;
 }
 
-class NodeRegistryTest : public ::testing::Test {
+class NodeRegistryTest : public testing::RegistryTest {
  protected:
-  std::unique_ptr<NodeRegistry> MustOpen(const ClusterProfile& profile) {
-    auto registry = NodeRegistry::Open(db_, profile);
-    EXPECT_TRUE(registry.ok()) << registry.status().message();
-    return registry.ok() ? std::move(registry).value() : nullptr;
-  }
   Node MustBoot(NodeRegistry* registry, const std::string& mac, int64_t now = 1000) {
     auto node = registry->RegisterBoot(Boot(mac), now);
     EXPECT_TRUE(node.ok()) << node.status().message();
     return node.ok() ? *node : Node();
   }
-
-  testing::TempDir dir_;
-  std::string db_ = dir_.Sub("registry.db");
 };
 
 TEST_F(NodeRegistryTest, NamesUnknownMacsInBootOrder) {
-  auto registry = MustOpen(TestProfile());
+  auto registry = MustOpen();
   ASSERT_TRUE(registry);
   Node first = MustBoot(registry.get(), Mac(0x30), 111);
   Node second = MustBoot(registry.get(), Mac(0x10), 222);
@@ -128,12 +99,12 @@ TEST_F(NodeRegistryTest, NamesUnknownMacsInBootOrder) {
 
 TEST_F(NodeRegistryTest, KnownMacKeepsItsNameAfterReopening) {
   {
-    auto registry = MustOpen(TestProfile());
+    auto registry = MustOpen();
     ASSERT_TRUE(registry);
     MustBoot(registry.get(), Mac(1));
     MustBoot(registry.get(), Mac(2));
   }
-  auto registry = MustOpen(TestProfile());
+  auto registry = MustOpen();
   ASSERT_TRUE(registry);
   EXPECT_EQ(MustBoot(registry.get(), Mac(2)).name, "mosix2");
   EXPECT_EQ(MustBoot(registry.get(), Mac(3)).name, "mosix3");
@@ -150,7 +121,7 @@ TEST_F(NodeRegistryTest, KnownMacKeepsItsNameAfterReopening) {
 }
 
 TEST_F(NodeRegistryTest, EightThreadsRegisterFourHundredMacs) {
-  auto registry = MustOpen(TestProfile());
+  auto registry = MustOpen();
   ASSERT_TRUE(registry);
   constexpr int kThreads = 8, kPerThread = 50;
   std::vector<std::vector<Node>> got(kThreads);
@@ -188,7 +159,7 @@ TEST_F(NodeRegistryTest, EightThreadsRegisterFourHundredMacs) {
 }
 
 TEST_F(NodeRegistryTest, ProcessesRegisterConcurrently) {
-  MustOpen(TestProfile());  // creates the schema, then closes
+  MustOpen();  // creates the schema, then closes
   constexpr int kChildren = 3, kPerProcess = 40;
   std::vector<pid_t> children;
   for (int c = 0; c < kChildren; ++c) {
@@ -196,7 +167,7 @@ TEST_F(NodeRegistryTest, ProcessesRegisterConcurrently) {
     ASSERT_GE(pid, 0);
     if (pid == 0) {
       // The child's own connection; no gtest assertions here.
-      auto registry = NodeRegistry::Open(db_, TestProfile());
+      auto registry = NodeRegistry::Open(db_, LabProfile());
       int failures = registry.ok() ? 0 : 100;
       for (int i = 0; registry.ok() && i < kPerProcess; ++i) {
         if (!(*registry)->RegisterBoot(Boot(Mac((c + 1) * 1000 + i)), 1).ok()) ++failures;
@@ -205,7 +176,7 @@ TEST_F(NodeRegistryTest, ProcessesRegisterConcurrently) {
     }
     children.push_back(pid);
   }
-  auto registry = MustOpen(TestProfile());
+  auto registry = MustOpen();
   ASSERT_TRUE(registry);
   for (int i = 0; i < kPerProcess; ++i) MustBoot(registry.get(), Mac(i));
   for (pid_t pid : children) {
@@ -227,7 +198,7 @@ TEST_F(NodeRegistryTest, ProcessesRegisterConcurrently) {
 }
 
 TEST_F(NodeRegistryTest, DeclaredNodesKeepTheirNamesAndAreNotCountedTwice) {
-  ClusterProfile profile = TestProfile();
+  ClusterProfile profile = LabProfile();
   profile.nodes.push_back(DeclaredNode{"52:54:00:dd:00:02", 2, "", ""});
   profile.nodes.push_back(DeclaredNode{"52:54:00:dd:00:0a", 10, "head", "render"});
   auto registry = MustOpen(profile);
@@ -262,7 +233,7 @@ TEST_F(NodeRegistryTest, DeclaredNodesKeepTheirNamesAndAreNotCountedTwice) {
 }
 
 TEST_F(NodeRegistryTest, ExplicitDeclaredNameIsSkippedByBootOrderNaming) {
-  ClusterProfile profile = TestProfile();
+  ClusterProfile profile = LabProfile();
   // The loader refuses this; the registry must still never hand out a
   // name twice.
   profile.nodes.push_back(DeclaredNode{"52:54:00:dd:00:07", 7, "mosix1", ""});
@@ -275,11 +246,11 @@ TEST_F(NodeRegistryTest, ExplicitDeclaredNameIsSkippedByBootOrderNaming) {
 
 TEST_F(NodeRegistryTest, DeclaredIndexHeldByAnotherMacIsAnErrorNamingBoth) {
   {
-    auto registry = MustOpen(TestProfile());
+    auto registry = MustOpen();
     ASSERT_TRUE(registry);
     MustBoot(registry.get(), Mac(0xab));
   }
-  ClusterProfile profile = TestProfile();
+  ClusterProfile profile = LabProfile();
   profile.nodes.push_back(DeclaredNode{"52:54:00:dd:00:01", 1, "", ""});
   auto registry = NodeRegistry::Open(db_, profile);
   ASSERT_FALSE(registry.ok());
@@ -288,13 +259,13 @@ TEST_F(NodeRegistryTest, DeclaredIndexHeldByAnotherMacIsAnErrorNamingBoth) {
               AllOf(HasSubstr("52:54:00:dd:00:01"), HasSubstr(Mac(0xab)), HasSubstr("mosix1"),
                     HasSubstr("index 1"), HasSubstr(profile.path), HasSubstr(db_)));
   // Nothing was changed.
-  auto reopened = MustOpen(TestProfile());
+  auto reopened = MustOpen();
   ASSERT_TRUE(reopened);
   auto list = reopened->List();
   ASSERT_EQ(list->size(), 1u);
   EXPECT_EQ((*list)[0].mac, Mac(0xab));
 
-  ClusterProfile by_name = TestProfile();
+  ClusterProfile by_name = LabProfile();
   by_name.nodes.push_back(DeclaredNode{"52:54:00:dd:00:05", 5, "mosix1", ""});
   auto clash = NodeRegistry::Open(db_, by_name);
   ASSERT_FALSE(clash.ok());
@@ -302,11 +273,11 @@ TEST_F(NodeRegistryTest, DeclaredIndexHeldByAnotherMacIsAnErrorNamingBoth) {
 }
 
 TEST_F(NodeRegistryTest, DeclaredNodesMayTradeIndices) {
-  ClusterProfile before = TestProfile();
+  ClusterProfile before = LabProfile();
   before.nodes.push_back(DeclaredNode{"52:54:00:dd:00:01", 1, "", ""});
   before.nodes.push_back(DeclaredNode{"52:54:00:dd:00:02", 2, "", ""});
   ASSERT_TRUE(MustOpen(before));
-  ClusterProfile after = TestProfile();
+  ClusterProfile after = LabProfile();
   after.nodes.push_back(DeclaredNode{"52:54:00:dd:00:01", 2, "", ""});
   after.nodes.push_back(DeclaredNode{"52:54:00:dd:00:02", 1, "", ""});
   auto registry = MustOpen(after);
@@ -315,7 +286,7 @@ TEST_F(NodeRegistryTest, DeclaredNodesMayTradeIndices) {
   EXPECT_EQ((*registry->FindByMac("52:54:00:dd:00:02"))->ip, "10.77.1.1");
   // Dropped from the profile: the node stays, no longer declared.
   registry.reset();
-  registry = MustOpen(TestProfile());
+  registry = MustOpen();
   ASSERT_TRUE(registry);
   auto node = registry->FindByName("mosix1");
   ASSERT_TRUE(node.ok() && node->has_value());
@@ -323,7 +294,7 @@ TEST_F(NodeRegistryTest, DeclaredNodesMayTradeIndices) {
 }
 
 TEST_F(NodeRegistryTest, RemovedIndexIsReusedFirst) {
-  auto registry = MustOpen(TestProfile());
+  auto registry = MustOpen();
   ASSERT_TRUE(registry);
   for (int i = 1; i <= 4; ++i) MustBoot(registry.get(), Mac(i));
   ASSERT_TRUE(registry->Remove("mosix2").ok());
@@ -336,7 +307,7 @@ TEST_F(NodeRegistryTest, RemovedIndexIsReusedFirst) {
 }
 
 TEST_F(NodeRegistryTest, AdminEdits) {
-  auto registry = MustOpen(TestProfile());
+  auto registry = MustOpen();
   ASSERT_TRUE(registry);
   Node node = MustBoot(registry.get(), Mac(1));
   ASSERT_TRUE(registry->SetState("mosix1", NodeState::kInstalled).ok());
@@ -372,7 +343,7 @@ TEST_F(NodeRegistryTest, AdminEdits) {
 }
 
 TEST_F(NodeRegistryTest, AdminErrorsNameTheNodeAndTheRegistry) {
-  auto registry = MustOpen(TestProfile());
+  auto registry = MustOpen();
   ASSERT_TRUE(registry);
   MustBoot(registry.get(), Mac(1));
   std::vector<std::pair<std::string, Status>> calls = {
@@ -401,7 +372,7 @@ TEST_F(NodeRegistryTest, AdminErrorsNameTheNodeAndTheRegistry) {
 }
 
 TEST_F(NodeRegistryTest, DeclaredNodesCannotBeRemovedOrRegrouped) {
-  ClusterProfile profile = TestProfile();
+  ClusterProfile profile = LabProfile();
   profile.nodes.push_back(DeclaredNode{"52:54:00:dd:00:01", 1, "", ""});
   auto registry = MustOpen(profile);
   ASSERT_TRUE(registry);
@@ -414,12 +385,12 @@ TEST_F(NodeRegistryTest, DeclaredNodesCannotBeRemovedOrRegrouped) {
 }
 
 TEST_F(NodeRegistryTest, GenerationChangesAcrossConnectionsAndProcesses) {
-  auto registry = MustOpen(TestProfile());
+  auto registry = MustOpen();
   ASSERT_TRUE(registry);
   MustBoot(registry.get(), Mac(1));
   int64_t start = registry->Generation().value();
 
-  auto other = MustOpen(TestProfile());
+  auto other = MustOpen();
   ASSERT_TRUE(other);
   ASSERT_TRUE(other->SetMode("mosix1", BootMode::kLocal).ok());
   int64_t after_connection = registry->Generation().value();
@@ -428,7 +399,7 @@ TEST_F(NodeRegistryTest, GenerationChangesAcrossConnectionsAndProcesses) {
   pid_t pid = ::fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
-    auto child = NodeRegistry::Open(db_, TestProfile());
+    auto child = NodeRegistry::Open(db_, LabProfile());
     ::_exit(child.ok() && (*child)->SetState("mosix1", NodeState::kFailed).ok() ? 0 : 1);
   }
   int status = 0;
@@ -445,7 +416,7 @@ TEST_F(NodeRegistryTest, GenerationChangesAcrossConnectionsAndProcesses) {
 // serve re-renders dnsmasq's hosts whenever the generation moves: a node
 // booting again as it did before must not move it.
 TEST_F(NodeRegistryTest, RepeatedBootLeavesTheGenerationAlone) {
-  auto registry = MustOpen(TestProfile(DhcpMode::kProxy));
+  auto registry = MustOpen(LabProfile(DhcpMode::kProxy));
   ASSERT_TRUE(registry);
   ASSERT_TRUE(registry->RegisterBoot(Boot(Mac(1), "192.168.1.50"), 1).ok());
   int64_t booted = registry->Generation().value();
@@ -477,8 +448,8 @@ TEST_F(NodeRegistryTest, RepeatedBootLeavesTheGenerationAlone) {
 }
 
 TEST_F(NodeRegistryTest, FullAddressRangeIsAClearErrorAndLosesNothing) {
-  ClusterProfile profile = TestProfile();
-  profile.network.node_addresses = Ipv4Range{Ip("10.77.1.1"), Ip("10.77.1.2")};
+  ClusterProfile profile = LabProfile();
+  profile.network.node_addresses = Ipv4Range{testing::Ip("10.77.1.1"), testing::Ip("10.77.1.2")};
   auto registry = MustOpen(profile);
   ASSERT_TRUE(registry);
   MustBoot(registry.get(), Mac(1));
@@ -496,19 +467,19 @@ TEST_F(NodeRegistryTest, FullAddressRangeIsAClearErrorAndLosesNothing) {
 
 TEST_F(NodeRegistryTest, ChangedAddressRangeMovesNodes) {
   {
-    auto registry = MustOpen(TestProfile());
+    auto registry = MustOpen();
     ASSERT_TRUE(registry);
     MustBoot(registry.get(), Mac(1));
   }
-  ClusterProfile moved = TestProfile();
-  moved.network.node_addresses = Ipv4Range{Ip("10.77.5.10"), Ip("10.77.5.99")};
+  ClusterProfile moved = LabProfile();
+  moved.network.node_addresses = Ipv4Range{testing::Ip("10.77.5.10"), testing::Ip("10.77.5.99")};
   auto registry = MustOpen(moved);
   ASSERT_TRUE(registry);
   EXPECT_EQ((*registry->FindByName("mosix1"))->ip, "10.77.5.10");
 }
 
 TEST_F(NodeRegistryTest, ProxyModeRecordsTheAddressSeen) {
-  auto registry = MustOpen(TestProfile(DhcpMode::kProxy));
+  auto registry = MustOpen(LabProfile(DhcpMode::kProxy));
   ASSERT_TRUE(registry);
   auto first = registry->RegisterBoot(Boot(Mac(1), "192.168.1.50"), 1);
   ASSERT_TRUE(first.ok()) << first.status().message();
@@ -524,13 +495,13 @@ TEST_F(NodeRegistryTest, ProxyModeRecordsTheAddressSeen) {
 
 TEST_F(NodeRegistryTest, RemovedGroupIsAnErrorNamingItsNodes) {
   {
-    auto registry = MustOpen(TestProfile());
+    auto registry = MustOpen();
     ASSERT_TRUE(registry);
     MustBoot(registry.get(), Mac(1));
     MustBoot(registry.get(), Mac(2));
     ASSERT_TRUE(registry->SetGroup("mosix2", "render").ok());
   }
-  ClusterProfile profile = TestProfile();
+  ClusterProfile profile = LabProfile();
   profile.groups.erase("render");
   auto registry = NodeRegistry::Open(db_, profile);
   ASSERT_FALSE(registry.ok());
@@ -542,7 +513,7 @@ TEST_F(NodeRegistryTest, DamagedFileIsAClearError) {
   std::string garbage;
   for (int i = 0; i < 300; ++i) garbage += "this is not an SQLite database\n";
   testing::WriteTestFile(db_, garbage);
-  auto registry = NodeRegistry::Open(db_, TestProfile());
+  auto registry = NodeRegistry::Open(db_, LabProfile());
   ASSERT_FALSE(registry.ok());
   EXPECT_EQ(registry.status().code(), Code::kCorrupt);
   EXPECT_THAT(registry.status().message(), HasSubstr("registry " + db_ + " is damaged"));
@@ -550,16 +521,16 @@ TEST_F(NodeRegistryTest, DamagedFileIsAClearError) {
 }
 
 TEST_F(NodeRegistryTest, MissingDirectoryAndNewerSchemaAreClearErrors) {
-  auto missing = NodeRegistry::Open(dir_.Sub("no/such/dir/registry.db"), TestProfile());
+  auto missing = NodeRegistry::Open(dir_.Sub("no/such/dir/registry.db"), LabProfile());
   ASSERT_FALSE(missing.ok());
   EXPECT_THAT(missing.status().message(), HasSubstr("no/such/dir/registry.db"));
 
-  ASSERT_TRUE(MustOpen(TestProfile()));
+  ASSERT_TRUE(MustOpen());
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(db_.c_str(), &db), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(db, "PRAGMA user_version=7", nullptr, nullptr, nullptr), SQLITE_OK);
   sqlite3_close(db);
-  auto newer = NodeRegistry::Open(db_, TestProfile());
+  auto newer = NodeRegistry::Open(db_, LabProfile());
   ASSERT_FALSE(newer.ok());
   EXPECT_EQ(newer.status().code(), Code::kUnsupported);
   EXPECT_THAT(newer.status().message(), AllOf(HasSubstr(db_), HasSubstr("schema version 7")));

@@ -1,6 +1,6 @@
-// Helpers for the HttpServer/HttpClient tests (http_server_test.cc,
-// http_client_test.cc): a server on 127.0.0.1 with an ephemeral port, URLs
-// and calls to it, and deterministic content. Header-only so each test
+// A server on 127.0.0.1 with an ephemeral port, URLs and calls to it, and
+// deterministic content: for the HttpServer/HttpClient tests and any test
+// that puts a fake server in front of a client. Header-only so each test
 // executable stays one source file.
 #pragma once
 

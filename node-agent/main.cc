@@ -18,7 +18,9 @@ int Fail(const gc::Status& status) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"goldcast-agent: the node side of goldcast (golden-client capture, ...)"};
+  CLI::App app{
+      "goldcast-agent: the node side of goldcast (golden-client capture, node install, "
+      "heartbeats)"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "goldcast-agent 0.1.0");
 

@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
-# The goldcast demo (README's first command). Until the virtual-cluster demo
-# exists it shows the golden-client capture on a real Debian tree:
+# The goldcast demo (README's first command): a golden-client capture on a
+# real Debian tree, then a virtual cluster of blank VMs installed over PXE.
 #   1. installs packages, builds goldcast (release);
 #   2. builds (once, cached) a debootstrap minbase tree: the "golden client";
 #   3. in two network namespaces joined by a veth (golden 10.88.250.2,
 #      server 10.88.250.1), runs goldcast-agent prepareclient on the golden
 #      side and goldcast getimage on the server side: compute@1;
 #   4. changes a few files, captures again: compute@2 moves only the changes;
-#   5. lists, shows, diffs, verifies and exports the image.
+#   5. lists, shows, diffs, verifies and exports the image;
+#   6. builds the kernel artifact (Debian's vanilla 6.1 tarball + a test
+#      patch; the first build compiles for several minutes, later ones hit
+#      the cache), imports a small busybox node image and makes the installer;
+#   7. runs goldcast serve on a lab bridge (its own namespace) and powers on
+#      two blank QEMU machines one after the other: they are named mosix1 and
+#      mosix2 in boot order, installed, rebooted into the artifact from their
+#      own disks, and heartbeat; `goldcast nodes` shows the cluster.
 # Needs root. Everything it starts runs inside its own namespaces and is
 # removed at the end.
 set -euo pipefail
@@ -20,9 +27,9 @@ ninja -C build-release goldcast goldcast-agent
 tree_cache=$(bash scripts/golden-cache.sh)
 
 GC_TEST=demo
-# shellcheck source=../tests/integration/lib.sh
-source tests/integration/lib.sh
-gc_init "$repo/build-release/imager/goldcast" "$repo/build-release/node-agent/goldcast-agent"
+# shellcheck source=../tests/integration/lib_vm.sh
+source tests/integration/lib_vm.sh
+gc_vm_init "$repo/build-release/imager/goldcast" "$repo/build-release/node-agent/goldcast-agent"
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 golden=gc-demo-golden-$$
@@ -70,4 +77,42 @@ say "5. verify every object and export compute@2"
 "$GOLDCAST" --state "$state" image export compute:stable -o "$GC_TMP/compute.tar.zst" --zstd
 ls -lh "$GC_TMP/compute.tar.zst"
 echo "store on disk: $(du -sh "$state/store" | cut -f1) for two versions (tree: $(du -sh "$tree" | cut -f1))"
-say "done: the namespaces, processes and temp files are removed on exit"
+say "6. a kernel artifact, a node image and the installer"
+gc_build_test_kernel "$state"
+"$GOLDCAST" --state "$state" kernel list
+bash tests/integration/node_tree.sh "$GC_TMP/node-tree"
+"$GOLDCAST" --state "$state" image import --dir "$GC_TMP/node-tree" --image node -m "busybox node"
+bash scripts/bundle-agent.sh "$GOLDCAST_AGENT" "$GC_TMP/agent-bundle"
+mkdir -p "$state/boot/install"
+cp "$artifact/vmlinuz" "$state/boot/install/vmlinuz"
+bash scripts/installer-initramfs.sh --agent-bundle "$GC_TMP/agent-bundle" \
+  "$state/boot/install/initrd.img"
+
+say "7. goldcast serve on a lab bridge; two blank machines power on in order"
+gc_vm_lab_up "gc-demo-lab-$$" 90
+gc_vm_profile install.yaml "$GC_TMP/cluster.yaml" KERNEL="${kernel%@*}" IMAGE=node
+grep -v '^#' "$GC_TMP/cluster.yaml"
+gc_serve_start "$state" "$GC_TMP/cluster.yaml"
+GC_VM_REBOOT=1 GC_VM_DISK_SIZE=128M gc_vm_start node-a 52:54:00:90:00:0a bios
+gc_nodes_wait_count 1 120
+GC_VM_REBOOT=1 GC_VM_DISK_SIZE=128M gc_vm_start node-b 52:54:00:90:00:0b bios
+for vm in node-a node-b; do
+  gc_vm_wait_serial "$vm" 'GOLDCAST-INSTALL-OK' 300
+  gc_vm_wait_serial "$vm" 'GOLDCAST-AGENT-STARTED' 240
+done
+for vm in node-a node-b; do
+  echo "$vm's console:"
+  grep -aE 'goldcast installer|goldcast-agent install|GOLDCAST-' "$(gc_vm_serial "$vm")" |
+    tr -d '\r' | sed 's/^/  /' | tail -n 12
+done
+deadline=$((SECONDS + 120))
+until "$GOLDCAST" --state "$state" nodes list --json | python3 -c '
+import json, sys
+nodes = json.load(sys.stdin)
+sys.exit(0 if len(nodes) == 2 and all(n.get("heartbeat") for n in nodes) else 1)'; do
+  [ "$SECONDS" -lt "$deadline" ] || gc_fail "the two nodes did not heartbeat within 120 s"
+  sleep 1
+done
+"$GOLDCAST" --state "$state" nodes list
+"$GOLDCAST" --state "$state" nodes show mosix2
+say "done: the VMs, namespaces, processes and temp files are removed on exit"

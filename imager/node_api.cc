@@ -462,7 +462,31 @@ HttpResponse NodeApi::Beat(const Node& node, const std::string& body) {
     GC_LOG(Info) << node.name << ": first heartbeat (" << beat->boot << ", image "
                  << (beat->image.empty() ? "?" : beat->image) << ")";
   }
-  return HttpResponse::Json(200, "{\"ok\":true,\"time_ns\":" + std::to_string(now) + "}");
+  json answer = {{"ok", true}, {"time_ns", now}, {"cluster_files", json::array()}};
+  // Cluster files follow the registry (a new node changes the openMosix
+  // map): an installed node gets the server's copy of each file it reports
+  // with another hash, writes it and reports the new hash next beat, so the
+  // drift clears. A diskless node's root is RAM, rebuilt from the plan at
+  // every boot: nothing to converge. Files the node does not report are not
+  // in its node.json and it would refuse them anyway.
+  if (beat->boot == "installed" && !beat->cluster_files.empty()) {
+    Result<std::vector<Node>> nodes = registry_->List();
+    if (!nodes.ok()) {
+      GC_LOG(Warning) << node.name << ": heartbeat recorded, but no cluster files sent: "
+                      << nodes.status().message();
+    } else {
+      for (const ClusterFile& file : ClusterFiles(profile_, *nodes)) {
+        auto reported = beat->cluster_files.find(file.path);
+        if (reported == beat->cluster_files.end() || reported->second == Sha256Hex(file.content)) {
+          continue;
+        }
+        GC_LOG(Info) << node.name << ": sending " << file.path << " (its copy differs)";
+        answer["cluster_files"].push_back(
+            {{"path", file.path}, {"mode", file.mode}, {"content", file.content}});
+      }
+    }
+  }
+  return HttpResponse::Json(200, Dump(answer));
 }
 
 Result<std::shared_ptr<const NodeApi::ImageIndex>> NodeApi::LoadImage(const ImageRef& ref) {

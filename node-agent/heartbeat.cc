@@ -17,6 +17,7 @@
 #include "common/env.h"
 #include "common/hash.h"
 #include "common/log.h"
+#include "common/manifest.h"
 #include "common/text.h"
 #include "common/unique_fd.h"
 #include "node-agent/node_client.h"
@@ -29,6 +30,9 @@ using Clock = std::chrono::steady_clock;
 using nlohmann::json;
 
 constexpr auto kMaxBackoff = std::chrono::minutes(5);
+// Bounds on a heartbeat answer: as many files as a heartbeat may report.
+constexpr size_t kMaxAnswerBytes = 1 << 20;
+constexpr size_t kMaxAnswerFiles = 64;
 
 Result<std::string> ReadProcFile(const SamplePaths& paths, const char* name) {
   return Env::Default()->ReadFile(JoinPath(paths.proc_root, name));
@@ -300,7 +304,68 @@ Result<Identity> LoadIdentity(const RunOptions& options) {
   return identity;
 }
 
-// One heartbeat: sample, post, check that the server took it.
+Result<std::vector<ClusterFile>> ParseAnswerFiles(const json& doc) {
+  std::vector<ClusterFile> files;
+  auto list = doc.find("cluster_files");
+  if (list == doc.end()) return files;
+  if (!list->is_array()) return InvalidArgument("field cluster_files: not a list");
+  if (list->size() > kMaxAnswerFiles) {
+    return InvalidArgument("field cluster_files: more than " + std::to_string(kMaxAnswerFiles) +
+                           " files");
+  }
+  for (size_t i = 0; i < list->size(); ++i) {
+    const json& item = (*list)[i];
+    std::string field = "field cluster_files[" + std::to_string(i) + "]";
+    if (!item.is_object()) return InvalidArgument(field + ": not an object");
+    auto path = item.find("path");
+    auto mode = item.find("mode");
+    auto content = item.find("content");
+    if (path == item.end() || !path->is_string()) {
+      return InvalidArgument(field + ".path: missing or not a string");
+    }
+    if (content == item.end() || !content->is_string()) {
+      return InvalidArgument(field + ".content: missing or not a string");
+    }
+    if (mode == item.end() || !mode->is_number_unsigned() || mode->get<uint64_t>() > 0777) {
+      return InvalidArgument(field + ".mode: missing or not an integer within 0777 (octal)");
+    }
+    files.push_back({path->get<std::string>(), static_cast<uint32_t>(mode->get<uint64_t>()),
+                     content->get<std::string>()});
+  }
+  return files;
+}
+
+// Writes the files of a heartbeat answer. Nothing here fails the beat: the
+// server took it; a problem is logged (once) and the drift stays visible.
+void ApplyAnswerFiles(const json& doc, const std::string& answer_source, const SamplePaths& paths,
+                      const NodeConfig& config, const HeartbeatSample& sample,
+                      std::set<std::string>* logged_notes) {
+  auto warn_once = [&](const std::string& message) {
+    if (logged_notes->insert(message).second) GC_LOG(Warning) << message;
+  };
+  Result<std::vector<ClusterFile>> files = ParseAnswerFiles(doc);
+  if (!files.ok()) {
+    warn_once(answer_source + ": " + files.status().message() +
+              "; cluster files not updated (is the server of the same goldcast version?)");
+    return;
+  }
+  for (const ClusterFile& file : *files) {
+    auto reported = sample.cluster_files.find(file.path);
+    // The server answered a beat older than the file: already up to date.
+    if (reported != sample.cluster_files.end() && reported->second == Sha256Hex(file.content)) {
+      continue;
+    }
+    Status written = WriteClusterFile(paths.fs_root, config, file);
+    if (written.ok()) {
+      GC_LOG(Info) << "updated " << file.path;
+    } else {
+      warn_once(answer_source + ": " + written.message());
+    }
+  }
+}
+
+// One heartbeat: sample, post, check that the server took it, write the
+// cluster files it sent back.
 Status Beat(NodeClient& client, const SamplePaths& paths, BootKind boot,
             std::set<std::string>* logged_notes) {
   GC_ASSIGN_OR_RETURN(HeartbeatSample sample, SampleNode(paths, client.config(), boot));
@@ -310,11 +375,15 @@ Status Beat(NodeClient& client, const SamplePaths& paths, BootKind boot,
   const std::string path = "/v1/node/heartbeat";
   GC_ASSIGN_OR_RETURN(std::string answer, client.PostJson(path, HeartbeatJson(sample)));
   bool accepted = false;
-  try {
-    json doc = json::parse(answer);
-    accepted = doc.is_object() && doc.value("ok", false) == true;
-  } catch (const json::exception&) {
-    accepted = false;
+  json doc;
+  if (answer.size() <= kMaxAnswerBytes) {
+    try {
+      doc = json::parse(answer);
+      auto ok = doc.is_object() ? doc.find("ok") : doc.end();
+      accepted = doc.is_object() && ok != doc.end() && ok->is_boolean() && ok->get<bool>();
+    } catch (const json::exception&) {
+      accepted = false;
+    }
   }
   if (!accepted) {
     return Status(Code::kUnsupported, "POST " + client.config().server + path +
@@ -322,6 +391,8 @@ Status Beat(NodeClient& client, const SamplePaths& paths, BootKind boot,
                                           answer.substr(0, 200) +
                                           "' (is this a goldcast server of the same version?)");
   }
+  ApplyAnswerFiles(doc, "answer of POST " + client.config().server + path, paths, client.config(),
+                   sample, logged_notes);
   return Status::Ok();
 }
 
@@ -342,6 +413,49 @@ Clock::duration NextDelay(int interval_s, int failures, std::mt19937_64& random)
 }
 
 }  // namespace
+
+Result<std::vector<ClusterFile>> ParseHeartbeatAnswer(std::string_view answer) {
+  if (answer.size() > kMaxAnswerBytes) {
+    return InvalidArgument("heartbeat answer larger than " + std::to_string(kMaxAnswerBytes) +
+                           " bytes");
+  }
+  try {
+    json doc = json::parse(answer);
+    if (!doc.is_object()) return InvalidArgument("heartbeat answer: not a JSON object");
+    return ParseAnswerFiles(doc);
+  } catch (const json::exception& e) {
+    return InvalidArgument(std::string("heartbeat answer: not JSON: ") + e.what());
+  }
+}
+
+Status WriteClusterFile(const std::string& fs_root, const NodeConfig& config,
+                        const ClusterFile& file) {
+  GC_RETURN_IF_ERROR(ValidateRelativePath(file.path).WithContext(
+      "cluster file path '" + file.path.substr(0, 256) + "' from the server"));
+  if (std::find(config.cluster_files.begin(), config.cluster_files.end(), file.path) ==
+      config.cluster_files.end()) {
+    return InvalidArgument("the server sent cluster file " + file.path +
+                           ", which is not one of node.json's cluster_files: refused (reinstall "
+                           "the node to give it the profile's new cluster files)");
+  }
+  if (file.mode > 0777) {
+    return InvalidArgument("cluster file " + file.path + ": mode beyond 0777 refused");
+  }
+  std::string shown = JoinPath(fs_root, file.path);
+  // Unlike the installer, which syncs the new disk once at the end, a
+  // running node may lose power at any moment: sync the file before the
+  // rename and the directory after it.
+  GC_RETURN_IF_ERROR(WriteFileBeneath(fs_root, file.path, file.mode, [&](int fd) -> Status {
+    GC_RETURN_IF_ERROR(WriteAllFd(fd, file.content, shown));
+    if (::fsync(fd) != 0) return ErrnoError("fsync " + shown);
+    return Status::Ok();
+  }));
+  size_t slash = file.path.rfind('/');
+  std::string parent = slash == std::string::npos ? "" : file.path.substr(0, slash);
+  GC_ASSIGN_OR_RETURN(UniqueFd dir, OpenDirBeneath(fs_root, parent, false));
+  if (::fsync(dir.get()) != 0) return ErrnoError("fsync the directory of " + shown);
+  return Status::Ok();
+}
 
 const char* BootKindName(BootKind boot) {
   return boot == BootKind::kDiskless ? "diskless" : "installed";

@@ -8,10 +8,12 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
 #include "node-agent/node_config.h"
+#include "node-agent/node_identity.h"
 
 namespace gc {
 
@@ -57,6 +59,20 @@ Result<HeartbeatSample> SampleNode(const SamplePaths& paths, const NodeConfig& c
 // The heartbeat body, exactly as docs/node-api.md lists it.
 std::string HeartbeatJson(const HeartbeatSample& sample);
 
+// The cluster files of a heartbeat answer (docs/node-api.md): the server's
+// copy of each file whose reported hash differs from it. Network input,
+// parsed strictly: at most 1 MiB and 64 files, each with a string `path`
+// and `content` and an integer `mode` within 0777; an error names the
+// field. No `cluster_files` field is an empty list.
+Result<std::vector<ClusterFile>> ParseHeartbeatAnswer(std::string_view answer);
+
+// Replaces FS_ROOT/file.path with the server's copy, if the path is one of
+// config.cluster_files (the server never gets to write anywhere else):
+// temp file in the same directory, fsync, rename, fsync of the directory;
+// a symlink on the way is refused, one at the final name replaced.
+Status WriteClusterFile(const std::string& fs_root, const NodeConfig& config,
+                        const ClusterFile& file);
+
 struct RunOptions {
   // node.json; when it does not exist, the identity comes from
   // PROC/cmdline (a diskless node).
@@ -75,6 +91,9 @@ struct RunOptions {
 // Sends heartbeats until SIGTERM or SIGINT (then returns OK), or once. A
 // failing server is retried with jittered backoff (at most 5 minutes apart);
 // the log says once that heartbeats fail and once that they recovered.
+// Cluster files in an answer are written (WriteClusterFile) and logged
+// ("updated PATH"); a malformed list or a refused file is logged, and the
+// heartbeat still counts as accepted.
 Status RunAgent(const RunOptions& options);
 
 }  // namespace gc

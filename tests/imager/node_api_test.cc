@@ -423,7 +423,8 @@ TEST_F(NodeApiTest, HeartbeatIsStoredAndDriftIsComputed) {
                {"future_field", {{"ignored", true}}}};
   HttpResponse response = Post("/v1/node/heartbeat", beat.dump());
   ASSERT_EQ(response.status, 200) << response.body;
-  EXPECT_EQ(json::parse(response.body), json({{"ok", true}, {"time_ns", kNow}}));
+  EXPECT_EQ(json::parse(response.body),
+            json({{"ok", true}, {"time_ns", kNow}, {"cluster_files", json::array()}}));
 
   Node node = Find("mosix1");
   EXPECT_EQ(node.heartbeat.time_ns, kNow);
@@ -472,6 +473,60 @@ TEST_F(NodeApiTest, HeartbeatIsStoredAndDriftIsComputed) {
   // A new node with an address changes the map: every copy is stale now.
   ASSERT_TRUE(registry_->Add("52:54:00:00:00:03", "").ok());
   EXPECT_THAT(DriftReasons(Find("mosix2"), expected()), ElementsAre("files"));
+}
+
+// The demo's problem: mosix1 installed with a map of itself only, then
+// mosix3 joins. The answer hands back exactly the stale files, so the
+// agent can converge.
+TEST_F(NodeApiTest, HeartbeatAnswerCarriesTheClusterFilesThatDiffer) {
+  auto current = [&] {
+    std::map<std::string, std::string> hashes;
+    for (const ClusterFile& file : ClusterFiles(profile_, registry_->List().value())) {
+      hashes[file.path] = Sha256Hex(file.content);
+    }
+    return hashes;
+  };
+  json beat = {{"format", 1}, {"boot", "installed"}, {"cluster_files", current()}};
+  ASSERT_EQ(beat["cluster_files"].size(), 2u);  // the map and the calibration
+  auto answer = [&](const json& body) {
+    HttpResponse response = Post("/v1/node/heartbeat", body.dump());
+    EXPECT_EQ(response.status, 200) << response.body;
+    json doc = json::parse(response.body);
+    EXPECT_EQ(doc["ok"], true);
+    return doc["cluster_files"];
+  };
+  EXPECT_EQ(answer(beat), json::array()) << "all files match";
+
+  ASSERT_TRUE(registry_->Add("52:54:00:00:00:03", "").ok());
+  std::vector<ClusterFile> files = ClusterFiles(profile_, registry_->List().value());
+  const ClusterFile* map = nullptr;
+  for (const ClusterFile& file : files) {
+    if (file.path == kOpenMosixMapPath) map = &file;
+  }
+  ASSERT_NE(map, nullptr);
+  ASSERT_EQ(map->content, "1 10.77.0.10 3\n");  // the new node is in the map
+  json sent = answer(beat);
+  ASSERT_EQ(sent.size(), 1u) << sent.dump() << ": only the map changed";
+  EXPECT_EQ(sent[0],
+            json({{"path", kOpenMosixMapPath}, {"mode", 0644}, {"content", map->content}}));
+
+  // Once the node reports the new hash, nothing more is sent.
+  beat["cluster_files"] = current();
+  EXPECT_EQ(answer(beat), json::array());
+  // An unreadable copy ("") is resent too.
+  beat["cluster_files"][kCalibrationPath] = "";
+  sent = answer(beat);
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0]["path"], kCalibrationPath);
+  EXPECT_EQ(sent[0]["mode"], 0755);
+  // A file the node does not report is not in its node.json: not sent.
+  beat["cluster_files"] = {{kOpenMosixMapPath, Sha256Hex("stale\n")}};
+  sent = answer(beat);
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0]["path"], kOpenMosixMapPath);
+  // A diskless root is RAM, rebuilt at every boot: nothing to converge.
+  beat["boot"] = "diskless";
+  EXPECT_EQ(answer(beat), json::array());
 }
 
 // Through a real HTTP server on 127.0.0.1: headers arrive lowercased, the

@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -16,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/env.h"
 #include "common/hash.h"
 #include "common/http_server.h"
 #include "common/log.h"
@@ -196,6 +198,83 @@ TEST(HeartbeatJsonTest, MatchesTheDocumentedShape) {
   EXPECT_NO_THROW(json::parse(HeartbeatJson(*sample)));
 }
 
+TEST(ParseHeartbeatAnswerTest, ReadsTheFilesAndRefusesWrongTypes) {
+  auto none = ParseHeartbeatAnswer(R"({"ok":true,"time_ns":1})");
+  ASSERT_TRUE(none.ok()) << none.status().message();
+  EXPECT_TRUE(none->empty());
+  auto files = ParseHeartbeatAnswer(
+      R"({"ok":true,"cluster_files":[{"path":"etc/openmosix.map","mode":420,"content":"1 a 2\n"},
+                                     {"path":"etc/goldcast/calibration","mode":493,"content":""}]})");
+  ASSERT_TRUE(files.ok()) << files.status().message();
+  ASSERT_EQ(files->size(), 2u);
+  EXPECT_EQ((*files)[0].path, "etc/openmosix.map");
+  EXPECT_EQ((*files)[0].mode, 0644u);
+  EXPECT_EQ((*files)[0].content, "1 a 2\n");
+  EXPECT_EQ((*files)[1].mode, 0755u);
+
+  struct Case {
+    std::string answer;
+    std::string reason;
+  };
+  std::vector<Case> cases = {
+      {R"({"cluster_files":{}})", "field cluster_files: not a list"},
+      {R"({"cluster_files":[7]})", "field cluster_files[0]: not an object"},
+      {R"({"cluster_files":[{"mode":420,"content":""}]})", "cluster_files[0].path"},
+      {R"({"cluster_files":[{"path":1,"mode":420,"content":""}]})", "cluster_files[0].path"},
+      {R"({"cluster_files":[{"path":"a","mode":420}]})", "cluster_files[0].content"},
+      {R"({"cluster_files":[{"path":"a","mode":"644","content":""}]})", "cluster_files[0].mode"},
+      {R"({"cluster_files":[{"path":"a","mode":-1,"content":""}]})", "cluster_files[0].mode"},
+      {R"({"cluster_files":[{"path":"a","mode":2541,"content":""}]})", "cluster_files[0].mode"},
+      {R"([1])", "not a JSON object"},
+      {R"({"ok":)", "not JSON"},
+      {std::string(2 << 20, ' '), "larger than"},
+  };
+  for (const Case& c : cases) {
+    auto parsed = ParseHeartbeatAnswer(c.answer);
+    ASSERT_FALSE(parsed.ok()) << c.answer.substr(0, 80);
+    EXPECT_THAT(parsed.status().message(), HasSubstr(c.reason)) << c.answer.substr(0, 80);
+  }
+}
+
+TEST(WriteClusterFileTest, WritesOnlyTheConfiguredFilesBeneathTheRoot) {
+  FakeNode node;
+  const std::string root = node.paths().fs_root;
+  NodeConfig config = TestConfig();
+  config.cluster_files.push_back("etc/goldcast/calibration");
+  Status status = WriteClusterFile(root, config, {"etc/openmosix.map", 0640, "1 10.77.0.10 9\n"});
+  ASSERT_TRUE(status.ok()) << status.message();
+  EXPECT_EQ(Env::Default()->ReadFile(root + "/etc/openmosix.map").value(), "1 10.77.0.10 9\n");
+  struct stat st {};
+  ASSERT_EQ(::stat((root + "/etc/openmosix.map").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0640u);
+  // Missing directories are made.
+  status = WriteClusterFile(root, config, {"etc/goldcast/calibration", 0755, "#!/bin/sh\n"});
+  ASSERT_TRUE(status.ok()) << status.message();
+  ASSERT_EQ(::stat((root + "/etc/goldcast/calibration").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0755u);
+
+  status = WriteClusterFile(root, config, {"etc/passwd", 0644, "root::0:0::/:/bin/sh\n"});
+  EXPECT_EQ(status.code(), Code::kInvalidArgument);
+  EXPECT_THAT(status.message(), HasSubstr("etc/passwd, which is not one of node.json's"));
+  EXPECT_FALSE(Env::Default()->Exists(root + "/etc/passwd"));
+
+  // "../x" is refused even should a config list it.
+  config.cluster_files.push_back("../x");
+  status = WriteClusterFile(root, config, {"../x", 0644, "escaped"});
+  EXPECT_EQ(status.code(), Code::kInvalidArgument);
+  EXPECT_THAT(status.message(), HasSubstr("'../x' from the server"));
+  EXPECT_FALSE(Env::Default()->Exists(node.dir().Sub("x")));
+
+  // A symlink on the way is never followed out of the root.
+  WriteTestFile(node.dir().Sub("outside/keep"), "");
+  ASSERT_EQ(::symlink(node.dir().Sub("outside").c_str(), (root + "/etc/goldcast2").c_str()), 0);
+  config.cluster_files.push_back("etc/goldcast2/calibration");
+  status = WriteClusterFile(root, config, {"etc/goldcast2/calibration", 0644, "evil"});
+  EXPECT_FALSE(status.ok());
+  EXPECT_THAT(status.message(), HasSubstr("is a symlink"));
+  EXPECT_FALSE(Env::Default()->Exists(node.dir().Sub("outside/calibration")));
+}
+
 // A fake node API that records heartbeats; `status_for(n)` picks the answer
 // to the n-th heartbeat (0-based).
 class RunAgentTest : public ::testing::Test {
@@ -273,6 +352,69 @@ TEST_F(RunAgentTest, OncePostsOneHeartbeat) {
   EXPECT_EQ(body["image"], "compute@2");
   EXPECT_EQ(body["kernel"]["artifact"], "tiny@1");
   EXPECT_EQ(body["mem_total_kb"], 2041828);
+}
+
+TEST_F(RunAgentTest, OnceWritesTheClusterFilesOfTheAnswer) {
+  answer_ =
+      json({{"ok", true},
+            {"time_ns", 1},
+            {"cluster_files",
+             {{{"path", "etc/openmosix.map"}, {"mode", 0644}, {"content", "1 10.77.0.10 2\n"}},
+              {{"path", "etc/shadow"}, {"mode", 0644}, {"content", "root::1::::::\n"}}}}})
+          .dump();
+  RunOptions options = Options(WriteConfig());
+  options.once = true;
+  ::testing::internal::CaptureStderr();
+  Status status = RunAgent(options);
+  std::string log = ::testing::internal::GetCapturedStderr();
+  ASSERT_TRUE(status.ok()) << status.message() << "\n" << log;
+  const std::string root = node_.paths().fs_root;
+  EXPECT_EQ(Env::Default()->ReadFile(root + "/etc/openmosix.map").value(), "1 10.77.0.10 2\n");
+  EXPECT_FALSE(Env::Default()->Exists(root + "/etc/shadow"));
+  EXPECT_THAT(log, HasSubstr("updated etc/openmosix.map"));
+  EXPECT_THAT(log, HasSubstr("etc/shadow, which is not one of node.json's cluster_files"));
+}
+
+TEST_F(RunAgentTest, BadFilesInTheAnswerAreLoggedAndTheBeatStillCounts) {
+  answer_ = R"({"ok":true,"cluster_files":[{"path":"etc/openmosix.map","mode":"rw"}]})";
+  RunOptions options = Options(WriteConfig());
+  options.once = true;
+  ::testing::internal::CaptureStderr();
+  Status status = RunAgent(options);
+  std::string log = ::testing::internal::GetCapturedStderr();
+  ASSERT_TRUE(status.ok()) << status.message();
+  EXPECT_THAT(log, HasSubstr("cluster_files[0].content"));
+  EXPECT_EQ(Env::Default()->ReadFile(node_.paths().fs_root + "/etc/openmosix.map").value(),
+            "1 10.77.0.10 4\n");
+}
+
+// The server keeps sending the same file until a beat reports its hash: the
+// file is written and logged once, and the next beat reports the new hash.
+TEST_F(RunAgentTest, LoopUpdatesOnceAndReportsTheNewHash) {
+  const std::string map = "1 10.77.0.10 5\n";
+  answer_ =
+      json({{"ok", true},
+            {"cluster_files", {{{"path", "etc/openmosix.map"}, {"mode", 0644}, {"content", map}}}}})
+          .dump();
+  on_beat_ = [](size_t n) {
+    if (n == 2) ::kill(::getpid(), SIGTERM);
+  };
+  SetLogLevel(LogLevel::kInfo);
+  ::testing::internal::CaptureStderr();
+  Status status = RunAgent(Options(WriteConfig()));
+  std::string log = ::testing::internal::GetCapturedStderr();
+  ASSERT_TRUE(status.ok()) << status.message();
+  size_t updates = 0;
+  for (size_t at = log.find("updated etc/openmosix.map"); at != std::string::npos;
+       at = log.find("updated etc/openmosix.map", at + 1)) {
+    ++updates;
+  }
+  EXPECT_EQ(updates, 1u) << log;
+  std::lock_guard<std::mutex> lock(mutex_);
+  ASSERT_EQ(beats_.size(), 3u);
+  EXPECT_EQ(json::parse(beats_[0])["cluster_files"]["etc/openmosix.map"],
+            Sha256Hex("1 10.77.0.10 4\n"));
+  EXPECT_EQ(json::parse(beats_[1])["cluster_files"]["etc/openmosix.map"], Sha256Hex(map));
 }
 
 TEST_F(RunAgentTest, OnceFailsOnUnauthorized) {

@@ -32,10 +32,11 @@ secret="$(grep -o 'goldcast.secret=[0-9a-f]*' "$GC_OUT" | head -n 1 | cut -d= -f
 [ -n "$secret" ] || gc_fail_with_file "the install script carries no goldcast.secret" "$GC_OUT"
 server="$(gc_vm_url "")"
 
-# A wrong secret: refused (401), nothing written, registry unchanged.
+# A wrong secret (the last digit changed): refused (401), nothing written.
+case "$secret" in *0) wrong="${secret%?}1" ;; *) wrong="${secret%?}0" ;; esac
 mkdir "$GC_TMP/wrong"
 gc_expect_status 1 "install with a wrong secret" gc_vm_ns_exec "$GOLDCAST_AGENT" install \
-  --server "$server" --node mosix1 --secret "${secret%?}0" --target-root "$GC_TMP/wrong"
+  --server "$server" --node mosix1 --secret "$wrong" --target-root "$GC_TMP/wrong"
 gc_assert_grep "the 401 in the error" "401" "$GC_ERR"
 [ -z "$(ls -A "$GC_TMP/wrong")" ] || gc_fail "a refused install wrote into its target: $(ls -A "$GC_TMP/wrong")"
 

@@ -125,39 +125,9 @@ until ip netns exec "$ns" curl -fsS --max-time 2 "http://$server:$port/healthz" 
   sleep 0.1
 done
 
-mkdir -p "$GC_TMP/nginx/tmp"
-cat >"$GC_TMP/nginx/nginx.conf" <<EOF
-user root;
-worker_processes auto;
-pid $GC_TMP/nginx/nginx.pid;
-error_log $GC_TMP/nginx/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  sendfile on;
-  tcp_nopush on;
-  default_type application/octet-stream;
-  client_body_temp_path $GC_TMP/nginx/tmp/body;
-  proxy_temp_path $GC_TMP/nginx/tmp/proxy;
-  fastcgi_temp_path $GC_TMP/nginx/tmp/fastcgi;
-  uwsgi_temp_path $GC_TMP/nginx/tmp/uwsgi;
-  scgi_temp_path $GC_TMP/nginx/tmp/scgi;
-  server {
-    listen $server:$nginx_port;
-    location /boot/files/ { alias $state/boot/; }
-  }
-}
-EOF
-gc_start_bg "$ns" "$GC_TMP/nginx/stderr.log" nginx -p "$GC_TMP/nginx" -c "$GC_TMP/nginx/nginx.conf" \
-  -g 'daemon off;'
-nginx_pid=$GC_LAST_PID
-deadline=$((SECONDS + 10))
-until ip netns exec "$ns" curl -fsS --max-time 2 -o /dev/null -r 0-0 \
-  "http://$server:$nginx_port/boot/files/bench/artifact.bin" 2>/dev/null; do
-  kill -0 "$nginx_pid" 2>/dev/null || gc_fail_with_file "nginx exited during start-up" "$GC_TMP/nginx/error.log"
-  [ "$SECONDS" -lt "$deadline" ] || gc_fail_with_file "nginx did not answer in 10 s" "$GC_TMP/nginx/error.log"
-  sleep 0.1
-done
+gc_nginx_start "$ns" "$ns" "$server:$nginx_port" "location /boot/files/ { alias $state/boot/; }" \
+  "http://$server:$nginx_port/boot/files/bench/artifact.bin" 4096
+nginx_pid=$GC_NGINX_PID
 
 # field LINE KEY: a value from boot_load's key=value line.
 field() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"; }

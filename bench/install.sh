@@ -146,39 +146,9 @@ until ip netns exec "$ns_c" rsync "rsync://$server:$rsync_port/" >/dev/null 2>&1
   sleep 0.1
 done
 
-mkdir -p "$GC_TMP/nginx/tmp"
-cat >"$GC_TMP/nginx/nginx.conf" <<EOF
-user root;
-worker_processes auto;
-pid $GC_TMP/nginx/nginx.pid;
-error_log $GC_TMP/nginx/error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  sendfile on;
-  tcp_nopush on;
-  default_type application/octet-stream;
-  client_body_temp_path $GC_TMP/nginx/tmp/body;
-  proxy_temp_path $GC_TMP/nginx/tmp/proxy;
-  fastcgi_temp_path $GC_TMP/nginx/tmp/fastcgi;
-  uwsgi_temp_path $GC_TMP/nginx/tmp/uwsgi;
-  scgi_temp_path $GC_TMP/nginx/tmp/scgi;
-  server {
-    listen $server:$nginx_port;
-    root $GC_TMP/www;
-  }
-}
-EOF
-gc_start_bg "$ns_s" "$GC_TMP/nginx/stderr.log" nginx -p "$GC_TMP/nginx" -c "$GC_TMP/nginx/nginx.conf" \
-  -g 'daemon off;'
-nginx_pid=$GC_LAST_PID
-deadline=$((SECONDS + 10))
-until ip netns exec "$ns_c" curl -fsS --max-time 2 -o /dev/null -r 0-0 \
-  "http://$server:$nginx_port/x.tar" 2>/dev/null; do
-  kill -0 "$nginx_pid" 2>/dev/null || gc_fail_with_file "nginx exited during start-up" "$GC_TMP/nginx/error.log"
-  [ "$SECONDS" -lt "$deadline" ] || gc_fail_with_file "nginx did not answer in 10 s" "$GC_TMP/nginx/error.log"
-  sleep 0.1
-done
+gc_nginx_start "$ns_s" "$ns_c" "$server:$nginx_port" "root $GC_TMP/www;" \
+  "http://$server:$nginx_port/x.tar"
+nginx_pid=$GC_NGINX_PID
 
 # --- helpers -------------------------------------------------------------
 # Bytes received and sent by the client's end of the veth (headers included).

@@ -458,3 +458,45 @@ gc_build_test_kernel() {
     "$artifact/artifact.json")"
   [ -n "$release" ] || gc_fail "artifact.json of $kernel has no kernel_release"
 }
+
+# gc_nginx_start NS PROBE_NS LISTEN SERVER_DIRECTIVES PROBE_URL [CONNECTIONS]:
+# runs nginx (benchmarks compare against it) inside namespace NS, listening on
+# LISTEN (ADDRESS:PORT) with SERVER_DIRECTIVES in its server block, every
+# file under $GC_TMP/nginx; waits until PROBE_URL answers from PROBE_NS and
+# sets GC_NGINX_PID.
+gc_nginx_start() {
+  local ns="$1" probe_ns="$2" listen="$3" directives="$4" probe_url="$5"
+  local connections="${6:-1024}" dir="$GC_TMP/nginx" deadline
+  mkdir -p "$dir/tmp"
+  cat >"$dir/nginx.conf" <<CONF
+user root;
+worker_processes auto;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events { worker_connections $connections; }
+http {
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  default_type application/octet-stream;
+  client_body_temp_path $dir/tmp/body;
+  proxy_temp_path $dir/tmp/proxy;
+  fastcgi_temp_path $dir/tmp/fastcgi;
+  uwsgi_temp_path $dir/tmp/uwsgi;
+  scgi_temp_path $dir/tmp/scgi;
+  server {
+    listen $listen;
+    $directives
+  }
+}
+CONF
+  gc_start_bg "$ns" "$dir/stderr.log" nginx -p "$dir" -c "$dir/nginx.conf" -g 'daemon off;'
+  GC_NGINX_PID=$GC_LAST_PID
+  deadline=$((SECONDS + 10))
+  until ip netns exec "$probe_ns" curl -fsS --max-time 2 -o /dev/null -r 0-0 "$probe_url" \
+    2>/dev/null; do
+    kill -0 "$GC_NGINX_PID" 2>/dev/null || gc_fail_with_file "nginx exited during start-up" "$dir/error.log"
+    [ "$SECONDS" -lt "$deadline" ] || gc_fail_with_file "nginx did not answer in 10 s" "$dir/error.log"
+    sleep 0.1
+  done
+}

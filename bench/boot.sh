@@ -6,7 +6,7 @@
 #
 # Usage: bench/boot.sh [--goldcast PATH] [--load PATH] [--macs N] [--clients C]
 #                      [--size-mb M] [--runs R] [--check]
-#   --goldcast   goldcast binary (default build/imager/goldcast)
+#   --goldcast   goldcast binary (default build/cli/goldcast)
 #   --load       boot_load binary (default build/bench/boot_load)
 #   --macs N     distinct MACs per /boot/ipxe run (default 1000)
 #   --clients C  concurrent downloaders of the artifact (default 20)
@@ -19,7 +19,7 @@ set -euo pipefail
 GC_TEST=bench-boot
 source "$(dirname "${BASH_SOURCE[0]}")/../tests/integration/lib.sh"
 
-goldcast="$GC_REPO/build/imager/goldcast"
+goldcast="$GC_REPO/build/cli/goldcast"
 load="$GC_REPO/build/bench/boot_load"
 macs=1000
 clients=20

@@ -4,7 +4,7 @@
 # client), on the same real Debian tree, in one run. See bench/README.md.
 #
 # Usage: bench/capture.sh [--goldcast PATH] [--agent PATH] [--tree DIR] [--runs N] [--check]
-#   --goldcast, --agent  binaries (default: build/imager/goldcast and
+#   --goldcast, --agent  binaries (default: build/cli/goldcast and
 #                        build/node-agent/goldcast-agent under the repo)
 #   --tree DIR           golden tree to capture (default: the minbase tree from
 #                        scripts/golden-cache.sh); it is copied first and never
@@ -18,7 +18,7 @@ set -euo pipefail
 GC_TEST=bench-capture
 source "$(dirname "${BASH_SOURCE[0]}")/../tests/integration/lib.sh"
 
-goldcast="$GC_REPO/build/imager/goldcast"
+goldcast="$GC_REPO/build/cli/goldcast"
 agent="$GC_REPO/build/node-agent/goldcast-agent"
 src_tree=""
 check=0

@@ -7,7 +7,7 @@
 #
 # Usage: bench/install.sh [--goldcast PATH] [--agent PATH] [--tree DIR] [--runs N]
 #                         [--perf]
-#   --goldcast, --agent  binaries (default: build/imager/goldcast and
+#   --goldcast, --agent  binaries (default: build/cli/goldcast and
 #                        build/node-agent/goldcast-agent under the repo)
 #   --tree DIR           tree to install (default: the minbase tree from
 #                        scripts/golden-cache.sh); only read, never modified
@@ -24,7 +24,7 @@ GC_TEST=bench-install
 # (and its dnsmasq) before the namespaces go; it sources lib.sh.
 source "$(dirname "${BASH_SOURCE[0]}")/../tests/integration/lib_vm.sh"
 
-goldcast="$GC_REPO/build/imager/goldcast"
+goldcast="$GC_REPO/build/cli/goldcast"
 agent="$GC_REPO/build/node-agent/goldcast-agent"
 src_tree=""
 runs=3

@@ -5,7 +5,7 @@
 # cached no-op build costs. Uses the test recipe (scripts/kernel-source.sh).
 #
 # Usage: bench/kernel.sh [--goldcast PATH] [--no-ccache] [--jobs N] [--runs N]
-#   --goldcast PATH  binary (default build/imager/goldcast under the repo)
+#   --goldcast PATH  binary (default build/cli/goldcast under the repo)
 #   --no-ccache      compile both without ccache (CCACHE_DISABLE=1): each side
 #                    then pays a full cold compile (5-10 min on 2 cores)
 #   --jobs N         make -jN for both (default: number of CPUs)
@@ -23,7 +23,7 @@ set -euo pipefail
 GC_TEST=bench-kernel
 source "$(dirname "${BASH_SOURCE[0]}")/../tests/integration/lib.sh"
 
-goldcast="$GC_REPO/build/imager/goldcast"
+goldcast="$GC_REPO/build/cli/goldcast"
 no_ccache=0
 jobs="$(nproc)"
 runs=2

@@ -4,9 +4,9 @@
 #include <map>
 #include <string>
 
+#include "cluster/node_registry.h"
 #include "common/status.h"
 #include "profiles/cluster_profile.h"
-#include "pxe/node_registry.h"
 
 namespace gc {
 

@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
+#include "cluster/node_registry.h"
 #include "common/status.h"
 #include "common/subprocess.h"
 #include "profiles/cluster_profile.h"
-#include "pxe/node_registry.h"
 
 namespace gc {
 

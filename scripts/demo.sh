@@ -29,7 +29,7 @@ tree_cache=$(bash scripts/golden-cache.sh)
 GC_TEST=demo
 # shellcheck source=../tests/integration/lib_vm.sh
 source tests/integration/lib_vm.sh
-gc_vm_init "$repo/build-release/imager/goldcast" "$repo/build-release/node-agent/goldcast-agent"
+gc_vm_init "$repo/build-release/cli/goldcast" "$repo/build-release/node-agent/goldcast-agent"
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 golden=gc-demo-golden-$$

@@ -453,7 +453,7 @@ TEST(ManifestTest, TotalsAndTypeNames) {
 
 // The fuzz seeds double as format examples: valid-* parse, bad-* do not.
 TEST(ManifestTest, FuzzSeedsParseAsNamed) {
-  auto dir = std::filesystem::path(__FILE__).parent_path() / "../fuzz/corpus/manifest_fuzz";
+  auto dir = std::filesystem::path(GC_SOURCE_DIR) / "tests/fuzz/corpus/manifest_fuzz";
   int valid = 0;
   for (const auto& item : std::filesystem::directory_iterator(dir)) {
     std::string name = item.path().filename();

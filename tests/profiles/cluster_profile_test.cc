@@ -474,8 +474,7 @@ TEST(ClusterProfileTest, LoadReadsAFileAndNamesItInErrors) {
 }
 
 TEST(ClusterProfileTest, ShippedExamplesLoad) {
-  std::filesystem::path examples =
-      std::filesystem::path(__FILE__).parent_path() / "../../profiles/examples";
+  std::filesystem::path examples = std::filesystem::path(GC_SOURCE_DIR) / "profiles/examples";
   auto mosix = LoadClusterProfile((examples / "mosix-small.yaml").string());
   ASSERT_TRUE(mosix.ok()) << mosix.status().message();
   EXPECT_EQ(mosix->naming.NameFor(mosix->naming.first), "mosix1");

@@ -220,10 +220,7 @@ TEST(KernelVersionTest, ParsingAndPatchMatching) {
 // The shipped recipes must at least parse (their inputs are checked by
 // `goldcast kernel check`, which needs the downloaded files).
 TEST(KernelRecipeTest, ShippedRecipesParse) {
-  // tests/profiles/ -> the repository root.
-  std::string dir =
-      std::filesystem::path(__FILE__).parent_path().parent_path().parent_path().string() +
-      "/profiles/kernels";
+  std::string dir = std::string(GC_SOURCE_DIR) + "/profiles/kernels";
   int count = 0;
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
     if (entry.path().extension() != ".yaml") continue;

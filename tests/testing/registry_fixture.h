@@ -8,7 +8,7 @@
 #include <string>
 #include <utility>
 
-#include "pxe/node_registry.h"
+#include "cluster/node_registry.h"
 #include "tests/testing/lab_profile.h"
 #include "tests/testing/temp_dir.h"
 

@@ -1,4 +1,4 @@
-#include "imager/node_api.h"
+#include "server/node_api.h"
 
 #include <fcntl.h>
 #include <strings.h>
@@ -12,13 +12,14 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "cluster/cluster_files.h"
 #include "common/fs_walk.h"
 #include "common/hash.h"
 #include "common/log.h"
 #include "common/manifest.h"
 #include "common/object_stream.h"
 #include "common/text.h"
-#include "pxe/cluster_files.h"
+#include "pxe/boot_service.h"
 
 namespace gc {
 
@@ -158,19 +159,6 @@ struct NodeApi::ModulesTree {
   std::string manifest;                                // serialised
   std::unordered_map<std::string, std::string> paths;  // hash -> a file with that content
 };
-
-HttpResponse KernelFileResponse(KernelStore* store, const KernelRef& ref, const std::string& file) {
-  if (file != "vmlinuz" && file != "System.map" && file != "config") {
-    return Fail(404, "no such kernel file " + Quote(file) + " (vmlinuz, System.map, config)");
-  }
-  std::string path = JoinPath(store->ArtifactDir(ref), file);
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-  struct stat st;
-  if (!fd.valid() || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
-    return Fail(404, "kernel " + ref.ToString() + " has no " + file);
-  }
-  return HttpResponse::File(std::move(fd), static_cast<uint64_t>(st.st_size));
-}
 
 NodeApi::NodeApi(const ClusterProfile& profile, NodeRegistry* registry, TargetResolver* resolver,
                  std::string server_url, std::function<int64_t()> clock)

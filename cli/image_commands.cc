@@ -5,9 +5,9 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "cli/cli.h"
 #include "common/progress.h"
 #include "common/text.h"
-#include "imager/cli.h"
 #include "imager/import_export.h"
 
 namespace gc {

@@ -4,12 +4,12 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "cli/cli.h"
+#include "cluster/drift.h"
+#include "cluster/node_registry.h"
 #include "common/text.h"
-#include "imager/cli.h"
-#include "imager/drift.h"
-#include "imager/serve.h"
 #include "profiles/cluster_profile.h"
-#include "pxe/node_registry.h"
+#include "server/serve.h"
 
 namespace gc {
 

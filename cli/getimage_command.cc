@@ -1,8 +1,8 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "cli/cli.h"
 #include "common/progress.h"
-#include "imager/cli.h"
 #include "imager/getimage.h"
 
 namespace gc {

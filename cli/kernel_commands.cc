@@ -4,9 +4,9 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "cli/cli.h"
 #include "common/progress.h"
 #include "common/text.h"
-#include "imager/cli.h"
 #include "kernel-build/kernel_builder.h"
 #include "kernel-build/kernel_store.h"
 #include "profiles/kernel_recipe.h"

@@ -16,11 +16,12 @@
 #include <string>
 #include <string_view>
 
+#include "cluster/drift.h"
+#include "cluster/node_registry.h"
+#include "cluster/target_resolver.h"
 #include "common/http_server.h"
 #include "common/status.h"
-#include "imager/drift.h"
 #include "profiles/cluster_profile.h"
-#include "pxe/node_registry.h"
 
 namespace gc {
 
@@ -40,10 +41,6 @@ constexpr size_t kNodeApiMaxObjects = 100000;
 // known fields only; time_ns stays 0 (the server's clock sets it).
 Result<InstallProgress> ParseProgress(std::string_view body);
 Result<Heartbeat> ParseHeartbeat(std::string_view body);
-
-// A kernel artifact's vmlinuz, System.map or config (404 for anything else
-// or a file that is missing); /boot/kernels/ and /v1/node/kernels/ share it.
-HttpResponse KernelFileResponse(KernelStore* store, const KernelRef& ref, const std::string& file);
 
 class NodeApi {
  public:

@@ -1,4 +1,4 @@
-#include "imager/node_api.h"
+#include "server/node_api.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -8,14 +8,14 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "cluster/cluster_files.h"
+#include "cluster/drift.h"
 #include "common/hash.h"
 #include "common/http_client.h"
 #include "common/http_server.h"
 #include "common/object_stream.h"
-#include "imager/drift.h"
 #include "imager/import_export.h"
 #include "kernel-build/kernel_store.h"
-#include "pxe/cluster_files.h"
 #include "tests/testing/http_test_support.h"
 #include "tests/testing/lab_profile.h"
 #include "tests/testing/registry_fixture.h"

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "cluster/node_registry.h"
 #include "profiles/cluster_profile.h"
-#include "pxe/node_registry.h"
 
 namespace gc {
 

@@ -17,8 +17,8 @@
 #include <utility>
 #include <vector>
 
+#include "cluster/node_registry.h"
 #include "common/status.h"
-#include "pxe/node_registry.h"
 
 namespace gc::registry_internal {
 

@@ -6,7 +6,7 @@
 #include <limits>
 #include <mutex>
 
-#include "pxe/node_registry_internal.h"
+#include "cluster/node_registry_internal.h"
 
 namespace gc {
 

@@ -7,10 +7,10 @@
 #include <map>
 #include <set>
 
+#include "cluster/node_registry_internal.h"
 #include "common/hash.h"
 #include "common/log.h"
 #include "common/unique_fd.h"
-#include "pxe/node_registry_internal.h"
 
 namespace gc::registry_internal {
 

@@ -1,4 +1,4 @@
-#include "pxe/cluster_files.h"
+#include "cluster/cluster_files.h"
 
 #include <algorithm>
 

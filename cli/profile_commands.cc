@@ -5,7 +5,7 @@
 #include <memory>
 #include <string>
 
-#include "imager/cli.h"
+#include "cli/cli.h"
 #include "profiles/cluster_profile.h"
 
 namespace gc {

@@ -1,7 +1,7 @@
-// What each node should run, as the server sees it now, and how a node's
-// last heartbeat differs from that ("drift"). The node API hands out plans
-// from the same resolution that `goldcast nodes list` compares against, so
-// the two never disagree about what a group means.
+// What each group should run, as the server sees it now: its image and
+// kernel specs resolved against the stores. Boot scripts, install plans and
+// drift all ask this one resolver, so they never disagree about what a
+// group means.
 #pragma once
 
 #include <map>
@@ -9,13 +9,11 @@
 #include <mutex>
 #include <optional>
 #include <string>
-#include <vector>
 
 #include "common/status.h"
 #include "imager/store.h"
 #include "kernel-build/kernel_store.h"
 #include "profiles/cluster_profile.h"
-#include "pxe/node_registry.h"
 
 namespace gc {
 
@@ -58,25 +56,5 @@ class TargetResolver {
   std::unique_ptr<KernelStore> kernels_;
   std::map<std::string, KernelFacts> facts_;  // artifacts never change once published
 };
-
-struct ExpectedState {
-  std::map<std::string, GroupTarget> groups;  // by group name
-  // path -> SHA-256 of the server's copy of every cluster file.
-  std::map<std::string, std::string> cluster_files;
-};
-
-// The expectation for `nodes` (the whole registry: the cluster files depend
-// on every node). Only groups of nodes that sent a heartbeat are resolved,
-// so a registry without heartbeats never touches the stores.
-ExpectedState ComputeExpected(const ClusterProfile& profile, const std::vector<Node>& nodes,
-                              TargetResolver* resolver);
-
-// How the node's last heartbeat differs from `expected`, in this order:
-// "kernel" (artifact other than the group's, or one when the group names
-// none), "image", "release" (uname -r other than the artifact's), "files"
-// (a cluster file missing, extra or with another hash). Empty when it
-// matches or the node never sent a heartbeat; what the server cannot
-// resolve now is not compared.
-std::vector<std::string> DriftReasons(const Node& node, const ExpectedState& expected);
 
 }  // namespace gc

@@ -1,15 +1,15 @@
 // NodeRegistry: boot-order naming, the profile's declared nodes and the
 // admin's edits. SQLite plumbing is in node_registry_db.cc, what nodes
 // report in node_registry_reports.cc.
-#include "pxe/node_registry.h"
+#include "cluster/node_registry.h"
 
 #include <map>
 #include <mutex>
 #include <set>
 #include <utility>
 
+#include "cluster/node_registry_internal.h"
 #include "common/log.h"
-#include "pxe/node_registry_internal.h"
 
 namespace gc {
 

@@ -1,4 +1,4 @@
-#include "pxe/node_registry.h"
+#include "cluster/node_registry.h"
 
 #include <sqlite3.h>
 #include <sys/stat.h>

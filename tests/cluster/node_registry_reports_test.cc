@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
-#include "pxe/node_registry.h"
+#include "cluster/node_registry.h"
 #include "tests/testing/lab_profile.h"
 #include "tests/testing/registry_fixture.h"
 

@@ -1,9 +1,9 @@
 // goldcast: the image server's command line.
 #include <cstdio>
 
+#include "cli/cli.h"
 #include "common/cli_errors.h"
 #include "common/log.h"
-#include "imager/cli.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"goldcast: cluster imaging and provisioning (image server)"};

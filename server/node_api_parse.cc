@@ -10,7 +10,7 @@
 
 #include "common/hash.h"
 #include "common/manifest.h"
-#include "imager/node_api.h"
+#include "server/node_api.h"
 
 namespace gc {
 

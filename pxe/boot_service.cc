@@ -1,0 +1,122 @@
+#include "pxe/boot_service.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "common/log.h"
+#include "common/manifest.h"
+#include "common/unique_fd.h"
+
+namespace gc {
+
+HttpResponse KernelFileResponse(KernelStore* store, const KernelRef& ref, const std::string& file) {
+  if (file != "vmlinuz" && file != "System.map" && file != "config") {
+    return HttpResponse::Text(404, "no such kernel file (vmlinuz, System.map, config)\n");
+  }
+  std::string path = JoinPath(store->ArtifactDir(ref), file);
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  struct stat st;
+  if (!fd.valid() || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    return HttpResponse::Text(404, "kernel " + ref.ToString() + " has no " + file + "\n");
+  }
+  return HttpResponse::File(std::move(fd), static_cast<uint64_t>(st.st_size));
+}
+
+std::string ServerUrl(const ClusterProfile& profile) {
+  return "http://" + FormatIpv4(profile.network.server) + ":" +
+         std::to_string(profile.network.http_port);
+}
+
+BootService::BootService(const ClusterProfile& profile, NodeRegistry* registry,
+                         TargetResolver* resolver, std::string boot_files, Env* env)
+    : profile_(profile),
+      registry_(registry),
+      resolver_(resolver),
+      boot_files_(std::move(boot_files)),
+      env_(env) {
+  files_.server_url = ServerUrl(profile);
+}
+
+HttpResponse BootService::Handle(const HttpRequest& request) {
+  if (request.method != "GET" && request.method != "HEAD") {
+    return HttpResponse::Text(405, "only GET\n").AddHeader("Allow", "GET, HEAD");
+  }
+  if (request.path == "/healthz") return HttpResponse::Text(200, "ok\n");
+  if (request.path == "/boot/start.ipxe") {
+    return HttpResponse::Text(200, StartScript(files_.server_url));
+  }
+  if (request.path == "/boot/ipxe") return NodeBootScript(request);
+  if (request.path.rfind("/boot/files/", 0) == 0) return BootFile(request.path.substr(12));
+  if (request.path.rfind("/boot/kernels/", 0) == 0) return KernelFile(request.path.substr(14));
+  return HttpResponse::Text(404, "no such path\n");
+}
+
+HttpResponse BootService::NodeBootScript(const HttpRequest& request) {
+  auto boot = ParseBootQuery(request.query, request.remote_address);
+  if (!boot.ok()) return HttpResponse::Text(400, boot.status().message() + "\n");
+  auto node = registry_->RegisterBoot(*boot, env_->NowNanos());
+  if (!node.ok()) {
+    GC_LOG(Error) << "boot request from " << boot->mac << ": " << node.status().message();
+    return HttpResponse::Text(500, node.status().message() + "\n");
+  }
+  auto group = profile_.groups.find(node->group);
+  if (group == profile_.groups.end()) {
+    return HttpResponse::Text(
+        500, "node " + node->name + " is in unknown group '" + node->group + "'\n");
+  }
+  GC_LOG(Info) << "boot: " << node->name << " (" << node->mac << ", " << node->ip << ") "
+               << BootModeName(node->mode);
+  BootFiles files = files_;
+  if (node->mode == BootMode::kDiskless) {
+    GroupTarget target = resolver_->Resolve(group->second);
+    if (!group->second.kernel.empty()) {
+      // A diskless node boots its group's kernel artifact directly.
+      if (!target.kernel) {
+        std::string message = target.kernel_error + " (build it with goldcast kernel build)";
+        GC_LOG(Error) << "boot " << node->name << ": " << message;
+        return HttpResponse::Text(500, message + "\n");
+      }
+      files.diskless_kernel = "/boot/kernels/" + target.kernel->ToString() + "/vmlinuz";
+      files.diskless_kernel_ref = target.kernel->ToString();
+    }
+    // Unknown (no capture yet) leaves goldcast.image= off: the node boots
+    // its initrd all the same, its heartbeats just cannot name the image.
+    if (target.image) files.diskless_image_ref = target.image->ToString();
+  }
+  return HttpResponse::Text(200, NodeScript(*node, group->second, files));
+}
+
+HttpResponse BootService::BootFile(const std::string& relative) {
+  auto normalized = NormalizeRelativePath(relative);
+  if (!normalized.ok() || *normalized == ".") return HttpResponse::Text(404, "no such file\n");
+  // O_NOFOLLOW on every component would be stricter; resolving and
+  // checking the prefix refuses symlinks that leave the boot directory.
+  std::error_code ec;
+  auto base = std::filesystem::canonical(boot_files_, ec);
+  auto path = std::filesystem::canonical(JoinPath(boot_files_, *normalized), ec);
+  if (ec || path.string().rfind(base.string() + "/", 0) != 0) {
+    return HttpResponse::Text(404, "no such file\n");
+  }
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  struct stat st;
+  if (!fd.valid() || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    return HttpResponse::Text(404, "no such file\n");
+  }
+  return HttpResponse::File(std::move(fd), static_cast<uint64_t>(st.st_size));
+}
+
+// GET /boot/kernels/NAME@N/{vmlinuz,System.map,config}
+HttpResponse BootService::KernelFile(const std::string& rest) {
+  size_t slash = rest.find('/');
+  if (slash == std::string::npos) return HttpResponse::Text(404, "no such kernel file\n");
+  auto store = resolver_->kernels();
+  if (!store.ok()) return HttpResponse::Text(404, store.status().message() + "\n");
+  auto ref = (*store)->Resolve(rest.substr(0, slash));
+  if (!ref.ok()) return HttpResponse::Text(404, ref.status().message() + "\n");
+  return KernelFileResponse(*store, *ref, rest.substr(slash + 1));
+}
+
+}  // namespace gc

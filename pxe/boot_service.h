@@ -1,0 +1,56 @@
+// BootService: what booting machines ask the image server over HTTP, as a
+// plain request -> response (tested without a network): the iPXE start
+// script, each node's script (GET /boot/ipxe names an unknown MAC in boot
+// order), the installer and diskless boot files and the kernel artifacts.
+// `goldcast serve` routes /boot/ and /healthz here. See
+// docs/boot-service.md.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "cluster/node_registry.h"
+#include "cluster/target_resolver.h"
+#include "common/env.h"
+#include "common/http_server.h"
+#include "profiles/cluster_profile.h"
+#include "pxe/boot_script.h"
+
+namespace gc {
+
+// A kernel artifact's vmlinuz, System.map or config (404 for anything else
+// or a file that is missing); /boot/kernels/ and /v1/node/kernels/ share it.
+HttpResponse KernelFileResponse(KernelStore* store, const KernelRef& ref, const std::string& file);
+
+// "http://10.77.0.1:8470": what boot scripts and plans tell nodes to use.
+std::string ServerUrl(const ClusterProfile& profile);
+
+class BootService {
+ public:
+  // `boot_files` holds install/ and diskless/ (vmlinuz, initrd.img). The
+  // profile, registry and resolver must outlive the service; `env` gives
+  // the clock.
+  BootService(const ClusterProfile& profile, NodeRegistry* registry, TargetResolver* resolver,
+              std::string boot_files, Env* env = Env::Default());
+
+  static bool Handles(std::string_view path) {
+    return path == "/healthz" || path.rfind("/boot/", 0) == 0;
+  }
+
+  // Any request Handles() accepts. Thread-safe.
+  HttpResponse Handle(const HttpRequest& request);
+
+ private:
+  HttpResponse NodeBootScript(const HttpRequest& request);
+  HttpResponse BootFile(const std::string& relative);
+  HttpResponse KernelFile(const std::string& rest);
+
+  const ClusterProfile& profile_;
+  NodeRegistry* registry_;
+  TargetResolver* resolver_;
+  const std::string boot_files_;
+  Env* env_;
+  BootFiles files_;
+};
+
+}  // namespace gc

@@ -1,0 +1,16 @@
+#include "server/router.h"
+
+namespace gc {
+
+void Router::Add(std::string area, Matcher matches, HttpHandler handler) {
+  areas_.push_back(Area{std::move(area), std::move(matches), std::move(handler)});
+}
+
+HttpResponse Router::Handle(const HttpRequest& request) const {
+  for (const Area& area : areas_) {
+    if (area.matches(request.path)) return area.handler(request);
+  }
+  return HttpResponse::Text(404, "no such path\n");
+}
+
+}  // namespace gc

@@ -1,0 +1,268 @@
+#include "server/serve.h"
+
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <signal.h>
+#include <sys/resource.h>
+
+#include <chrono>
+#include <memory>
+#include <thread>
+
+#include "cluster/node_registry.h"
+#include "cluster/target_resolver.h"
+#include "common/env.h"
+#include "common/http_server.h"
+#include "common/log.h"
+#include "common/manifest.h"
+#include "kernel-build/kernel_store.h"
+#include "profiles/cluster_profile.h"
+#include "pxe/boot_service.h"
+#include "pxe/dnsmasq.h"
+#include "pxe/dnsmasq_supervisor.h"
+#include "server/node_api.h"
+#include "server/router.h"
+
+namespace gc {
+
+namespace {
+
+volatile sig_atomic_t g_stop = 0;
+void OnStopSignal(int) { g_stop = 1; }
+
+// SIGTERM/SIGINT stop serve from the first moment: a stop during start-up
+// must still stop dnsmasq and exit cleanly, never leave it behind. One
+// descriptor per client during a boot storm: use the whole hard limit.
+void PrepareProcess() {
+  struct sigaction action {};
+  action.sa_handler = OnStopSignal;
+  ::sigaction(SIGTERM, &action, nullptr);
+  ::sigaction(SIGINT, &action, nullptr);
+  struct rlimit open_files;
+  if (::getrlimit(RLIMIT_NOFILE, &open_files) == 0 && open_files.rlim_cur < open_files.rlim_max) {
+    open_files.rlim_cur = open_files.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &open_files);
+  }
+}
+
+// The profile's interface must exist and carry the server address, or
+// dnsmasq and the HTTP server would serve the wrong network (or none).
+Status CheckInterface(const ClusterProfile& profile) {
+  const NetworkSettings& network = profile.network;
+  if (::if_nametoindex(network.interface.c_str()) == 0) {
+    return NotFound(profile.path + ": network.interface '" + network.interface +
+                    "' does not exist on this host (ip link shows the interfaces)");
+  }
+  struct ifaddrs* list = nullptr;
+  if (::getifaddrs(&list) != 0) return ErrnoError("getifaddrs");
+  bool found = false;
+  for (auto* item = list; item; item = item->ifa_next) {
+    if (!item->ifa_addr || item->ifa_addr->sa_family != AF_INET) continue;
+    if (network.interface != item->ifa_name) continue;
+    auto* sin = reinterpret_cast<sockaddr_in*>(item->ifa_addr);
+    if (ntohl(sin->sin_addr.s_addr) == network.server) found = true;
+  }
+  ::freeifaddrs(list);
+  if (!found) {
+    return InvalidArgument(profile.path + ": network.server " + FormatIpv4(network.server) +
+                           " is not an address of interface '" + network.interface +
+                           "' (add it with ip addr add, or fix the profile)");
+  }
+  return Status::Ok();
+}
+
+// A group that names a kernel not built yet is not fatal (it can be built
+// while serve runs) but the admin should hear about it now.
+void WarnAboutMissingKernels(const ClusterProfile& profile, const std::string& state_dir) {
+  std::unique_ptr<KernelStore> store;
+  for (const auto& [name, group] : profile.groups) {
+    if (group.kernel.empty()) continue;
+    if (!store) {
+      auto opened = KernelStore::Open(state_dir, /*create=*/false);
+      if (!opened.ok()) {
+        GC_LOG(Warning) << "serve: group " << name << " names kernel " << group.kernel
+                        << " but no kernel is built yet (goldcast kernel build --recipe ...)";
+        continue;
+      }
+      store = std::move(opened).value();
+    }
+    auto ref = store->Resolve(group.kernel);
+    if (!ref.ok()) GC_LOG(Warning) << "serve: group " << name << ": " << ref.status().message();
+  }
+}
+
+// Writes dnsmasq's configuration and TFTP root for the profile and checks
+// the configuration with `dnsmasq --test`.
+Result<DnsmasqFiles> PrepareDnsmasq(const ClusterProfile& profile, const ServeOptions& options) {
+  Env* env = Env::Default();
+  DnsmasqFiles files = DnsmasqFilesIn(options.state_dir);
+  GC_RETURN_IF_ERROR(env->CreateDirs(files.tftp_root));
+  GC_RETURN_IF_ERROR(PrepareTftpRoot(files.tftp_root, options.ipxe_dir));
+  DnsmasqOptions dnsmasq_options;
+  if (auto prefix = FindUlaPrefix(profile.network.interface)) {
+    dnsmasq_options.ipv6_ra_prefix = *prefix;
+  } else if (profile.network.dhcp_mode == DhcpMode::kAuthoritative) {
+    GC_LOG(Info) << "serve: " << profile.network.interface
+                 << " has no IPv6 ULA; iPXE may wait ~13 s for router advertisements "
+                    "(an address like fd77::1/64 on it avoids that)";
+  }
+  GC_RETURN_IF_ERROR(
+      env->WriteFileAtomic(files.config, RenderDnsmasqConfig(profile, files, dnsmasq_options)));
+  if (!env->Exists(files.hosts_file)) {
+    GC_RETURN_IF_ERROR(env->WriteFileAtomic(files.hosts_file, ""));
+  }
+  GC_RETURN_IF_ERROR(CheckDnsmasqConfig(ProcessRunner::Default(), files.config));
+  return files;
+}
+
+// Keeps dnsmasq's host list in step with the registry. The registry's
+// generation moves when a node's name, address, MAC, group, mode or state
+// changes (not on heartbeats); even then dnsmasq is only reloaded when the
+// host list it serves actually changed.
+class HostsSync {
+ public:
+  HostsSync(NodeRegistry* registry, std::string hosts_file)
+      : registry_(registry), hosts_file_(std::move(hosts_file)) {}
+
+  Status Start() {
+    GC_RETURN_IF_ERROR(Write().status());
+    GC_ASSIGN_OR_RETURN(generation_, registry_->Generation());
+    return Status::Ok();
+  }
+
+  // True when dnsmasq should re-read the hosts file.
+  bool Tick() {
+    auto current = registry_->Generation();
+    if (!current.ok()) {
+      GC_LOG(Warning) << "serve: " << current.status().message();
+      return false;
+    }
+    if (*current == generation_) return false;
+    auto changed = Write();
+    if (!changed.ok()) {
+      GC_LOG(Error) << "serve: cannot update dnsmasq hosts: " << changed.status().message();
+      return false;
+    }
+    generation_ = *current;
+    return *changed;
+  }
+
+ private:
+  Result<bool> Write() {
+    GC_ASSIGN_OR_RETURN(auto nodes, registry_->List());
+    std::string hosts = RenderHostsFile(nodes);
+    if (hosts == written_) return false;
+    GC_RETURN_IF_ERROR(Env::Default()->WriteFileAtomic(hosts_file_, hosts));
+    written_ = std::move(hosts);
+    return true;
+  }
+
+  NodeRegistry* registry_;
+  const std::string hosts_file_;
+  std::string written_;
+  int64_t generation_ = 0;
+};
+
+// Everything serve answers over HTTP, made once the registry is open.
+struct Areas {
+  Areas(const ClusterProfile& profile, NodeRegistry* registry, const std::string& state_dir,
+        const std::string& boot_files)
+      : resolver(state_dir),
+        boot(profile, registry, &resolver, boot_files),
+        node_api(profile, registry, &resolver, ServerUrl(profile)) {
+    // The node API has its own methods (POST for reports and objects);
+    // the boot service is read-only.
+    router.Add("node API", NodeApi::Handles,
+               [this](const HttpRequest& r) { return node_api.Handle(r); });
+    router.Add("boot", BootService::Handles,
+               [this](const HttpRequest& r) { return boot.Handle(r); });
+  }
+
+  TargetResolver resolver;  // one resolution for boot scripts, plans and drift
+  BootService boot;
+  NodeApi node_api;
+  Router router;
+};
+
+Result<std::unique_ptr<HttpServer>> StartHttp(const ClusterProfile& profile,
+                                              std::shared_ptr<std::unique_ptr<Areas>> areas) {
+  HttpServerOptions server_options;
+  server_options.address = FormatIpv4(profile.network.server);
+  server_options.port = profile.network.http_port;
+  // Object requests of the node API carry up to 8 MiB of hashes; it checks
+  // the smaller limit of its JSON bodies itself.
+  server_options.max_body_bytes = kNodeApiMaxBodyBytes;
+  return HttpServer::Start(server_options, [areas](const HttpRequest& r) {
+    if (!*areas) return HttpResponse::Text(503, "starting\n");
+    return (*areas)->router.Handle(r);
+  });
+}
+
+void MainLoop(DnsmasqSupervisor* dnsmasq, HostsSync* hosts) {
+  while (!g_stop) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    dnsmasq->Tick();
+    if (hosts->Tick()) {
+      dnsmasq->Reload();
+      GC_LOG(Debug) << "serve: hosts changed, dnsmasq reloaded";
+    }
+  }
+}
+
+}  // namespace
+
+std::string ActiveProfilePath(const std::string& state_dir) {
+  return JoinPath(state_dir, "pxe/profile.yaml");
+}
+
+std::string RegistryPath(const std::string& state_dir) {
+  return JoinPath(state_dir, "registry.db");
+}
+
+Status RunServe(const ServeOptions& options) {
+  PrepareProcess();
+  Env* env = Env::Default();
+  GC_ASSIGN_OR_RETURN(ClusterProfile profile, LoadClusterProfile(options.profile_path));
+  GC_RETURN_IF_ERROR(CheckInterface(profile));
+
+  GC_RETURN_IF_ERROR(env->CreateDirs(JoinPath(options.state_dir, "pxe")));
+  GC_ASSIGN_OR_RETURN(
+      auto lock,
+      FileLock::Acquire(JoinPath(options.state_dir, "serve.lock"), FileLock::Mode::kExclusive,
+                        /*wait=*/false,
+                        "another goldcast serve is running with --state " + options.state_dir));
+  std::string boot_files =
+      options.boot_files.empty() ? JoinPath(options.state_dir, "boot") : options.boot_files;
+  GC_RETURN_IF_ERROR(env->CreateDirs(boot_files));
+  GC_ASSIGN_OR_RETURN(DnsmasqFiles files, PrepareDnsmasq(profile, options));
+
+  // The registry is opened only once everything that can be wrong with the
+  // host has been checked, so a failed start leaves it untouched.
+  // Declared before the server, so the server stops before they go.
+  std::unique_ptr<NodeRegistry> registry;
+  auto areas = std::make_shared<std::unique_ptr<Areas>>();
+  GC_ASSIGN_OR_RETURN(auto server, StartHttp(profile, areas));
+  GC_ASSIGN_OR_RETURN(registry, NodeRegistry::Open(RegistryPath(options.state_dir), profile));
+  GC_ASSIGN_OR_RETURN(std::string profile_text, env->ReadFile(options.profile_path));
+  GC_RETURN_IF_ERROR(env->WriteFileAtomic(ActiveProfilePath(options.state_dir), profile_text));
+  *areas = std::make_unique<Areas>(profile, registry.get(), options.state_dir, boot_files);
+  WarnAboutMissingKernels(profile, options.state_dir);
+
+  HostsSync hosts(registry.get(), files.hosts_file);
+  GC_RETURN_IF_ERROR(hosts.Start());
+  DnsmasqSupervisor dnsmasq(files);
+  GC_RETURN_IF_ERROR(dnsmasq.Start());
+
+  GC_LOG(Info) << "serve: cluster " << profile.cluster << " on "
+               << profile.network.interface << ", http://" << FormatIpv4(profile.network.server)
+               << ":" << server->port() << "/, DHCP "
+               << (profile.network.dhcp_mode == DhcpMode::kProxy ? "proxy" : "authoritative");
+  MainLoop(&dnsmasq, &hosts);
+  GC_LOG(Info) << "serve: stopping";
+  server->Stop();
+  dnsmasq.Stop();
+  return Status::Ok();
+}
+
+}  // namespace gc

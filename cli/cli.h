@@ -25,7 +25,8 @@ struct CliContext {
 
 void AddGetImageCommand(CLI::App* app, CliContext* context);
 void AddImageCommands(CLI::App* app, CliContext* context);
-void AddServeCommands(CLI::App* app, CliContext* context);
+void AddServeCommand(CLI::App* app, CliContext* context);
+void AddNodesCommands(CLI::App* app, CliContext* context);
 void AddKernelCommands(CLI::App* app, CliContext* context);
 void AddProfileCommands(CLI::App* app, CliContext* context);
 

@@ -17,7 +17,8 @@ int main(int argc, char** argv) {
 
   gc::AddGetImageCommand(&app, &context);
   gc::AddImageCommands(&app, &context);
-  gc::AddServeCommands(&app, &context);
+  gc::AddServeCommand(&app, &context);
+  gc::AddNodesCommands(&app, &context);
   gc::AddKernelCommands(&app, &context);
   gc::AddProfileCommands(&app, &context);
 

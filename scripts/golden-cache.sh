@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
-# Builds a real Debian tree once (`debootstrap --variant=minbase bookworm`) and
-# reuses it afterwards; benchmarks and end-to-end tests capture it as a golden
-# client. Prints the tree's path on stdout (progress goes to stderr).
+# Builds a real Debian tree once and reuses it afterwards; benchmarks and
+# end-to-end tests capture it as a golden client. Prints the tree's path on
+# stdout (progress goes to stderr). Two trees:
+#   minbase  `debootstrap --variant=minbase bookworm` (small; benchmarks)
+#   node     a cluster node as an admin would set one up: minbase + systemd,
+#            dbus, sshd, Debian's kernel with its initramfs, criu, iproute2,
+#            procps, less; DHCP through systemd-networkd; root may log in
+#            with the key $GOLDCAST_CACHE/node-key (made here, ed25519)
 #
-# Usage: scripts/golden-cache.sh [--rebuild]
+# Usage: scripts/golden-cache.sh [--tree minbase|node] [--rebuild]
 # Environment:
 #   GOLDCAST_CACHE   cache directory (default /var/cache/goldcast); the tree is
-#                    $GOLDCAST_CACHE/minbase
+#                    $GOLDCAST_CACHE/<tree>
 #   GOLDCAST_MIRROR  Debian mirror URL; default: the one apt already uses for
 #                    bookworm (/etc/apt/sources.list and sources.list.d/*)
 #   GOLDCAST_SUITE   default bookworm
@@ -20,14 +25,27 @@ die() {
 }
 
 rebuild=0
-case "${1:-}" in
-  "") ;;
-  --rebuild) rebuild=1 ;;
-  -h | --help)
-    sed -n '2,14p' "$0"
-    exit 0
-    ;;
-  *) die "unknown argument '$1' (see --help)" ;;
+name=minbase
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --rebuild) rebuild=1 ;;
+    --tree)
+      [ $# -ge 2 ] || die "--tree needs minbase or node"
+      name="$2"
+      shift
+      ;;
+    -h | --help)
+      sed -n '2,21p' "$0"
+      exit 0
+      ;;
+    *) die "unknown argument '$1' (see --help)" ;;
+  esac
+  shift
+done
+case "$name" in
+  minbase) include="" ;;
+  node) include="systemd-sysv,dbus,openssh-server,linux-image-amd64,initramfs-tools,criu,iproute2,procps,less" ;;
+  *) die "unknown tree '$name' (minbase or node)" ;;
 esac
 
 [ "$(id -u)" -eq 0 ] || die "needs root (debootstrap)"
@@ -35,9 +53,9 @@ command -v debootstrap >/dev/null || die "debootstrap not found; run scripts/ins
 
 cache="${GOLDCAST_CACHE:-/var/cache/goldcast}"
 suite="${GOLDCAST_SUITE:-bookworm}"
-tree="$cache/minbase"
-# Outside the tree, so the tree is exactly what debootstrap made.
-marker="$cache/minbase.complete"
+tree="$cache/$name"
+# Outside the tree, so the tree is exactly what was built.
+marker="$cache/$name.complete"
 mkdir -p "$cache"
 
 # Prints the first mirror URI apt uses for $suite itself (not -security or
@@ -87,7 +105,7 @@ sys.exit(1)
 EOF
 }
 
-exec 9>"$cache/.minbase.lock"
+exec 9>"$cache/.$name.lock"
 flock 9  # another run building the same cache: wait for it, then reuse its tree
 
 if [ "$rebuild" = 1 ] && [ -d "$tree" ]; then
@@ -106,15 +124,37 @@ if [ -z "$mirror" ]; then
   mirror="$(find_mirror)" ||
     die "no 'deb' source for suite $suite in /etc/apt/sources.list{,.d/*}; set GOLDCAST_MIRROR=http://.../debian"
 fi
-echo "golden-cache: debootstrap --variant=minbase $suite from $mirror into $tree" >&2
+echo "golden-cache: debootstrap --variant=minbase${include:+ --include=$include} $suite from $mirror into $tree" >&2
 
-work="$(mktemp -d "$cache/.minbase-build.XXXXXX")"
+work="$(mktemp -d "$cache/.$name-build.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 start=$SECONDS
-if ! debootstrap --variant=minbase "$suite" "$work/tree" "$mirror" >"$work/debootstrap.log" 2>&1; then
+if ! debootstrap --variant=minbase ${include:+--include="$include"} "$suite" "$work/tree" "$mirror" \
+  >"$work/debootstrap.log" 2>&1; then
   tail -n 30 "$work/debootstrap.log" >&2
   die "debootstrap failed (log above); check that $mirror is reachable"
 fi
+
+# What an admin does to a fresh node before capturing it: a name, the
+# network, a way in for root. The ssh host keys debootstrap generated stay:
+# they are the golden client's own, which every installed node must replace.
+configure_node() {
+  local root="$1" key="$cache/node-key"
+  echo golden >"$root/etc/hostname"
+  printf '127.0.0.1\tlocalhost\n127.0.1.1\tgolden\n' >"$root/etc/hosts"
+  mkdir -p "$root/etc/systemd/network"
+  printf '[Match]\nName=en* eth*\n\n[Network]\nDHCP=ipv4\n' \
+    >"$root/etc/systemd/network/50-dhcp.network"
+  chroot "$root" systemctl enable systemd-networkd.service >/dev/null 2>&1 ||
+    die "cannot enable systemd-networkd in $root"
+  [ -f "$key" ] || ssh-keygen -q -t ed25519 -N "" -C goldcast-golden -f "$key" ||
+    die "ssh-keygen failed for $key"
+  install -d -m 0700 "$root/root/.ssh"
+  install -m 0600 "$key.pub" "$root/root/.ssh/authorized_keys"
+  [ -e "$root/boot/vmlinuz" ] || ls "$root"/boot/vmlinuz-* >/dev/null 2>&1 ||
+    die "$root has no kernel in /boot (linux-image-amd64 did not install)"
+}
+[ "$name" != node ] || configure_node "$work/tree"
 mv "$work/tree" "$tree"
 date -u +%Y-%m-%dT%H:%M:%SZ >"$marker"
 echo "golden-cache: built $tree in $((SECONDS - start)) s ($(du -sh "$tree" | cut -f1))" >&2

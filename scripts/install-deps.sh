@@ -12,7 +12,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev libncurses-dev
   # runtime and test tools
   iproute2 util-linux e2fsprogs dosfstools fdisk rsync tar libarchive-tools acl attr
-  libcap2-bin zstd xz-utils curl procps psmisc python3
+  libcap2-bin zstd xz-utils curl procps psmisc python3 openssh-client
   dnsmasq ipxe qemu-system-x86 ovmf debootstrap busybox-static cpio
   # the installer initramfs: BIOS bootloader for installed nodes
   extlinux syslinux-common

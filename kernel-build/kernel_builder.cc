@@ -9,6 +9,7 @@
 
 #include "common/hash.h"
 #include "common/log.h"
+#include "common/temp_dirs.h"
 #include "common/text.h"
 #include "kernel-build/build_steps.h"
 #include "kernel-build/config_check.h"
@@ -16,7 +17,6 @@
 #include "kernel-build/kernel_inputs.h"
 #include "kernel-build/kernel_source.h"
 #include "kernel-build/patch_series.h"
-#include "kernel-build/temp_dirs.h"
 #include "kernel-build/work_tree.h"
 
 namespace gc {

@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 
-#include <chrono>
 #include <map>
 #include <set>
 #include <unordered_map>
@@ -10,18 +9,13 @@
 #include "common/fs_walk.h"
 #include "common/log.h"
 #include "common/progress.h"
+#include "common/stopwatch.h"
 
 namespace gc {
 
 namespace {
 
 constexpr uint64_t kMaxImportFileSize = uint64_t{1} << 40;
-
-int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // Copies a file into the store, keeping its holes.
 Result<std::string> StoreFile(ImageStore* store, int fd, const Entry& entry) {
@@ -55,7 +49,7 @@ Result<ImportResult> PublishImport(ImageStore* store, const std::string& image, 
                                    const std::string& source, const std::string& message,
                                    uint64_t objects_added, double seconds) {
   CaptureRecord record;
-  record.time_ns = NowNs();
+  record.time_ns = store->env()->NowNanos();
   record.source = source;
   record.message = message;
   ImportResult result;
@@ -74,7 +68,7 @@ Result<ImportResult> PublishImport(ImageStore* store, const std::string& image, 
 Result<ImportResult> ImportDirectory(ImageStore* store, const std::string& dir,
                                      const std::string& image, const std::string& message) {
   GC_RETURN_IF_ERROR(ValidateImageName(image));
-  auto start = std::chrono::steady_clock::now();
+  Stopwatch stopwatch;
   GC_RETURN_IF_ERROR(store->BeginWrite());
   Manifest manifest;
   std::map<std::pair<uint64_t, uint64_t>, std::string> hash_by_inode;
@@ -105,14 +99,14 @@ Result<ImportResult> ImportDirectory(ImageStore* store, const std::string& dir,
   });
   GC_RETURN_IF_ERROR(status);
   progress.Finish();
-  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return PublishImport(store, image, std::move(manifest), "dir " + dir, message, added, seconds);
+  return PublishImport(store, image, std::move(manifest), "dir " + dir, message, added,
+                       stopwatch.Seconds());
 }
 
 Result<ImportResult> ImportTar(ImageStore* store, const std::string& path, const std::string& image,
                                const std::string& message) {
   GC_RETURN_IF_ERROR(ValidateImageName(image));
-  auto start = std::chrono::steady_clock::now();
+  Stopwatch stopwatch;
   GC_RETURN_IF_ERROR(store->BeginWrite());
   GC_ASSIGN_OR_RETURN(auto reader, TarReader::Open(path));
   // Later members replace earlier ones of the same path, as tar extraction does.
@@ -174,8 +168,8 @@ Result<ImportResult> ImportTar(ImageStore* store, const std::string& path, const
   // refuse members that would reach through a symlink.
   Status valid = ValidateManifest(manifest);
   if (!valid.ok()) return valid.WithContext(path + " cannot be imported");
-  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return PublishImport(store, image, std::move(manifest), "tar " + path, message, added, seconds);
+  return PublishImport(store, image, std::move(manifest), "tar " + path, message, added,
+                       stopwatch.Seconds());
 }
 
 Result<ExportResult> ExportImage(ImageStore* store, const ImageRef& ref, const std::string& output,

@@ -2,13 +2,13 @@
 
 #include <sys/stat.h>
 
-#include <chrono>
 #include <filesystem>
 #include <optional>
 #include <thread>
 
 #include "common/hash.h"
 #include "common/log.h"
+#include "common/stopwatch.h"
 #include "common/temp_dirs.h"
 #include "common/text.h"
 #include "kernel-build/build_steps.h"
@@ -22,10 +22,6 @@
 namespace gc {
 
 namespace {
-
-double SecondsSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 
 Status CopyFile(Env* env, const std::string& from, const std::string& to) {
   GC_ASSIGN_OR_RETURN(std::string data, env->ReadFile(from));
@@ -333,7 +329,7 @@ Status Build::Failed(Status status) {
 }
 
 Result<KernelBuildResult> Build::Run() {
-  auto start = std::chrono::steady_clock::now();
+  Stopwatch stopwatch;
   progress_.Start("verify");
   inputs_ = InputsFromRecipe(recipe_);
   GC_RETURN_IF_ERROR(CheckInputs());
@@ -356,7 +352,7 @@ Result<KernelBuildResult> Build::Run() {
   if (existing) {
     progress_.Discard();
     return KernelBuildResult{
-        *existing, true, SecondsSince(start), store->ArtifactDir(*existing), {}};
+        *existing, true, stopwatch.Seconds(), store->ArtifactDir(*existing), {}};
   }
 
   // One build per cache at a time: they share the pristine trees and ccache,
@@ -374,7 +370,7 @@ Result<KernelBuildResult> Build::Run() {
   if (existing) {
     progress_.Discard();
     return KernelBuildResult{
-        *existing, true, SecondsSince(start), store->ArtifactDir(*existing), {}};
+        *existing, true, stopwatch.Seconds(), store->ArtifactDir(*existing), {}};
   }
 
   std::string pristine = options_.source_tree;
@@ -442,7 +438,7 @@ Result<KernelBuildResult> Build::Run() {
   progress_.Finish();
   if (!status.ok()) return Failed(status);
   GC_ASSIGN_OR_RETURN(KernelRef ref, store->Publish(recipe_.name, staging));
-  return KernelBuildResult{ref, false, SecondsSince(start), store->ArtifactDir(ref),
+  return KernelBuildResult{ref, false, stopwatch.Seconds(), store->ArtifactDir(ref),
                            progress_.timings()};
 }
 

@@ -63,6 +63,33 @@ Result<ImportResult> PublishImport(ImageStore* store, const std::string& image, 
   return result;
 }
 
+// A tar's members by path, in manifest order.
+using TarEntries = std::map<std::string, Entry, bool (*)(const std::string&, const std::string&)>;
+
+// The manifest of a tar's members. Archives often leave out directories (and
+// the root); they are added as root-owned 0755.
+Manifest ManifestWithParents(TarEntries entries) {
+  std::vector<std::string> missing;
+  if (!entries.count(".")) missing.push_back(".");
+  for (const auto& [entry_path, entry] : entries) {
+    for (size_t slash = entry_path.find('/'); slash != std::string::npos;
+         slash = entry_path.find('/', slash + 1)) {
+      std::string parent = entry_path.substr(0, slash);
+      if (!entries.count(parent)) missing.push_back(parent);
+    }
+  }
+  for (const auto& dir : missing) {
+    Entry entry;
+    entry.path = dir;
+    entry.type = EntryType::kDir;
+    entry.mode = 0755;
+    entries.emplace(dir, std::move(entry));
+  }
+  Manifest manifest;
+  for (auto& [entry_path, entry] : entries) manifest.entries.push_back(std::move(entry));
+  return manifest;
+}
+
 }  // namespace
 
 Result<ImportResult> ImportDirectory(ImageStore* store, const std::string& dir,
@@ -110,7 +137,7 @@ Result<ImportResult> ImportTar(ImageStore* store, const std::string& path, const
   GC_RETURN_IF_ERROR(store->BeginWrite());
   GC_ASSIGN_OR_RETURN(auto reader, TarReader::Open(path));
   // Later members replace earlier ones of the same path, as tar extraction does.
-  std::map<std::string, Entry, bool (*)(const std::string&, const std::string&)> entries(
+  TarEntries entries(
       [](const std::string& a, const std::string& b) { return ComparePaths(a, b) < 0; });
   uint64_t added = 0;
   Progress progress("import " + path);
@@ -145,25 +172,7 @@ Result<ImportResult> ImportTar(ImageStore* store, const std::string& path, const
     entries[entry.path] = std::move(entry);
   }
   progress.Finish();
-  // Archives often leave out directories (and the root); add them as root-owned 0755.
-  std::vector<std::string> missing;
-  if (!entries.count(".")) missing.push_back(".");
-  for (const auto& [entry_path, entry] : entries) {
-    for (size_t slash = entry_path.find('/'); slash != std::string::npos;
-         slash = entry_path.find('/', slash + 1)) {
-      std::string parent = entry_path.substr(0, slash);
-      if (!entries.count(parent)) missing.push_back(parent);
-    }
-  }
-  for (const auto& dir : missing) {
-    Entry entry;
-    entry.path = dir;
-    entry.type = EntryType::kDir;
-    entry.mode = 0755;
-    entries.emplace(dir, std::move(entry));
-  }
-  Manifest manifest;
-  for (auto& [entry_path, entry] : entries) manifest.entries.push_back(std::move(entry));
+  Manifest manifest = ManifestWithParents(std::move(entries));
   // The manifest rules (parents are directories, hardlinks point at files)
   // refuse members that would reach through a symlink.
   Status valid = ValidateManifest(manifest);

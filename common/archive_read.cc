@@ -41,119 +41,163 @@ struct ReadFree {
 };
 using ReadArchive = std::unique_ptr<archive, ReadFree>;
 
-Status ToEntry(archive_entry* ae, Entry* out) {
-  Entry e;
-  const char* name = archive_entry_pathname(ae);
-  if (name == nullptr) return InvalidArgument("archive member without a name");
-  std::string member = std::string("archive member '") + name + "'";
-  auto fail = [&](const std::string& why) { return InvalidArgument(member + ": " + why); };
-  auto path = NormalizeRelativePath(name);
-  if (!path.ok()) return fail(path.status().message());
-  e.path = *path;
+// The Read* steps below fill one field group of an entry each; their
+// messages say what is wrong and ToEntry adds which member.
 
-  const char* hardlink = archive_entry_hardlink(ae);
-  if (hardlink != nullptr) {
-    auto target = NormalizeRelativePath(hardlink);
-    if (!target.ok())
-      return fail("hardlink target '" + std::string(hardlink) + "': " + target.status().message());
-    e.type = EntryType::kHardlink;
-    e.target = *target;
-  } else {
-    switch (archive_entry_filetype(ae)) {
-      case AE_IFREG:
-        e.type = EntryType::kFile;
-        if (archive_entry_size(ae) < 0) return fail("negative size");
-        e.size = static_cast<uint64_t>(archive_entry_size(ae));
-        break;
-      case AE_IFDIR:
-        e.type = EntryType::kDir;
-        break;
-      case AE_IFLNK: {
-        const char* target = archive_entry_symlink(ae);
-        if (target == nullptr || *target == '\0') return fail("symlink without a target");
-        e.type = EntryType::kSymlink;
-        e.target = target;
-        break;
-      }
-      case AE_IFCHR:
-      case AE_IFBLK:
-        e.type = archive_entry_filetype(ae) == AE_IFCHR ? EntryType::kCharDevice
-                                                        : EntryType::kBlockDevice;
-        if (archive_entry_rdevmajor(ae) > std::numeric_limits<uint32_t>::max() ||
-            archive_entry_rdevminor(ae) > std::numeric_limits<uint32_t>::max())
-          return fail("device number out of range");
-        e.rdev_major = static_cast<uint32_t>(archive_entry_rdevmajor(ae));
-        e.rdev_minor = static_cast<uint32_t>(archive_entry_rdevminor(ae));
-        break;
-      case AE_IFIFO:
-        e.type = EntryType::kFifo;
-        break;
-      default:
-        char type[16];
-        std::snprintf(type, sizeof(type), "0%o", static_cast<unsigned>(archive_entry_filetype(ae)));
-        return fail(std::string("has a file type goldcast cannot store (mode type ") + type + ")");
-    }
+Status ReadHardlink(const char* hardlink, Entry* e) {
+  auto target = NormalizeRelativePath(hardlink);
+  if (!target.ok()) {
+    return InvalidArgument("hardlink target '" + std::string(hardlink) +
+                           "': " + target.status().message());
   }
-  e.mode = archive_entry_perm(ae) & 07777;
+  e->type = EntryType::kHardlink;
+  e->target = *target;
+  return Status::Ok();
+}
+
+Status ReadDevice(archive_entry* ae, Entry* e) {
+  e->type =
+      archive_entry_filetype(ae) == AE_IFCHR ? EntryType::kCharDevice : EntryType::kBlockDevice;
+  if (archive_entry_rdevmajor(ae) > std::numeric_limits<uint32_t>::max() ||
+      archive_entry_rdevminor(ae) > std::numeric_limits<uint32_t>::max())
+    return InvalidArgument("device number out of range");
+  e->rdev_major = static_cast<uint32_t>(archive_entry_rdevmajor(ae));
+  e->rdev_minor = static_cast<uint32_t>(archive_entry_rdevminor(ae));
+  return Status::Ok();
+}
+
+Status ReadType(archive_entry* ae, Entry* e) {
+  const char* hardlink = archive_entry_hardlink(ae);
+  if (hardlink != nullptr) return ReadHardlink(hardlink, e);
+  switch (archive_entry_filetype(ae)) {
+    case AE_IFREG:
+      e->type = EntryType::kFile;
+      if (archive_entry_size(ae) < 0) return InvalidArgument("negative size");
+      e->size = static_cast<uint64_t>(archive_entry_size(ae));
+      return Status::Ok();
+    case AE_IFDIR:
+      e->type = EntryType::kDir;
+      return Status::Ok();
+    case AE_IFLNK: {
+      const char* target = archive_entry_symlink(ae);
+      if (target == nullptr || *target == '\0') return InvalidArgument("symlink without a target");
+      e->type = EntryType::kSymlink;
+      e->target = target;
+      return Status::Ok();
+    }
+    case AE_IFCHR:
+    case AE_IFBLK:
+      return ReadDevice(ae, e);
+    case AE_IFIFO:
+      e->type = EntryType::kFifo;
+      return Status::Ok();
+    default:
+      char type[16];
+      std::snprintf(type, sizeof(type), "0%o", static_cast<unsigned>(archive_entry_filetype(ae)));
+      return InvalidArgument(std::string("has a file type goldcast cannot store (mode type ") +
+                             type + ")");
+  }
+}
+
+Status ReadOwnerModeTime(archive_entry* ae, Entry* e) {
+  e->mode = archive_entry_perm(ae) & 07777;
   int64_t uid = archive_entry_uid(ae), gid = archive_entry_gid(ae);
   if (uid < 0 || uid > std::numeric_limits<uint32_t>::max() || gid < 0 ||
       gid > std::numeric_limits<uint32_t>::max())
-    return fail("uid or gid out of range");
-  e.uid = static_cast<uint32_t>(uid);
-  e.gid = static_cast<uint32_t>(gid);
+    return InvalidArgument("uid or gid out of range");
+  e->uid = static_cast<uint32_t>(uid);
+  e->gid = static_cast<uint32_t>(gid);
   int64_t sec = archive_entry_mtime(ae);
   if (sec > std::numeric_limits<int64_t>::max() / kNanosPerSecond - 1 ||
       sec < std::numeric_limits<int64_t>::min() / kNanosPerSecond + 1)
-    return fail("mtime out of range");
-  e.mtime_ns = sec * kNanosPerSecond + archive_entry_mtime_nsec(ae);
+    return InvalidArgument("mtime out of range");
+  e->mtime_ns = sec * kNanosPerSecond + archive_entry_mtime_nsec(ae);
+  return Status::Ok();
+}
 
-  std::map<std::string, std::string> xattrs;  // later duplicates win, as in pax
+// The member's xattrs by name; later duplicates win, as in pax.
+Result<std::map<std::string, std::string>> ReadRawXattrs(archive_entry* ae) {
+  std::map<std::string, std::string> xattrs;
   archive_entry_xattr_reset(ae);
   const char* xname;
   const void* xvalue;
   size_t xsize;
   while (archive_entry_xattr_next(ae, &xname, &xvalue, &xsize) == ARCHIVE_OK) {
-    if (xname == nullptr || *xname == '\0') return fail("has an xattr with an empty name");
+    if (xname == nullptr || *xname == '\0')
+      return InvalidArgument("has an xattr with an empty name");
     xattrs[xname] = xsize > 0 ? std::string(static_cast<const char*>(xvalue), xsize) : "";
   }
+  return xattrs;
+}
+
+// Adds the ACLs the archive records as text, as the kernel's xattrs.
+Status AddAclXattrs(archive_entry* ae, std::map<std::string, std::string>* xattrs) {
   for (auto [type, xattr] : {std::pair{ARCHIVE_ENTRY_ACL_TYPE_ACCESS, kAclAccessXattr},
                              std::pair{ARCHIVE_ENTRY_ACL_TYPE_DEFAULT, kAclDefaultXattr}}) {
-    auto raw = xattrs.find(xattr);
-    if (raw != xattrs.end()) {
+    auto raw = xattrs->find(xattr);
+    if (raw != xattrs->end()) {
       // GNU tar --xattrs stores the kernel's value next to the ACL text; it
       // is exact (numeric ids) where the text may carry only user names.
-      if (!DecodeAclXattr(raw->second).ok()) return fail(std::string(xattr) + " is malformed");
+      if (!DecodeAclXattr(raw->second).ok()) {
+        return InvalidArgument(std::string(xattr) + " is malformed");
+      }
       continue;
     }
     auto acl = AclFromEntry(ae, type);
-    if (!acl.ok()) return fail(acl.status().message());
-    if (acl->has_value()) xattrs[xattr] = **acl;
+    if (!acl.ok()) return InvalidArgument(acl.status().message());
+    if (acl->has_value()) (*xattrs)[xattr] = **acl;
   }
+  return Status::Ok();
+}
+
+Status ReadXattrs(archive_entry* ae, Entry* e) {
+  GC_ASSIGN_OR_RETURN(auto xattrs, ReadRawXattrs(ae));
+  GC_RETURN_IF_ERROR(AddAclXattrs(ae, &xattrs));
   // libarchive keeps the ACL's owning-group entry in the mode's group bits;
   // with a mask the kernel keeps the mask there, and so does the manifest.
   if (auto access = xattrs.find(kAclAccessXattr); access != xattrs.end()) {
     auto acl = DecodeAclXattr(access->second);
-    if (!acl.ok()) return fail(std::string(kAclAccessXattr) + " is malformed");
+    if (!acl.ok()) return InvalidArgument(std::string(kAclAccessXattr) + " is malformed");
     for (const AclEntry& a : *acl)
-      if (a.tag == kAclMaskTag) e.mode = (e.mode & ~070u) | (static_cast<uint32_t>(a.perm) << 3);
+      if (a.tag == kAclMaskTag) e->mode = (e->mode & ~070u) | (static_cast<uint32_t>(a.perm) << 3);
   }
-  for (auto& [n, v] : xattrs) e.xattrs.push_back({n, std::move(v)});
+  for (auto& [n, v] : xattrs) e->xattrs.push_back({n, std::move(v)});
+  return Status::Ok();
+}
 
-  if (e.type == EntryType::kFile && archive_entry_sparse_reset(ae) > 0) {
-    la_int64_t offset, length;
-    while (archive_entry_sparse_next(ae, &offset, &length) == ARCHIVE_OK) {
-      if (length == 0) continue;
-      if (offset < 0 || length < 0 || static_cast<uint64_t>(offset) > e.size ||
-          static_cast<uint64_t>(length) > e.size - static_cast<uint64_t>(offset) ||
-          (!e.data_extents.empty() &&
-           static_cast<uint64_t>(offset) <
-               e.data_extents.back().offset + e.data_extents.back().length))
-        return fail("sparse map is unsorted or extends past the file size");
-      e.data_extents.push_back({static_cast<uint64_t>(offset), static_cast<uint64_t>(length)});
-    }
-    // One extent covering the whole file is just a dense file.
-    if (e.data_extents.size() == 1 && e.data_extents[0] == Extent{0, e.size})
-      e.data_extents.clear();
+Status ReadSparseMap(archive_entry* ae, Entry* e) {
+  if (e->type != EntryType::kFile || archive_entry_sparse_reset(ae) <= 0) return Status::Ok();
+  la_int64_t offset, length;
+  while (archive_entry_sparse_next(ae, &offset, &length) == ARCHIVE_OK) {
+    if (length == 0) continue;
+    if (offset < 0 || length < 0 || static_cast<uint64_t>(offset) > e->size ||
+        static_cast<uint64_t>(length) > e->size - static_cast<uint64_t>(offset) ||
+        (!e->data_extents.empty() &&
+         static_cast<uint64_t>(offset) <
+             e->data_extents.back().offset + e->data_extents.back().length))
+      return InvalidArgument("sparse map is unsorted or extends past the file size");
+    e->data_extents.push_back({static_cast<uint64_t>(offset), static_cast<uint64_t>(length)});
+  }
+  // One extent covering the whole file is just a dense file.
+  if (e->data_extents.size() == 1 && e->data_extents[0] == Extent{0, e->size})
+    e->data_extents.clear();
+  return Status::Ok();
+}
+
+Status ToEntry(archive_entry* ae, Entry* out) {
+  const char* name = archive_entry_pathname(ae);
+  if (name == nullptr) return InvalidArgument("archive member without a name");
+  Entry e;
+  auto read = [&]() -> Status {
+    GC_ASSIGN_OR_RETURN(e.path, NormalizeRelativePath(name));
+    GC_RETURN_IF_ERROR(ReadType(ae, &e));
+    GC_RETURN_IF_ERROR(ReadOwnerModeTime(ae, &e));
+    GC_RETURN_IF_ERROR(ReadXattrs(ae, &e));
+    return ReadSparseMap(ae, &e);
+  };
+  Status status = read();
+  if (!status.ok()) {
+    return InvalidArgument(std::string("archive member '") + name + "': " + status.message());
   }
   *out = std::move(e);
   return Status::Ok();

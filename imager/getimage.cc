@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -16,6 +15,7 @@
 #include "common/log.h"
 #include "common/object_stream.h"
 #include "common/progress.h"
+#include "common/stopwatch.h"
 
 namespace gc {
 
@@ -216,76 +216,78 @@ class Fetcher {
   std::atomic<uint64_t> transferred_{0};
 };
 
-}  // namespace
+struct Capture {
+  Manifest manifest;
+  std::string layout;
+};
 
-Result<GetImageSummary> GetImage(ImageStore* store, const GetImageOptions& options) {
+Status CheckOptions(const GetImageOptions& options) {
   GC_RETURN_IF_ERROR(ValidateImageName(options.image));
   if (options.golden_client.find(':') == std::string::npos) {
     return InvalidArgument("--golden-client '" + options.golden_client +
                            "': expected HOST:PORT as prepareclient printed it");
   }
-  auto start = std::chrono::steady_clock::now();
-  GC_RETURN_IF_ERROR(store->BeginWrite());
-  HttpClient client;
-  Fetcher fetcher(store, options, &client);
+  return Status::Ok();
+}
 
-  auto manifest_text = fetcher.Fetch("GET", "manifest");
+Result<Capture> FetchManifestAndLayout(Fetcher* fetcher, const GetImageOptions& options) {
+  auto manifest_text = fetcher->Fetch("GET", "manifest");
   if (!manifest_text.ok()) {
     return manifest_text.status().WithContext(
-        "cannot fetch the manifest (is prepareclient "
-        "running on " +
-        options.golden_client + "?)");
+        "cannot fetch the manifest (is prepareclient running on " + options.golden_client + "?)");
   }
-  GC_ASSIGN_OR_RETURN(Manifest manifest,
+  Capture capture;
+  GC_ASSIGN_OR_RETURN(capture.manifest,
                       ParseManifest(*manifest_text, "manifest from " + options.golden_client));
-  GC_ASSIGN_OR_RETURN(std::string layout, fetcher.Fetch("GET", "layout"));
-  auto phase = [&start](const char* what) {
-    GC_LOG(Debug) << "getimage: " << what << " at "
-                  << std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()
-                  << " s";
-  };
-  phase("manifest and layout fetched");
+  GC_ASSIGN_OR_RETURN(capture.layout, fetcher->Fetch("GET", "layout"));
+  return capture;
+}
 
-  std::map<std::string, Wanted> wanted;  // by hash, deterministic order
-  bool any_large = false;
+// The file objects of `manifest` the store lacks, by hash (deterministic order).
+std::map<std::string, Wanted> MissingObjects(ImageStore* store, const Manifest& manifest) {
+  std::map<std::string, Wanted> wanted;
   for (const auto& entry : manifest.entries) {
     if (entry.type != EntryType::kFile || wanted.count(entry.hash) ||
         store->HasObject(entry.hash)) {
       continue;
     }
-    any_large |= entry.size >= options.delta_min_size;
     wanted.emplace(entry.hash,
                    Wanted{entry.hash, entry.size, !entry.data_extents.empty(), entry.path, ""});
   }
+  return wanted;
+}
 
-  // Large files that changed come as deltas against the same path's content
-  // in the previous version (read only when there is such a file).
+// Large files that changed come as deltas against the same path's content
+// in the previous version (read only when there is such a file).
+Status FindDeltaBases(ImageStore* store, const GetImageOptions& options,
+                      std::map<std::string, Wanted>* wanted) {
+  bool any_large = std::any_of(wanted->begin(), wanted->end(), [&](const auto& item) {
+    return item.second.size >= options.delta_min_size;
+  });
   GC_ASSIGN_OR_RETURN(auto latest, store->Latest(options.image));
-  if (latest && options.use_deltas && any_large) {
-    GC_ASSIGN_OR_RETURN(Manifest old, store->LoadManifest(*latest));
-    std::unordered_map<std::string, std::string> previous;
-    for (auto& entry : old.entries) {
-      if (entry.type == EntryType::kFile && entry.size >= options.delta_min_size) {
-        previous.emplace(std::move(entry.path), std::move(entry.hash));
-      }
-    }
-    for (auto& [hash, item] : wanted) {
-      auto basis = previous.find(item.path);
-      if (item.size >= options.delta_min_size && basis != previous.end() &&
-          store->HasObject(basis->second)) {
-        item.basis_hash = basis->second;
-      }
+  if (!latest || !options.use_deltas || !any_large) return Status::Ok();
+  GC_ASSIGN_OR_RETURN(Manifest old, store->LoadManifest(*latest));
+  std::unordered_map<std::string, std::string> previous;
+  for (auto& entry : old.entries) {
+    if (entry.type == EntryType::kFile && entry.size >= options.delta_min_size) {
+      previous.emplace(std::move(entry.path), std::move(entry.hash));
     }
   }
+  for (auto& [hash, item] : *wanted) {
+    auto basis = previous.find(item.path);
+    if (item.size >= options.delta_min_size && basis != previous.end() &&
+        store->HasObject(basis->second)) {
+      item.basis_hash = basis->second;
+    }
+  }
+  return Status::Ok();
+}
 
-  phase("wanted objects known");
-  GetImageSummary summary;
-  ManifestTotals totals = ComputeTotals(manifest);
-  summary.files = totals.files;
-  summary.bytes_total = totals.file_bytes;
-  summary.objects_fetched = wanted.size();
-
-  Progress progress("getimage " + options.image);
+// Fetches every wanted object: those with a basis as deltas (whole if the
+// delta fails), the others whole in batches. Returns how many came as deltas.
+Result<uint64_t> FetchWanted(Fetcher* fetcher, const std::map<std::string, Wanted>& wanted,
+                             const std::string& image) {
+  Progress progress("getimage " + image);
   uint64_t want_bytes = 0;
   std::vector<const Wanted*> whole;
   for (const auto& [hash, item] : wanted) {
@@ -293,11 +295,12 @@ Result<GetImageSummary> GetImage(ImageStore* store, const GetImageOptions& optio
     if (item.basis_hash.empty()) whole.push_back(&item);
   }
   progress.SetTotals(wanted.size(), want_bytes);
+  uint64_t deltas = 0;
   for (const auto& [hash, item] : wanted) {
     if (item.basis_hash.empty()) continue;
-    Status status = fetcher.FetchDelta(item);
+    Status status = fetcher->FetchDelta(item);
     if (status.ok()) {
-      ++summary.deltas;
+      ++deltas;
       progress.Add(1, item.size);
     } else {
       GC_LOG(Warning) << "delta for '/" << item.path << "' failed (" << status.message()
@@ -305,28 +308,60 @@ Result<GetImageSummary> GetImage(ImageStore* store, const GetImageOptions& optio
       whole.push_back(&item);
     }
   }
-  GC_RETURN_IF_ERROR(fetcher.FetchObjects(whole, &progress));
+  GC_RETURN_IF_ERROR(fetcher->FetchObjects(whole, &progress));
   progress.Finish();
-  phase("objects fetched");
+  return deltas;
+}
 
+CaptureRecord MakeRecord(Env* env, const GetImageOptions& options, const GetImageSummary& summary,
+                         uint64_t transferred, double seconds) {
   CaptureRecord record;
-  record.time_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
+  record.time_ns = env->NowNanos();
   record.source = "golden-client " + options.golden_client;
   record.message = options.message;
   record.files = summary.files;
   record.bytes_total = summary.bytes_total;
-  record.bytes_transferred = fetcher.transferred();
-  record.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  GC_ASSIGN_OR_RETURN(summary.ref, store->Publish(options.image, manifest, layout, record));
+  record.bytes_transferred = transferred;
+  record.seconds = seconds;
+  return record;
+}
+
+}  // namespace
+
+Result<GetImageSummary> GetImage(ImageStore* store, const GetImageOptions& options) {
+  GC_RETURN_IF_ERROR(CheckOptions(options));
+  Stopwatch stopwatch;
+  auto phase = [&stopwatch](const char* what) {
+    GC_LOG(Debug) << "getimage: " << what << " at " << stopwatch.Seconds() << " s";
+  };
+  GC_RETURN_IF_ERROR(store->BeginWrite());
+  HttpClient client;
+  Fetcher fetcher(store, options, &client);
+  GC_ASSIGN_OR_RETURN(Capture capture, FetchManifestAndLayout(&fetcher, options));
+  phase("manifest and layout fetched");
+  std::map<std::string, Wanted> wanted = MissingObjects(store, capture.manifest);
+  GC_RETURN_IF_ERROR(FindDeltaBases(store, options, &wanted));
+  phase("wanted objects known");
+
+  GetImageSummary summary;
+  ManifestTotals totals = ComputeTotals(capture.manifest);
+  summary.files = totals.files;
+  summary.bytes_total = totals.file_bytes;
+  summary.objects_fetched = wanted.size();
+  GC_ASSIGN_OR_RETURN(summary.deltas, FetchWanted(&fetcher, wanted, options.image));
+  phase("objects fetched");
+
+  CaptureRecord record =
+      MakeRecord(store->env(), options, summary, fetcher.transferred(), stopwatch.Seconds());
+  GC_ASSIGN_OR_RETURN(summary.ref,
+                      store->Publish(options.image, capture.manifest, capture.layout, record));
   phase("published");
 
   // Tell prepareclient it may stop; the image is safe whatever it answers.
   auto done = fetcher.Fetch("POST", "done");
   if (!done.ok()) GC_LOG(Debug) << "done: " << done.status().message();
   summary.bytes_transferred = fetcher.transferred();
-  summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  summary.seconds = stopwatch.Seconds();
   return summary;
 }
 

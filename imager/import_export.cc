@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 
-#include <chrono>
 #include <map>
 #include <set>
 #include <unordered_map>
@@ -10,18 +9,13 @@
 #include "common/fs_walk.h"
 #include "common/log.h"
 #include "common/progress.h"
+#include "common/stopwatch.h"
 
 namespace gc {
 
 namespace {
 
 constexpr uint64_t kMaxImportFileSize = uint64_t{1} << 40;
-
-int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // Copies a file into the store, keeping its holes.
 Result<std::string> StoreFile(ImageStore* store, int fd, const Entry& entry) {
@@ -55,7 +49,7 @@ Result<ImportResult> PublishImport(ImageStore* store, const std::string& image, 
                                    const std::string& source, const std::string& message,
                                    uint64_t objects_added, double seconds) {
   CaptureRecord record;
-  record.time_ns = NowNs();
+  record.time_ns = store->env()->NowNanos();
   record.source = source;
   record.message = message;
   ImportResult result;
@@ -69,12 +63,39 @@ Result<ImportResult> PublishImport(ImageStore* store, const std::string& image, 
   return result;
 }
 
+// A tar's members by path, in manifest order.
+using TarEntries = std::map<std::string, Entry, bool (*)(const std::string&, const std::string&)>;
+
+// The manifest of a tar's members. Archives often leave out directories (and
+// the root); they are added as root-owned 0755.
+Manifest ManifestWithParents(TarEntries entries) {
+  std::vector<std::string> missing;
+  if (!entries.count(".")) missing.push_back(".");
+  for (const auto& [entry_path, entry] : entries) {
+    for (size_t slash = entry_path.find('/'); slash != std::string::npos;
+         slash = entry_path.find('/', slash + 1)) {
+      std::string parent = entry_path.substr(0, slash);
+      if (!entries.count(parent)) missing.push_back(parent);
+    }
+  }
+  for (const auto& dir : missing) {
+    Entry entry;
+    entry.path = dir;
+    entry.type = EntryType::kDir;
+    entry.mode = 0755;
+    entries.emplace(dir, std::move(entry));
+  }
+  Manifest manifest;
+  for (auto& [entry_path, entry] : entries) manifest.entries.push_back(std::move(entry));
+  return manifest;
+}
+
 }  // namespace
 
 Result<ImportResult> ImportDirectory(ImageStore* store, const std::string& dir,
                                      const std::string& image, const std::string& message) {
   GC_RETURN_IF_ERROR(ValidateImageName(image));
-  auto start = std::chrono::steady_clock::now();
+  Stopwatch stopwatch;
   GC_RETURN_IF_ERROR(store->BeginWrite());
   Manifest manifest;
   std::map<std::pair<uint64_t, uint64_t>, std::string> hash_by_inode;
@@ -105,18 +126,18 @@ Result<ImportResult> ImportDirectory(ImageStore* store, const std::string& dir,
   });
   GC_RETURN_IF_ERROR(status);
   progress.Finish();
-  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return PublishImport(store, image, std::move(manifest), "dir " + dir, message, added, seconds);
+  return PublishImport(store, image, std::move(manifest), "dir " + dir, message, added,
+                       stopwatch.Seconds());
 }
 
 Result<ImportResult> ImportTar(ImageStore* store, const std::string& path, const std::string& image,
                                const std::string& message) {
   GC_RETURN_IF_ERROR(ValidateImageName(image));
-  auto start = std::chrono::steady_clock::now();
+  Stopwatch stopwatch;
   GC_RETURN_IF_ERROR(store->BeginWrite());
   GC_ASSIGN_OR_RETURN(auto reader, TarReader::Open(path));
   // Later members replace earlier ones of the same path, as tar extraction does.
-  std::map<std::string, Entry, bool (*)(const std::string&, const std::string&)> entries(
+  TarEntries entries(
       [](const std::string& a, const std::string& b) { return ComparePaths(a, b) < 0; });
   uint64_t added = 0;
   Progress progress("import " + path);
@@ -151,31 +172,13 @@ Result<ImportResult> ImportTar(ImageStore* store, const std::string& path, const
     entries[entry.path] = std::move(entry);
   }
   progress.Finish();
-  // Archives often leave out directories (and the root); add them as root-owned 0755.
-  std::vector<std::string> missing;
-  if (!entries.count(".")) missing.push_back(".");
-  for (const auto& [entry_path, entry] : entries) {
-    for (size_t slash = entry_path.find('/'); slash != std::string::npos;
-         slash = entry_path.find('/', slash + 1)) {
-      std::string parent = entry_path.substr(0, slash);
-      if (!entries.count(parent)) missing.push_back(parent);
-    }
-  }
-  for (const auto& dir : missing) {
-    Entry entry;
-    entry.path = dir;
-    entry.type = EntryType::kDir;
-    entry.mode = 0755;
-    entries.emplace(dir, std::move(entry));
-  }
-  Manifest manifest;
-  for (auto& [entry_path, entry] : entries) manifest.entries.push_back(std::move(entry));
+  Manifest manifest = ManifestWithParents(std::move(entries));
   // The manifest rules (parents are directories, hardlinks point at files)
   // refuse members that would reach through a symlink.
   Status valid = ValidateManifest(manifest);
   if (!valid.ok()) return valid.WithContext(path + " cannot be imported");
-  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return PublishImport(store, image, std::move(manifest), "tar " + path, message, added, seconds);
+  return PublishImport(store, image, std::move(manifest), "tar " + path, message, added,
+                       stopwatch.Seconds());
 }
 
 Result<ExportResult> ExportImage(ImageStore* store, const ImageRef& ref, const std::string& output,

@@ -1,22 +1,19 @@
 #include "imager/store.h"
 
-#include <signal.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
-#include <random>
 #include <set>
 #include <thread>
 
 #include "common/hash.h"
 #include "common/log.h"
+#include "common/temp_dirs.h"
 #include "common/text.h"
-#include "common/version_number.h"
+#include "common/versioned_dir.h"
 
 namespace gc {
 
@@ -47,28 +44,21 @@ Status ValidateName(std::string_view what, std::string_view name) {
   return Status::Ok();
 }
 
-std::string RandomSuffix() {
-  static std::atomic<uint64_t> counter{0};
-  static thread_local std::mt19937_64 rng(std::random_device{}());
-  return std::to_string(::getpid()) + "." + std::to_string(counter++) + "." +
-         std::to_string(rng() % 1000000);
-}
-
-// Temp names start with the writer's pid so a later run can tell the files
-// of a dead writer (remove) from those of a live one (keep).
-bool OwnerIsDead(std::string_view name) {
-  size_t dot = name.find('.');
-  uint64_t pid = 0;
-  if (dot == std::string_view::npos || !ParseDecimal(name.substr(0, dot), &pid)) return true;
-  if (static_cast<pid_t>(pid) == ::getpid()) return false;
-  return ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
-}
-
 nlohmann::json RecordToJson(const CaptureRecord& record) {
   return {{"time_ns", record.time_ns},         {"source", record.source},
           {"message", record.message},         {"files", record.files},
           {"bytes_total", record.bytes_total}, {"bytes_transferred", record.bytes_transferred},
           {"seconds", record.seconds}};
+}
+
+// The files of a version, written without fsync: PublishVersionDir's one
+// syncfs makes them and every object of the capture durable at once.
+Status WriteVersionFiles(Env* env, const std::string& staging, const Manifest& manifest,
+                         const std::string& layout_json, const CaptureRecord& record) {
+  GC_RETURN_IF_ERROR(env->CreateDirs(staging));
+  GC_RETURN_IF_ERROR(env->WriteFile(JoinPath(staging, "manifest"), SerializeManifest(manifest)));
+  GC_RETURN_IF_ERROR(env->WriteFile(JoinPath(staging, "layout.json"), layout_json));
+  return env->WriteFile(JoinPath(staging, "capture.json"), RecordToJson(record).dump(2));
 }
 
 Result<CaptureRecord> RecordFromJson(const std::string& text, const std::string& path) {
@@ -205,25 +195,14 @@ Result<std::unique_ptr<ImageStore>> ImageStore::Open(const std::string& state_di
   }
   auto store = std::unique_ptr<ImageStore>(new ImageStore(root, env));
   uint64_t removed = 0;
-  Status status = store->RemoveStaleTemp(&removed);
+  Status status = RemoveDeadTemps(JoinPath(root, "tmp"), env, &removed);
   if (!status.ok()) GC_LOG(Warning) << "cleaning stale temp files: " << status.message();
   if (removed > 0) GC_LOG(Debug) << "removed " << removed << " temp files of interrupted runs";
   return store;
 }
 
-Status ImageStore::RemoveStaleTemp(uint64_t* removed) {
-  std::string tmp = JoinPath(root_, "tmp");
-  GC_ASSIGN_OR_RETURN(auto names, env_->ListDir(tmp));
-  for (const auto& name : names) {
-    if (!OwnerIsDead(name)) continue;
-    GC_RETURN_IF_ERROR(env_->RemoveTree(JoinPath(tmp, name)));
-    ++*removed;
-  }
-  return Status::Ok();
-}
-
-Result<std::string> ImageStore::NewTempPath(const std::string& label) {
-  return JoinPath(JoinPath(root_, "tmp"), RandomSuffix() + "." + label);
+std::string ImageStore::NewTempPath(const std::string& label) const {
+  return JoinPath(JoinPath(root_, "tmp"), PidTempName(label));
 }
 
 std::string ImageStore::ObjectPath(const std::string& hash) const {
@@ -285,18 +264,11 @@ std::string ImageStore::ImageDir(const std::string& name) const {
 }
 
 std::string ImageStore::VersionDir(const ImageRef& ref) const {
-  return ImageDir(ref.name) + "/" + std::to_string(ref.version);
+  return VersionDirPath(ImageDir(ref.name), ref.version);
 }
 
 Result<std::vector<uint64_t>> ImageStore::Versions(const std::string& name) {
-  GC_ASSIGN_OR_RETURN(auto names, env_->ListDir(ImageDir(name)));
-  std::vector<uint64_t> versions;
-  for (const auto& entry : names) {
-    uint64_t version;
-    if (ParseDecimal(entry, &version)) versions.push_back(version);
-  }
-  std::sort(versions.begin(), versions.end());
-  return versions;
+  return ListVersions(env_, ImageDir(name));
 }
 
 Result<ImageRef> ImageStore::Publish(const std::string& name, const Manifest& manifest,
@@ -309,43 +281,17 @@ Result<ImageRef> ImageStore::Publish(const std::string& name, const Manifest& ma
                       "' is not in the store");
     }
   }
-
-  std::string image_dir = ImageDir(name);
-  GC_RETURN_IF_ERROR(env_->CreateDirs(image_dir));
-  GC_ASSIGN_OR_RETURN(auto meta_lock,
-                      FileLock::Acquire(JoinPath(root_, "meta.lock"), FileLock::Mode::kExclusive,
-                                        /*wait=*/true, "store metadata"));
-  GC_ASSIGN_OR_RETURN(auto versions, Versions(name));
-  GC_ASSIGN_OR_RETURN(uint64_t next, NextVersionNumber(env_, image_dir, versions));
-  ImageRef ref{name, next};
-  std::string last_path = LastVersionPath(image_dir);
-
-  // The version's files are written without fsync into a private staging
-  // directory; one syncfs then makes them and every object of this capture
-  // durable at once, and only then does the rename make the version visible.
-  // (A crash between "last" and the rename leaves a gap in the numbers,
-  // never a reused number.)
-  GC_ASSIGN_OR_RETURN(std::string staging, NewTempPath("version"));
-  Status staged = env_->CreateDirs(staging);
-  if (staged.ok()) {
-    staged = env_->WriteFile(JoinPath(staging, "manifest"), SerializeManifest(manifest));
-  }
-  if (staged.ok()) staged = env_->WriteFile(JoinPath(staging, "layout.json"), layout_json);
-  if (staged.ok()) {
-    staged = env_->WriteFile(JoinPath(staging, "capture.json"), RecordToJson(record).dump(2));
-  }
-  if (staged.ok()) {
-    staged = env_->WriteFile(last_path + ".new", std::to_string(ref.version) + "\n");
-  }
-  if (staged.ok()) staged = env_->Rename(last_path + ".new", last_path);
-  if (staged.ok()) staged = env_->SyncFileSystem(root_);
-  if (staged.ok()) staged = env_->Rename(staging, VersionDir(ref));
-  if (staged.ok()) staged = env_->SyncDir(image_dir);
-  if (!staged.ok()) {
+  std::string staging = NewTempPath("version");
+  auto stage_and_publish = [&]() -> Result<uint64_t> {
+    GC_RETURN_IF_ERROR(WriteVersionFiles(env_, staging, manifest, layout_json, record));
+    return PublishVersionDir(env_, root_, ImageDir(name), staging);
+  };
+  Result<uint64_t> version = stage_and_publish();
+  if (!version.ok()) {
     (void)env_->RemoveTree(staging);
-    return staged.WithContext("publishing " + ref.ToString());
+    return version.status().WithContext("publishing a new version of " + name);
   }
-  return ref;
+  return ImageRef{name, *version};
 }
 
 Result<std::optional<ImageRef>> ImageStore::Latest(const std::string& name) {
@@ -365,12 +311,7 @@ Result<ImageRef> ImageStore::Resolve(const ImageSpec& spec) {
     return NotFound("image '" + spec.name + "' does not exist (goldcast image list shows them)");
   }
   if (spec.version) {
-    if (!std::binary_search(versions.begin(), versions.end(), *spec.version)) {
-      std::string known;
-      for (uint64_t v : versions) known += (known.empty() ? "" : ", ") + std::to_string(v);
-      return NotFound(spec.name + "@" + std::to_string(*spec.version) +
-                      " does not exist; its versions are " + known);
-    }
+    GC_RETURN_IF_ERROR(CheckVersionExists(spec.name, *spec.version, versions));
     return ImageRef{spec.name, *spec.version};
   }
   if (!spec.tag.empty()) {
@@ -450,9 +391,7 @@ Result<std::vector<VersionInfo>> ImageStore::List(const std::string& name) {
 
 Status ImageStore::Tag(const ImageRef& ref, const std::string& tag) {
   GC_RETURN_IF_ERROR(ValidateTagName(tag));
-  GC_ASSIGN_OR_RETURN(auto meta_lock,
-                      FileLock::Acquire(JoinPath(root_, "meta.lock"), FileLock::Mode::kExclusive,
-                                        /*wait=*/true, "store metadata"));
+  GC_ASSIGN_OR_RETURN(auto meta_lock, LockMetadata(root_));
   GC_RETURN_IF_ERROR(Resolve(ImageSpec{ref.name, ref.version, ""}).status());
   GC_ASSIGN_OR_RETURN(auto tags, LoadTags(ref.name));
   std::erase_if(tags, [&](const auto& item) { return item.first == tag; });
@@ -462,9 +401,7 @@ Status ImageStore::Tag(const ImageRef& ref, const std::string& tag) {
 }
 
 Status ImageStore::Untag(const std::string& name, const std::string& tag) {
-  GC_ASSIGN_OR_RETURN(auto meta_lock,
-                      FileLock::Acquire(JoinPath(root_, "meta.lock"), FileLock::Mode::kExclusive,
-                                        /*wait=*/true, "store metadata"));
+  GC_ASSIGN_OR_RETURN(auto meta_lock, LockMetadata(root_));
   GC_ASSIGN_OR_RETURN(auto tags, LoadTags(name));
   size_t removed = std::erase_if(tags, [&](const auto& item) { return item.first == tag; });
   if (removed == 0) return NotFound("image '" + name + "' has no tag '" + tag + "'");
@@ -472,19 +409,13 @@ Status ImageStore::Untag(const std::string& name, const std::string& tag) {
 }
 
 Status ImageStore::Remove(const ImageRef& ref) {
-  GC_ASSIGN_OR_RETURN(auto meta_lock,
-                      FileLock::Acquire(JoinPath(root_, "meta.lock"), FileLock::Mode::kExclusive,
-                                        /*wait=*/true, "store metadata"));
+  GC_ASSIGN_OR_RETURN(auto meta_lock, LockMetadata(root_));
   GC_RETURN_IF_ERROR(Resolve(ImageSpec{ref.name, ref.version, ""}).status());
   GC_ASSIGN_OR_RETURN(auto tags, LoadTags(ref.name));
   if (std::erase_if(tags, [&](const auto& item) { return item.second == ref.version; }) > 0) {
     GC_RETURN_IF_ERROR(SaveTags(ref.name, tags));
   }
-  // Rename first so the version disappears atomically, then delete at leisure.
-  GC_ASSIGN_OR_RETURN(std::string doomed, NewTempPath("removed"));
-  GC_RETURN_IF_ERROR(env_->Rename(VersionDir(ref), doomed));
-  GC_RETURN_IF_ERROR(env_->SyncDir(ImageDir(ref.name)));
-  return env_->RemoveTree(doomed);
+  return RemoveVersionDir(env_, ImageDir(ref.name), ref.version, NewTempPath("removed"));
 }
 
 Result<ImageStore::GcStats> ImageStore::CollectGarbage() {
@@ -525,7 +456,7 @@ Result<ImageStore::GcStats> ImageStore::CollectGarbage() {
       if (size.ok()) stats.bytes_freed += *size;
     }
   }
-  GC_RETURN_IF_ERROR(RemoveStaleTemp(&stats.temp_removed));
+  GC_RETURN_IF_ERROR(RemoveDeadTemps(JoinPath(root_, "tmp"), env_, &stats.temp_removed));
   return stats;
 }
 

@@ -77,6 +77,8 @@ class ImageStore {
   ~ImageStore();
 
   const std::string& root() const { return root_; }
+  // The store's Env: its files, and the clock that dates its versions.
+  Env* env() const { return env_; }
 
   // --- objects --- (thread-safe, as is writing objects through NewObject)
   bool HasObject(const std::string& hash);
@@ -138,8 +140,7 @@ class ImageStore {
   Result<std::vector<std::pair<std::string, uint64_t>>> LoadTags(const std::string& name);
   Status SaveTags(const std::string& name,
                   const std::vector<std::pair<std::string, uint64_t>>& tags);
-  Status RemoveStaleTemp(uint64_t* removed);
-  Result<std::string> NewTempPath(const std::string& label);
+  std::string NewTempPath(const std::string& label) const;
 
   std::string root_;
   Env* env_;

@@ -140,8 +140,7 @@ PhaseProgress::~PhaseProgress() { Finish(); }
 
 void PhaseProgress::EndPhase() {
   if (phase_.empty()) return;
-  double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - phase_start_).count();
+  double seconds = phase_time_.Seconds();
   timings_.emplace_back(phase_, seconds);
   if (!tty_) {
     GC_LOG(Info) << label_ << ": " << phase_ << " done in " << FormatSeconds(seconds)
@@ -154,7 +153,7 @@ void PhaseProgress::Start(const std::string& phase) {
   EndPhase();
   phase_ = phase;
   compiled_ = 0;
-  phase_start_ = std::chrono::steady_clock::now();
+  phase_time_.Restart();
   Draw(true);
 }
 
@@ -170,7 +169,7 @@ void PhaseProgress::Draw(bool force) {
   auto now = std::chrono::steady_clock::now();
   if (!force && now - last_draw_ < std::chrono::milliseconds(250)) return;
   last_draw_ = now;
-  double seconds = std::chrono::duration<double>(now - phase_start_).count();
+  double seconds = phase_time_.Seconds();
   std::string count = compiled_ ? ", " + std::to_string(compiled_) + " files compiled" : "";
   std::fprintf(stderr, "\r\033[K%s: %s%s, %s", label_.c_str(), phase_.c_str(), count.c_str(),
                FormatSeconds(seconds).c_str());

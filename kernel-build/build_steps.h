@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "common/stopwatch.h"
 #include "common/subprocess.h"
 #include "profiles/kernel_recipe.h"
 
@@ -78,7 +79,8 @@ class PhaseProgress {
   std::string phase_;
   bool tty_;
   uint64_t compiled_ = 0;
-  std::chrono::steady_clock::time_point phase_start_, last_draw_;
+  Stopwatch phase_time_;
+  std::chrono::steady_clock::time_point last_draw_;
   std::vector<std::pair<std::string, double>> timings_;
 };
 

@@ -133,6 +133,34 @@ DotConfig ParseDotConfig(std::string_view text) {
   return config;
 }
 
+// Skips the help text that starts after lines[i] (`line`, the "help" line
+// joined); returns the index of its last line. The text runs while lines are
+// blank or indented at least as deep as its first line; its words must not
+// be read as keywords.
+size_t SkipHelpText(const std::vector<std::string>& lines, size_t i, const std::string& line) {
+  int base = -1;
+  while (i + 1 < lines.size()) {
+    const std::string& next = lines[i + 1];
+    if (Trim(next).empty()) {
+      ++i;
+      continue;
+    }
+    int indent = Indent(next);
+    if (base < 0) {
+      if (indent <= Indent(line)) break;
+      base = indent;
+    }
+    if (indent < base) break;
+    ++i;
+  }
+  return i;
+}
+
+bool IsSourceKeyword(const std::string& keyword) {
+  return keyword == "source" || keyword == "rsource" || keyword == "osource" ||
+         keyword == "orsource";
+}
+
 // Walks Kconfig (or 2.4 Config.in) files, reading them through `read_`.
 class KconfigParser {
  public:
@@ -151,6 +179,40 @@ class KconfigParser {
                    int depth);
 
  private:
+  // The files a source line in `path` names; nothing when the name holds a
+  // macro this parser does not expand.
+  std::optional<std::vector<std::string>> SourceTargets(const std::string& keyword,
+                                                        const std::string& rest,
+                                                        const std::string& path) {
+    std::string target = Substitute(Unquote(rest));
+    if (target.find("$(") != std::string::npos) return std::nullopt;
+    if (keyword[0] == 'r' || (keyword.size() > 1 && keyword[1] == 'r')) {
+      std::string dir = std::filesystem::path(path).parent_path().string();
+      if (!dir.empty()) target = dir + "/" + target;
+    }
+    if (target.find_first_of("*?[") != std::string::npos) return glob_(target);
+    return std::vector<std::string>{target};
+  }
+
+  // An attribute line (select, type, prompt, range) of the symbol `def`.
+  void ReadSymbolAttribute(const std::string& keyword, const std::string& rest,
+                           const std::string& def_name, const std::string& where,
+                           KconfigDefinition* def) {
+    if (keyword == "select") {
+      index_->selects_[BeforeIf(rest)].push_back({def_name, where});
+    } else if (keyword == "bool" || keyword == "tristate" || keyword == "int" || keyword == "hex" ||
+               keyword == "string") {
+      def->type = keyword;
+      if (!rest.empty() && rest[0] == '"') def->has_prompt = true;
+    } else if (keyword == "def_bool" || keyword == "def_tristate") {
+      def->type = keyword.substr(4);
+    } else if (keyword == "prompt") {
+      def->has_prompt = true;
+    } else if (keyword == "range") {
+      def->ranges.push_back(BeforeIf(rest));
+    }
+  }
+
   std::vector<std::string> Lines(const std::string& text) {
     std::vector<std::string> lines;
     std::istringstream in(text);
@@ -205,23 +267,7 @@ void KconfigParser::ParseKconfig(const std::string& path,
     auto [keyword, rest] = SplitKeyword(StripComment(line));
     if (keyword.empty()) continue;
     if (keyword == "help" || keyword == "---help---") {
-      // The help text runs while lines are blank or indented at least as
-      // deep as its first line; its words must not be read as keywords.
-      int base = -1;
-      while (i + 1 < lines.size()) {
-        const std::string& next = lines[i + 1];
-        if (Trim(next).empty()) {
-          ++i;
-          continue;
-        }
-        int indent = Indent(next);
-        if (base < 0) {
-          if (indent <= Indent(line)) break;
-          base = indent;
-        }
-        if (indent < base) break;
-        ++i;
-      }
+      i = SkipHelpText(lines, i, line);
       continue;
     }
     if (keyword == "config" || keyword == "menuconfig") {
@@ -244,17 +290,10 @@ void KconfigParser::ParseKconfig(const std::string& path,
     } else if (keyword == "endchoice" || keyword == "endmenu" || keyword == "endif") {
       if (!frames.empty()) frames.pop_back();
       entry = Entry::kNone;
-    } else if (keyword == "source" || keyword == "rsource" || keyword == "osource" ||
-               keyword == "orsource") {
-      std::string target = Substitute(Unquote(rest));
-      if (target.find("$(") != std::string::npos) continue;
-      if (keyword[0] == 'r' || (keyword.size() > 1 && keyword[1] == 'r')) {
-        std::string dir = std::filesystem::path(path).parent_path().string();
-        if (!dir.empty()) target = dir + "/" + target;
-      }
-      std::vector<std::string> targets = {target};
-      if (target.find_first_of("*?[") != std::string::npos) targets = glob_(target);
-      for (const auto& file : targets) ParseKconfig(file, conditions_here(), depth + 1);
+    } else if (IsSourceKeyword(keyword)) {
+      auto targets = SourceTargets(keyword, rest, path);
+      if (!targets) continue;
+      for (const auto& file : *targets) ParseKconfig(file, conditions_here(), depth + 1);
       entry = Entry::kNone;
     } else if (keyword == "comment" || keyword == "mainmenu") {
       entry = Entry::kOther;
@@ -266,19 +305,7 @@ void KconfigParser::ParseKconfig(const std::string& path,
         frames.back().conditions.push_back({frames.back().kind + " depends on", expr, where});
       }
     } else if (entry == Entry::kSymbol && def) {
-      if (keyword == "select") {
-        index_->selects_[BeforeIf(rest)].push_back({def_name, where});
-      } else if (keyword == "bool" || keyword == "tristate" || keyword == "int" ||
-                 keyword == "hex" || keyword == "string") {
-        def->type = keyword;
-        if (!rest.empty() && rest[0] == '"') def->has_prompt = true;
-      } else if (keyword == "def_bool" || keyword == "def_tristate") {
-        def->type = keyword.substr(4);
-      } else if (keyword == "prompt") {
-        def->has_prompt = true;
-      } else if (keyword == "range") {
-        def->ranges.push_back(BeforeIf(rest));
-      }
+      ReadSymbolAttribute(keyword, rest, def_name, where, def);
     }
   }
 }

@@ -2,13 +2,14 @@
 
 #include <sys/stat.h>
 
-#include <chrono>
 #include <filesystem>
 #include <optional>
 #include <thread>
 
 #include "common/hash.h"
 #include "common/log.h"
+#include "common/stopwatch.h"
+#include "common/temp_dirs.h"
 #include "common/text.h"
 #include "kernel-build/build_steps.h"
 #include "kernel-build/config_check.h"
@@ -16,16 +17,11 @@
 #include "kernel-build/kernel_inputs.h"
 #include "kernel-build/kernel_source.h"
 #include "kernel-build/patch_series.h"
-#include "kernel-build/temp_dirs.h"
 #include "kernel-build/work_tree.h"
 
 namespace gc {
 
 namespace {
-
-double SecondsSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 
 Status CopyFile(Env* env, const std::string& from, const std::string& to) {
   GC_ASSIGN_OR_RETURN(std::string data, env->ReadFile(from));
@@ -101,6 +97,13 @@ class Build {
   Result<KernelBuildResult> Run();
 
  private:
+  KernelBuildResult Reused(const KernelStore& store, const KernelRef& ref,
+                           const Stopwatch& stopwatch);
+  Status CheckGivenTree(TreeVersion* version);
+  Result<FileLock> LockCache();
+  Result<std::string> NewWorkDir();
+  Status SetUpWork(const std::string& pristine, const TreeVersion& version);
+  Status PatchAndConfigure();
   Status CheckInputs();
   Status PrepareSource(std::string* pristine);
   Status CheckTree(const std::string& pristine, TreeVersion* version);
@@ -332,35 +335,29 @@ Status Build::Failed(Status status) {
   return status.WithContext("kernel " + recipe_.name);
 }
 
-Result<KernelBuildResult> Build::Run() {
-  auto start = std::chrono::steady_clock::now();
-  progress_.Start("verify");
-  inputs_ = InputsFromRecipe(recipe_);
-  GC_RETURN_IF_ERROR(CheckInputs());
+KernelBuildResult Build::Reused(const KernelStore& store, const KernelRef& ref,
+                                const Stopwatch& stopwatch) {
+  progress_.Discard();
+  return KernelBuildResult{ref, true, stopwatch.Seconds(), store.ArtifactDir(ref), {}};
+}
 
-  // An unpacked tree is judged (vanilla? right version?) before anything else.
-  TreeVersion version;
-  if (!options_.source_tree.empty()) {
-    if (!env_->Exists(options_.source_tree + "/Makefile")) {
-      return NotFound("--source-tree " + options_.source_tree +
-                      " has no Makefile: is it a kernel tree?");
-    }
-    GC_RETURN_IF_ERROR(CheckTree(options_.source_tree, &version));
-    inputs_.source_kind = "tree";
-    GC_ASSIGN_OR_RETURN(inputs_.source_sha256, TreeContentHash(options_.source_tree));
+// An unpacked tree (--source-tree) is judged (vanilla? right version?)
+// before anything else.
+Status Build::CheckGivenTree(TreeVersion* version) {
+  if (options_.source_tree.empty()) return Status::Ok();
+  if (!env_->Exists(options_.source_tree + "/Makefile")) {
+    return NotFound("--source-tree " + options_.source_tree +
+                    " has no Makefile: is it a kernel tree?");
   }
+  GC_RETURN_IF_ERROR(CheckTree(options_.source_tree, version));
+  inputs_.source_kind = "tree";
+  GC_ASSIGN_OR_RETURN(inputs_.source_sha256, TreeContentHash(options_.source_tree));
+  return Status::Ok();
+}
 
-  GC_ASSIGN_OR_RETURN(auto store, KernelStore::Open(options_.state_dir, /*create=*/true, env_));
-  std::string key = inputs_.Key();
-  GC_ASSIGN_OR_RETURN(auto existing, store->FindByInputsKey(recipe_.name, key));
-  if (existing) {
-    progress_.Discard();
-    return KernelBuildResult{
-        *existing, true, SecondsSince(start), store->ArtifactDir(*existing), {}};
-  }
-
-  // One build per cache at a time: they share the pristine trees and ccache,
-  // and a kernel compile already uses every CPU.
+// One build per cache at a time: they share the pristine trees and ccache,
+// and a kernel compile already uses every CPU.
+Result<FileLock> Build::LockCache() {
   std::string lock_path = options_.cache_dir + "/build.lock";
   GC_RETURN_IF_ERROR(env_->CreateDirs(options_.cache_dir));
   auto lock = FileLock::Acquire(lock_path, FileLock::Mode::kExclusive, false, "");
@@ -368,27 +365,20 @@ Result<KernelBuildResult> Build::Run() {
     GC_LOG(Info) << "waiting for another kernel build that uses " << options_.cache_dir;
     lock = FileLock::Acquire(lock_path, FileLock::Mode::kExclusive, true, "");
   }
-  if (!lock.ok()) return lock.status();
-  // The build we waited for may have been this very one.
-  GC_ASSIGN_OR_RETURN(existing, store->FindByInputsKey(recipe_.name, key));
-  if (existing) {
-    progress_.Discard();
-    return KernelBuildResult{
-        *existing, true, SecondsSince(start), store->ArtifactDir(*existing), {}};
-  }
+  return lock;
+}
 
-  std::string pristine = options_.source_tree;
-  if (pristine.empty()) {
-    Status prepared = PrepareSource(&pristine);
-    if (!prepared.ok()) return Failed(prepared);
-    GC_RETURN_IF_ERROR(CheckTree(pristine, &version));
-  }
-
+// A fresh pid-named work directory's path (not yet created), after removing
+// those of dead builds.
+Result<std::string> Build::NewWorkDir() {
   std::string work_root = options_.cache_dir + "/work";
   GC_RETURN_IF_ERROR(env_->CreateDirs(work_root));
   GC_RETURN_IF_ERROR(RemoveDeadWorkDirs(work_root, env_));
-  work_ = work_root + "/" + PidTempName(recipe_.name);
-  WorkGuard work_guard(env_, work_, options_.keep_work);
+  return work_root + "/" + PidTempName(recipe_.name);
+}
+
+// Creates work_ with its log and decides how make runs there.
+Status Build::SetUpWork(const std::string& pristine, const TreeVersion& version) {
   GC_RETURN_IF_ERROR(env_->CreateDirs(work_));
   log_path_ = work_ + "/build.log";
   logged_ = std::make_unique<LoggedRunner>(runner_, log_path_);
@@ -405,6 +395,47 @@ Result<KernelBuildResult> Build::Run() {
     build_env_.ccache_basedir = work_;
   }
   srcarch_ = SourceArch(pristine, recipe_.build.toolchain.arch);
+  return Status::Ok();
+}
+
+// Patches the work tree, then configures it.
+Status Build::PatchAndConfigure() {
+  GC_RETURN_IF_ERROR(ApplyPatchSeries(runner_, build_env_.src, recipe_.patches, work_));
+  // Fail fast on options the tree does not have, before running make at all.
+  progress_.Start("config");
+  GC_ASSIGN_OR_RETURN(auto index, KconfigIndex::Load(build_env_.src, srcarch_));
+  kconfig_.emplace(std::move(index));
+  GC_RETURN_IF_ERROR(ProblemsToStatus(UnknownRequiredOptions(recipe_.required, *kconfig_),
+                                      "required options unknown to this tree"));
+  return Configure();
+}
+
+Result<KernelBuildResult> Build::Run() {
+  Stopwatch stopwatch;
+  progress_.Start("verify");
+  inputs_ = InputsFromRecipe(recipe_);
+  GC_RETURN_IF_ERROR(CheckInputs());
+  TreeVersion version;
+  GC_RETURN_IF_ERROR(CheckGivenTree(&version));
+
+  GC_ASSIGN_OR_RETURN(auto store, KernelStore::Open(options_.state_dir, /*create=*/true, env_));
+  std::string key = inputs_.Key();
+  GC_ASSIGN_OR_RETURN(auto existing, store->FindByInputsKey(recipe_.name, key));
+  if (existing) return Reused(*store, *existing, stopwatch);
+  GC_ASSIGN_OR_RETURN(FileLock lock, LockCache());
+  // The build we waited for may have been this very one.
+  GC_ASSIGN_OR_RETURN(existing, store->FindByInputsKey(recipe_.name, key));
+  if (existing) return Reused(*store, *existing, stopwatch);
+
+  std::string pristine = options_.source_tree;
+  if (pristine.empty()) {
+    Status prepared = PrepareSource(&pristine);
+    if (!prepared.ok()) return Failed(prepared);
+    GC_RETURN_IF_ERROR(CheckTree(pristine, &version));
+  }
+  GC_ASSIGN_OR_RETURN(work_, NewWorkDir());
+  WorkGuard work_guard(env_, work_, options_.keep_work);
+  GC_RETURN_IF_ERROR(SetUpWork(pristine, version));
 
   progress_.Start("patch");
   // The pristine tree is shared by every build and never edited: the build
@@ -412,20 +443,7 @@ Result<KernelBuildResult> Build::Run() {
   auto tree_kind = MakeWorkTree(pristine, work_, options_.work_tree, runner_);
   if (!tree_kind.ok()) return Failed(tree_kind.status());
   work_tree_kind_ = *tree_kind;
-  Status status = ApplyPatchSeries(runner_, build_env_.src, recipe_.patches, work_);
-  if (status.ok()) {
-    // Fail fast on options the tree does not have, before running make at all.
-    progress_.Start("config");
-    auto index = KconfigIndex::Load(build_env_.src, srcarch_);
-    if (index.ok()) {
-      kconfig_.emplace(std::move(index).value());
-      status = ProblemsToStatus(UnknownRequiredOptions(recipe_.required, *kconfig_),
-                                "required options unknown to this tree");
-    } else {
-      status = index.status();
-    }
-  }
-  if (status.ok()) status = Configure();
+  Status status = PatchAndConfigure();
   if (status.ok()) {
     progress_.Start("compile");
     status = Compile();
@@ -442,7 +460,7 @@ Result<KernelBuildResult> Build::Run() {
   progress_.Finish();
   if (!status.ok()) return Failed(status);
   GC_ASSIGN_OR_RETURN(KernelRef ref, store->Publish(recipe_.name, staging));
-  return KernelBuildResult{ref, false, SecondsSince(start), store->ArtifactDir(ref),
+  return KernelBuildResult{ref, false, stopwatch.Seconds(), store->ArtifactDir(ref),
                            progress_.timings()};
 }
 

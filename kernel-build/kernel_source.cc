@@ -12,8 +12,8 @@
 #include "common/hash.h"
 #include "common/http_client.h"
 #include "common/log.h"
+#include "common/temp_dirs.h"
 #include "common/text.h"
-#include "kernel-build/temp_dirs.h"
 
 namespace gc {
 

@@ -1,13 +1,12 @@
 #include "kernel-build/kernel_store.h"
 
-#include "common/text.h"
-#include "common/version_number.h"
-
 #include <algorithm>
 #include <cctype>
 
 #include "common/log.h"
-#include "kernel-build/temp_dirs.h"
+#include "common/temp_dirs.h"
+#include "common/text.h"
+#include "common/versioned_dir.h"
 
 namespace gc {
 
@@ -77,18 +76,11 @@ Result<std::string> KernelStore::NewStagingDir() {
 }
 
 std::string KernelStore::ArtifactDir(const KernelRef& ref) const {
-  return root_ + "/" + ref.name + "/" + std::to_string(ref.version);
+  return VersionDirPath(JoinPath(root_, ref.name), ref.version);
 }
 
 Result<std::vector<uint64_t>> KernelStore::Versions(const std::string& name) {
-  GC_ASSIGN_OR_RETURN(auto entries, env_->ListDir(JoinPath(root_, name)));
-  std::vector<uint64_t> versions;
-  for (const auto& entry : entries) {
-    uint64_t version;
-    if (ParseDecimal(entry, &version)) versions.push_back(version);
-  }
-  std::sort(versions.begin(), versions.end());
-  return versions;
+  return ListVersions(env_, JoinPath(root_, name));
 }
 
 Result<KernelRef> KernelStore::Publish(const std::string& name, const std::string& staging_dir) {
@@ -99,21 +91,9 @@ Result<KernelRef> KernelStore::Publish(const std::string& name, const std::strin
       return Internal("cannot publish kernel " + name + ": the artifact has no " + file);
     }
   }
-  // Everything the build wrote must be on disk before the version appears.
-  GC_RETURN_IF_ERROR(env_->SyncFileSystem(staging_dir));
-  std::string dir = JoinPath(root_, name);
-  GC_RETURN_IF_ERROR(env_->CreateDirs(dir));
-  GC_ASSIGN_OR_RETURN(auto lock,
-                      FileLock::Acquire(JoinPath(root_, "meta.lock"), FileLock::Mode::kExclusive,
-                                        /*wait=*/true, "kernel store metadata"));
-  GC_ASSIGN_OR_RETURN(auto versions, Versions(name));
-  GC_ASSIGN_OR_RETURN(uint64_t next, NextVersionNumber(env_, dir, versions));
-  KernelRef ref{name, next};
-  std::string last_path = LastVersionPath(dir);
-  GC_RETURN_IF_ERROR(env_->Rename(staging_dir, ArtifactDir(ref)));
-  GC_RETURN_IF_ERROR(env_->SyncDir(dir));
-  GC_RETURN_IF_ERROR(env_->WriteFileAtomic(last_path, std::to_string(ref.version) + "\n"));
-  return ref;
+  GC_ASSIGN_OR_RETURN(uint64_t version,
+                      PublishVersionDir(env_, root_, JoinPath(root_, name), staging_dir));
+  return KernelRef{name, version};
 }
 
 Result<std::optional<KernelRef>> KernelStore::FindByInputsKey(const std::string& name,
@@ -138,12 +118,7 @@ Result<KernelRef> KernelStore::Resolve(std::string_view text) {
     return NotFound("kernel '" + spec.name + "' does not exist (goldcast kernel list shows them)");
   }
   if (!spec.version) return KernelRef{spec.name, versions.back()};
-  if (!std::binary_search(versions.begin(), versions.end(), *spec.version)) {
-    std::string known;
-    for (uint64_t v : versions) known += (known.empty() ? "" : ", ") + std::to_string(v);
-    return NotFound(spec.name + "@" + std::to_string(*spec.version) +
-                    " does not exist; its versions are " + known);
-  }
+  GC_RETURN_IF_ERROR(CheckVersionExists(spec.name, *spec.version, versions));
   return KernelRef{spec.name, *spec.version};
 }
 
@@ -176,16 +151,11 @@ Result<std::vector<KernelInfo>> KernelStore::List() {
 }
 
 Status KernelStore::Remove(const KernelRef& ref) {
-  GC_ASSIGN_OR_RETURN(auto lock,
-                      FileLock::Acquire(JoinPath(root_, "meta.lock"), FileLock::Mode::kExclusive,
-                                        /*wait=*/true, "kernel store metadata"));
+  GC_ASSIGN_OR_RETURN(auto lock, LockMetadata(root_));
   GC_ASSIGN_OR_RETURN(KernelRef resolved, Resolve(ref.ToString()));
-  // Rename first so the version vanishes at once, then delete at leisure.
   GC_RETURN_IF_ERROR(env_->CreateDirs(JoinPath(root_, "tmp")));
-  std::string doomed = JoinPath(JoinPath(root_, "tmp"), PidTempName("removed"));
-  GC_RETURN_IF_ERROR(env_->Rename(ArtifactDir(resolved), doomed));
-  GC_RETURN_IF_ERROR(env_->SyncDir(JoinPath(root_, resolved.name)));
-  return env_->RemoveTree(doomed);
+  return RemoveVersionDir(env_, JoinPath(root_, resolved.name), resolved.version,
+                          JoinPath(JoinPath(root_, "tmp"), PidTempName("removed")));
 }
 
 }  // namespace gc

@@ -5,8 +5,8 @@
 #include <cerrno>
 
 #include "common/log.h"
+#include "common/temp_dirs.h"
 #include "common/text.h"
-#include "kernel-build/temp_dirs.h"
 
 namespace gc {
 

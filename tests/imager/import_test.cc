@@ -3,12 +3,20 @@
 #include "common/archive.h"
 #include "common/hash.h"
 #include "imager/import_export.h"
+#include "tests/testing/fault_env.h"
 #include "tests/testing/temp_dir.h"
 
 namespace gc {
 namespace {
 
 using ::gc::testing::TempDir;
+using ::gc::testing::WriteTestFile;
+
+// The real Env with a clock stopped at one instant.
+class StoppedClockEnv : public ::gc::testing::FaultEnv {
+ public:
+  int64_t NowNanos() override { return 1'700'000'000'123'456'789; }
+};
 
 // Writes a tar whose one file is sparse: `size` bytes with 4 KiB of data.
 void WriteSparseTar(const std::string& path, uint64_t size) {
@@ -60,6 +68,19 @@ TEST(ImportTarTest, ImportsASparseMemberKeepingItsContent) {
   ASSERT_TRUE(manifest.ok());
   ASSERT_EQ(manifest->entries.size(), 2u);
   EXPECT_EQ(manifest->entries[1].hash, Sha256Hex(std::string(1 << 20, '\0')));
+}
+
+TEST(ImportDirectoryTest, DatesTheVersionByTheStoresEnvClock) {
+  TempDir dir;
+  WriteTestFile(dir.Sub("tree/etc/hostname"), "node\n");
+  StoppedClockEnv env;
+  auto store = ImageStore::Open(dir.Sub("state"), true, &env);
+  ASSERT_TRUE(store.ok());
+  auto result = ImportDirectory(store->get(), dir.Sub("tree"), "dated", "");
+  ASSERT_TRUE(result.ok()) << result.status().message();
+  auto info = (*store)->Info(result->ref);
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->record.time_ns, env.NowNanos());
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
-// Pid-named temporary directories (as in imager/store.cc): a name starts with
-// the pid of the process that made it, so a later run can remove what a
-// killed run (kill -9) left behind without touching a live run's work.
+// Pid-named temporary files and directories (the image store's and the kernel
+// store's tmp/, the kernel builder's work trees): a name starts with the pid
+// of the process that made it, so a later run can remove what a killed run
+// (kill -9) left behind without touching a live run's work.
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,4 @@
-#include "kernel-build/temp_dirs.h"
+#include "common/temp_dirs.h"
 
 #include <signal.h>
 #include <unistd.h>

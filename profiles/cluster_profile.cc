@@ -9,7 +9,7 @@
 
 #include "common/env.h"
 #include "profiles/cluster_profile_internal.h"
-#include "profiles/yaml_util.h"
+#include "profiles/yaml_reader.h"
 
 namespace gc {
 
@@ -164,19 +164,15 @@ Status Parser::ParseGroups(const Field& field, ClusterProfile* profile) {
 
 Status Parser::ParseNodes(const Field& field, ClusterProfile* profile) {
   if (field.value.IsNull()) return Status::Ok();  // "nodes:" with nothing: none declared
-  if (!field.value.IsSequence()) {
-    return Error(
-        field, std::string("expected a list of nodes (- mac: ...), got ") + YamlKind(field.value));
-  }
+  GC_ASSIGN_OR_RETURN(std::vector<Field> items, yaml_.Items(field, "nodes (- mac: ...)"));
   const NamingSettings& naming = profile->naming;
   std::map<std::string, size_t> by_mac, by_name;
   std::map<int, size_t> by_index;
-  std::vector<Field> name_fields(field.value.size());
+  std::vector<Field> name_fields(items.size());
   std::vector<std::string> group_names;
   for (const auto& [name, group] : profile->groups) group_names.push_back(name);
-  for (size_t i = 0; i < field.value.size(); ++i) {
-    Field item{YAML::Node(), field.value[i], "nodes[" + std::to_string(i) + "]"};
-    GC_ASSIGN_OR_RETURN(Section s, yaml_.Map(item, {"mac", "index", "name", "group"}));
+  for (size_t i = 0; i < items.size(); ++i) {
+    GC_ASSIGN_OR_RETURN(Section s, yaml_.Map(items[i], {"mac", "index", "name", "group"}));
     DeclaredNode node;
     GC_ASSIGN_OR_RETURN(const Field* f, yaml_.Require(s, "mac", "the node's MAC address"));
     GC_ASSIGN_OR_RETURN(std::string mac, yaml_.Text(*f, "a MAC address like 52:54:00:12:34:01"));
@@ -284,6 +280,10 @@ Status Parser::ParseOpenMosix(const Field& field, OpenMosixSettings* settings) {
 }
 
 Result<ClusterProfile> Parser::Parse(std::string_view text) {
+  return yaml_.Guard<ClusterProfile>("profile", [&] { return ParseDocument(text); });
+}
+
+Result<ClusterProfile> Parser::ParseDocument(std::string_view text) {
   GC_ASSIGN_OR_RETURN(YAML::Node document,
                       yaml_.LoadDocument(text, kMaxProfileBytes,
                                          "a cluster profile: a map with cluster, network, naming "
@@ -378,14 +378,8 @@ std::optional<Ipv4> ClusterProfile::AddressFor(int index) const {
 }
 
 Result<ClusterProfile> ParseClusterProfile(std::string_view yaml, std::string_view file_name) {
-  std::string file(file_name);
-  try {
-    cluster_profile_internal::Parser parser(file);
-    return parser.Parse(yaml);
-  } catch (const std::exception& e) {
-    // yaml-cpp can throw while walking nodes too (e.g. on a bad conversion).
-    return InvalidArgument(file + ":1:1: cannot read the profile: " + e.what());
-  }
+  cluster_profile_internal::Parser parser{std::string(file_name)};
+  return parser.Parse(yaml);
 }
 
 Result<ClusterProfile> LoadClusterProfile(const std::string& path) {

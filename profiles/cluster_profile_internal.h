@@ -11,7 +11,7 @@
 
 #include "common/status.h"
 #include "profiles/cluster_profile.h"
-#include "profiles/yaml_util.h"
+#include "profiles/yaml_reader.h"
 
 namespace gc::cluster_profile_internal {
 
@@ -38,6 +38,7 @@ class Parser {
   Status Error(const Field& field, std::string_view problem) const {
     return yaml_.Error(field, problem);
   }
+  Result<ClusterProfile> ParseDocument(std::string_view text);
   Result<Ipv4> Address(const Field& field);
   Result<Ipv4Range> Range(const Field& field, const NetworkSettings& net);
 

@@ -9,7 +9,7 @@
 
 #include "profiles/cluster_profile.h"
 #include "profiles/cluster_profile_internal.h"
-#include "profiles/yaml_util.h"
+#include "profiles/yaml_reader.h"
 
 namespace gc {
 

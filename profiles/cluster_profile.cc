@@ -1,11 +1,10 @@
 // The cluster profile loader: the document's top level, naming, groups,
-// declared nodes and openmosix sections, and the public helpers (boot
-// modes, node names and addresses, MAC addresses). The network section is
-// read in cluster_profile_network.cc.
+// declared nodes and openmosix sections, and the public helpers (node names
+// and addresses). The network section is read in cluster_profile_network.cc;
+// MACs, addresses and modes are parsed by profiles/vocabulary.h.
 #include "profiles/cluster_profile.h"
 
 #include <algorithm>
-#include <cctype>
 
 #include "common/env.h"
 #include "profiles/cluster_profile_internal.h"
@@ -196,7 +195,7 @@ Status Parser::ParseNodes(const Field& field, ClusterProfile* profile) {
                                       net.node_addresses->size() - 1, uint64_t{kMaxIndex}));
         return Error(*f, "index " + std::to_string(index) +
                              " has no address in network.node_addresses " +
-                             FormatRange(*net.node_addresses) + " (expected " +
+                             FormatIpv4Range(*net.node_addresses) + " (expected " +
                              std::to_string(naming.first) + " to " + std::to_string(last) +
                              ", or widen node_addresses)");
       }
@@ -331,25 +330,6 @@ Result<ClusterProfile> Parser::ParseDocument(std::string_view text) {
 
 }  // namespace cluster_profile_internal
 
-const char* BootModeName(BootMode mode) {
-  switch (mode) {
-    case BootMode::kInstall:
-      return "install";
-    case BootMode::kDiskless:
-      return "diskless";
-    case BootMode::kLocal:
-      return "local";
-  }
-  return "?";
-}
-
-Result<BootMode> ParseBootMode(std::string_view text) {
-  for (BootMode mode : {BootMode::kInstall, BootMode::kDiskless, BootMode::kLocal}) {
-    if (text == BootModeName(mode)) return mode;
-  }
-  return InvalidArgument(QuoteValue(text) + " is not one of install, diskless, local");
-}
-
 std::string NamingSettings::NameFor(int index) const {
   std::string digits = std::to_string(index);
   if (index >= 0 && static_cast<int>(digits.size()) < width) {
@@ -389,29 +369,6 @@ Result<ClusterProfile> LoadClusterProfile(const std::string& path) {
                   "cannot read cluster profile " + path + ": " + text.status().message());
   }
   return ParseClusterProfile(*text, path);
-}
-
-Result<std::string> NormalizeMac(std::string_view text) {
-  std::string out;
-  bool ok = text.size() == 17;
-  char separator = ok ? text[2] : 0;
-  ok = ok && (separator == ':' || separator == '-');
-  for (size_t i = 0; ok && i < text.size(); ++i) {
-    char c = text[i];
-    if (i % 3 == 2) {
-      ok = c == separator;
-      out += ':';
-    } else {
-      ok = cluster_profile_internal::IsHex(c);
-      out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    }
-  }
-  if (!ok) {
-    return InvalidArgument(QuoteValue(text) +
-                           " is not a MAC address (expected six two-digit hex octets separated "
-                           "by ':' or '-', like 52:54:00:12:34:01)");
-  }
-  return out;
 }
 
 }  // namespace gc

@@ -17,13 +17,9 @@ namespace gc::cluster_profile_internal {
 
 inline bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 inline bool IsLowerAlnum(char c) { return IsDigit(c) || (c >= 'a' && c <= 'z'); }
-inline bool IsHex(char c) { return IsDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 inline bool IsStoreNameChar(char c) {
   return IsLowerAlnum(c) || (c >= 'A' && c <= 'Z') || c == '.' || c == '_' || c == '-';
 }
-
-// "10.77.0.100-10.77.0.199".
-std::string FormatRange(const Ipv4Range& range);
 
 // Reads one profile document; each Parse* method fills one section and
 // returns the first problem as FILE:LINE:COL: FIELD: message.

@@ -39,9 +39,17 @@ class Parser {
   Result<Ipv4Range> Range(const Field& field, const NetworkSettings& net);
 
   Status ParseNetwork(const Field& field, NetworkSettings* net);
+  Status ParseSubnet(const Field& field, NetworkSettings* net);
   Status ParseDhcp(const Field& field, NetworkSettings* net);
   Status ParseNaming(const Field& field, NamingSettings* naming);
   Status ParseGroups(const Field& field, ClusterProfile* profile);
+  struct SeenNodes;
+  Result<std::string> GroupName(const Field& field, const ClusterProfile& profile);
+  Result<int> NodeIndex(const Field& field, size_t i, const ClusterProfile& profile,
+                        SeenNodes* seen);
+  Result<DeclaredNode> ParseNode(const Field& item, size_t i, const ClusterProfile& profile,
+                                 SeenNodes* seen);
+  Status CheckBootOrderNames(const ClusterProfile& profile, const SeenNodes& seen);
   Status ParseNodes(const Field& field, ClusterProfile* profile);
   Status ParseOpenMosix(const Field& field, OpenMosixSettings* settings);
 

@@ -47,6 +47,32 @@ Result<Ipv4Range> Parser::Range(const Field& field, const NetworkSettings& net) 
   return *range;
 }
 
+// "10.77.0.0/24": the network address and a prefix length leaving room for
+// a server and nodes.
+Status Parser::ParseSubnet(const Field& field, NetworkSettings* net) {
+  GC_ASSIGN_OR_RETURN(std::string cidr, yaml_.Text(field, "a network like 10.77.0.0/24"));
+  size_t slash = cidr.find('/');
+  int64_t bits = 0;
+  auto base = ParseIpv4(std::string_view(cidr).substr(0, slash));
+  if (slash == std::string::npos || !base.ok() ||
+      !ParsePlainDecimal(cidr.substr(slash + 1), &bits)) {
+    return Error(field,
+                 QuoteValue(cidr) + " is not a network (expected ADDRESS/BITS like 10.77.0.0/24)");
+  }
+  if (bits < 8 || bits > 30) {
+    return Error(field, "prefix length /" + std::to_string(bits) +
+                            " is out of range (expected /8 to /30: room for a server and nodes)");
+  }
+  net->prefix_length = static_cast<int>(bits);
+  Ipv4 mask = ~uint32_t{0} << (32 - bits);
+  if (*base & ~mask) {
+    return Error(field, QuoteValue(cidr) + " has host bits set (expected the network address: " +
+                            FormatIpv4(*base & mask) + "/" + std::to_string(bits) + ")");
+  }
+  net->subnet = *base;
+  return Status::Ok();
+}
+
 Status Parser::ParseNetwork(const Field& field, NetworkSettings* net) {
   GC_ASSIGN_OR_RETURN(Section s, yaml_.Map(field, {"interface", "server", "http_port", "subnet",
                                                    "dhcp", "node_addresses"}));
@@ -64,26 +90,10 @@ Status Parser::ParseNetwork(const Field& field, NetworkSettings* net) {
   GC_ASSIGN_OR_RETURN(f, yaml_.Require(s, "subnet",
                                        "the cluster network in CIDR form, e.g. "
                                        "10.77.0.0/24"));
-  GC_ASSIGN_OR_RETURN(std::string cidr, yaml_.Text(*f, "a network like 10.77.0.0/24"));
-  size_t slash = cidr.find('/');
-  int64_t bits = 0;
-  auto base = ParseIpv4(std::string_view(cidr).substr(0, slash));
-  if (slash == std::string::npos || !base.ok() ||
-      !ParsePlainDecimal(cidr.substr(slash + 1), &bits)) {
-    return Error(*f,
-                 QuoteValue(cidr) + " is not a network (expected ADDRESS/BITS like 10.77.0.0/24)");
-  }
-  if (bits < 8 || bits > 30) {
-    return Error(*f, "prefix length /" + std::to_string(bits) +
-                         " is out of range (expected /8 to /30: room for a server and nodes)");
-  }
-  net->prefix_length = static_cast<int>(bits);
-  Ipv4 mask = ~uint32_t{0} << (32 - bits);
-  if (*base & ~mask) {
-    return Error(*f, QuoteValue(cidr) + " has host bits set (expected the network address: " +
-                         FormatIpv4(*base & mask) + "/" + std::to_string(bits) + ")");
-  }
-  net->subnet = *base;
+  GC_RETURN_IF_ERROR(ParseSubnet(*f, net));
+  // Canonical: ParseSubnet refuses leading zeros, so this is the text as written.
+  std::string cidr = FormatIpv4(net->subnet) + "/" + std::to_string(net->prefix_length);
+  Ipv4 mask = ~uint32_t{0} << (32 - net->prefix_length);
 
   GC_ASSIGN_OR_RETURN(f, yaml_.Require(s, "server", "this server's address on the interface"));
   GC_ASSIGN_OR_RETURN(net->server, Address(*f));

@@ -311,13 +311,12 @@ Result<ClusterProfile> Parser::Parse(std::string_view text) {
 }
 
 Result<ClusterProfile> Parser::ParseDocument(std::string_view text) {
-  GC_ASSIGN_OR_RETURN(YAML::Node document,
-                      yaml_.LoadDocument(text, kMaxProfileBytes,
-                                         "a cluster profile: a map with cluster, network, naming "
-                                         "and groups, see profiles/examples/"));
-  Field root{YAML::Node(), document, ""};
-  GC_ASSIGN_OR_RETURN(Section s, yaml_.Map(root, {"cluster", "network", "naming", "groups",
-                                                  "default_group", "nodes", "openmosix"}));
+  GC_ASSIGN_OR_RETURN(Section s, yaml_.LoadDocument(text, kMaxProfileBytes,
+                                                    "a cluster profile: a map with cluster, "
+                                                    "network, naming and groups, see "
+                                                    "profiles/examples/",
+                                                    {"cluster", "network", "naming", "groups",
+                                                     "default_group", "nodes", "openmosix"}));
   ClusterProfile profile;
   profile.path = yaml_.file();
   GC_ASSIGN_OR_RETURN(const Field* f,

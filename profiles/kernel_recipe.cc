@@ -391,13 +391,11 @@ Status Parser::ParseNameAndVersion(const Section& s, KernelRecipe* recipe) {
 }
 
 Result<KernelRecipe> Parser::ParseDocument(std::string_view text) {
-  GC_ASSIGN_OR_RETURN(YAML::Node document,
-                      yaml_.LoadDocument(text, kMaxRecipeBytes,
-                                         "a kernel recipe: a map with name, version, source and "
-                                         "config, see profiles/kernels/"));
-  Field root{YAML::Node(), document, ""};
-  GC_ASSIGN_OR_RETURN(Section s, yaml_.Map(root, {"name", "version", "extraversion", "source",
-                                                  "patches", "config", "build"}));
+  GC_ASSIGN_OR_RETURN(Section s, yaml_.LoadDocument(text, kMaxRecipeBytes,
+                                                    "a kernel recipe: a map with name, version, "
+                                                    "source and config, see profiles/kernels/",
+                                                    {"name", "version", "extraversion", "source",
+                                                     "patches", "config", "build"}));
   // Every required key before any value: a skeleton learns what it lacks first.
   for (auto [key, expected] :
        {std::pair{"name", "the kernel's name, e.g. openmosix"},
@@ -421,7 +419,7 @@ Result<KernelRecipe> Parser::ParseDocument(std::string_view text) {
     recipe.build.targets = DefaultTargets(arch);
     if (recipe.build.targets.empty()) {  // only a recipe's own toolchain.arch gets here
       return yaml_.At(
-          YamlReader::MarkOf(build ? *build : root), "build.targets",
+          YamlReader::MarkOf(build ? *build : s.self), "build.targets",
           "no default boot image for arch " + QuoteValue(arch) + ": list the make targets");
     }
   }

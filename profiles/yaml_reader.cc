@@ -124,8 +124,9 @@ const YamlField* YamlSection::Get(std::string_view key) const {
 }
 
 // yaml-cpp's own depth guard stops hostile nesting before the stack runs out.
-Result<YAML::Node> YamlReader::LoadDocument(std::string_view text, size_t max_bytes,
-                                            std::string_view expected) const {
+Result<YamlSection> YamlReader::LoadDocument(std::string_view text, size_t max_bytes,
+                                             std::string_view expected,
+                                             const std::vector<std::string>& allowed) const {
   if (text.size() > max_bytes) {
     return At(YAML::Mark(), "",
               "the file is " + std::to_string(text.size()) + " bytes (expected at most " +
@@ -149,7 +150,7 @@ Result<YAML::Node> YamlReader::LoadDocument(std::string_view text, size_t max_by
   if (document.IsNull()) {
     return At(YAML::Mark(), "", "the file is empty (expected " + std::string(expected) + ")");
   }
-  return document;
+  return Map(YamlField{YAML::Node(), document, ""}, allowed);
 }
 
 Status YamlReader::At(const YAML::Mark& mark, std::string_view path,

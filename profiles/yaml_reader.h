@@ -54,9 +54,11 @@ class YamlReader {
   explicit YamlReader(std::string file) : file_(std::move(file)) {}
   const std::string& file() const { return file_; }
 
-  // The one document of `text`; `expected` says what the file should hold.
-  Result<YAML::Node> LoadDocument(std::string_view text, size_t max_bytes,
-                                  std::string_view expected) const;
+  // The one document of `text`, a map with the `allowed` keys; `expected`
+  // says what the file should hold.
+  Result<YamlSection> LoadDocument(std::string_view text, size_t max_bytes,
+                                   std::string_view expected,
+                                   const std::vector<std::string>& allowed) const;
 
   // The one error format. A field's position is its value's, or its key's
   // when the value is null (a null carries the mark of whatever follows it).

@@ -11,6 +11,7 @@
 #include "common/hash.h"
 #include "common/log.h"
 #include "common/unique_fd.h"
+#include "profiles/vocabulary.h"
 
 namespace gc::registry_internal {
 

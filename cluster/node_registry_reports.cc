@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "cluster/node_registry_internal.h"
+#include "profiles/vocabulary.h"
 
 namespace gc {
 

@@ -1,15 +1,14 @@
 // The cluster profile loader: the document's top level, naming, groups,
-// declared nodes and openmosix sections, and the public helpers (boot
-// modes, node names and addresses, MAC addresses). The network section is
-// read in cluster_profile_network.cc.
+// declared nodes and openmosix sections, and the public helpers (node names
+// and addresses). The network section is read in cluster_profile_network.cc;
+// MACs, addresses and modes are parsed by profiles/vocabulary.h.
 #include "profiles/cluster_profile.h"
 
 #include <algorithm>
-#include <cctype>
 
 #include "common/env.h"
 #include "profiles/cluster_profile_internal.h"
-#include "profiles/yaml_util.h"
+#include "profiles/yaml_reader.h"
 
 namespace gc {
 
@@ -162,77 +161,88 @@ Status Parser::ParseGroups(const Field& field, ClusterProfile* profile) {
   return Status::Ok();
 }
 
-Status Parser::ParseNodes(const Field& field, ClusterProfile* profile) {
-  if (field.value.IsNull()) return Status::Ok();  // "nodes:" with nothing: none declared
-  if (!field.value.IsSequence()) {
-    return Error(
-        field, std::string("expected a list of nodes (- mac: ...), got ") + YamlKind(field.value));
-  }
-  const NamingSettings& naming = profile->naming;
+// What the nodes[] entries parsed so far declared, to refuse a second of each.
+struct Parser::SeenNodes {
   std::map<std::string, size_t> by_mac, by_name;
   std::map<int, size_t> by_index;
-  std::vector<Field> name_fields(field.value.size());
-  std::vector<std::string> group_names;
-  for (const auto& [name, group] : profile->groups) group_names.push_back(name);
-  for (size_t i = 0; i < field.value.size(); ++i) {
-    Field item{YAML::Node(), field.value[i], "nodes[" + std::to_string(i) + "]"};
-    GC_ASSIGN_OR_RETURN(Section s, yaml_.Map(item, {"mac", "index", "name", "group"}));
-    DeclaredNode node;
-    GC_ASSIGN_OR_RETURN(const Field* f, yaml_.Require(s, "mac", "the node's MAC address"));
-    GC_ASSIGN_OR_RETURN(std::string mac, yaml_.Text(*f, "a MAC address like 52:54:00:12:34:01"));
-    auto normal = NormalizeMac(mac);
-    if (!normal.ok()) return Error(*f, normal.status().message());
-    node.mac = *normal;
-    if (auto [it, fresh] = by_mac.emplace(node.mac, i); !fresh) {
-      return Error(*f, node.mac + " is already declared by nodes[" + std::to_string(it->second) +
-                           "] (expected each MAC once)");
-    }
-    if ((f = s.Get("index"))) {
-      GC_ASSIGN_OR_RETURN(int index, yaml_.Number(*f, naming.first, kMaxIndex));
-      if (auto [it, fresh] = by_index.emplace(index, i); !fresh) {
-        return Error(*f, "index " + std::to_string(index) + " is already declared by nodes[" +
-                             std::to_string(it->second) + "] (expected each index once)");
-      }
-      const NetworkSettings& net = profile->network;
-      if (net.dhcp_mode == DhcpMode::kAuthoritative && net.node_addresses &&
-          !profile->AddressFor(index)) {
-        int last = naming.first + static_cast<int>(std::min<uint64_t>(
-                                      net.node_addresses->size() - 1, uint64_t{kMaxIndex}));
-        return Error(*f, "index " + std::to_string(index) +
-                             " has no address in network.node_addresses " +
-                             FormatRange(*net.node_addresses) + " (expected " +
-                             std::to_string(naming.first) + " to " + std::to_string(last) +
-                             ", or widen node_addresses)");
-      }
-      node.index = index;
-    }
-    if ((f = s.Get("name"))) {
-      GC_ASSIGN_OR_RETURN(node.name, yaml_.Text(*f, "a host name like head"));
-      if (!IsLabel(node.name)) {
-        return Error(*f, QuoteValue(node.name) +
-                             " is not a host name (expected 1 to 63 lowercase letters, digits or "
-                             "'-', not starting or ending with '-')");
-      }
-      if (auto [it, fresh] = by_name.emplace(node.name, i); !fresh) {
-        return Error(*f, QuoteValue(node.name) + " is already declared by nodes[" +
-                             std::to_string(it->second) + "] (expected each name once)");
-      }
-      name_fields[i] = *f;
-    }
-    if ((f = s.Get("group"))) {
-      GC_ASSIGN_OR_RETURN(node.group, yaml_.Text(*f, "a group name"));
-      if (!profile->groups.count(node.group)) {
-        return Error(*f, QuoteValue(node.group) +
-                             " is not a group of this profile (expected one of " +
-                             JoinList(group_names) + ")");
-      }
-    }
-    profile->nodes.push_back(std::move(node));
+  std::vector<Field> name_fields;  // nodes[i].name, for messages
+};
+
+// The name of one of the profile's groups.
+Result<std::string> Parser::GroupName(const Field& field, const ClusterProfile& profile) {
+  GC_ASSIGN_OR_RETURN(std::string name, yaml_.Text(field, "a group name"));
+  if (!profile.groups.count(name)) {
+    std::vector<std::string> names;
+    for (const auto& [group_name, group] : profile.groups) names.push_back(group_name);
+    return Error(field, QuoteValue(name) + " is not a group of this profile (expected one of " +
+                            JoinList(names) + ")");
   }
-  // An explicit name must not be one that boot-order naming hands out to
-  // another index: two machines would answer to one name.
-  for (size_t i = 0; i < profile->nodes.size(); ++i) {
-    const DeclaredNode& node = profile->nodes[i];
+  return name;
+}
+
+Result<int> Parser::NodeIndex(const Field& field, size_t i, const ClusterProfile& profile,
+                              SeenNodes* seen) {
+  const NamingSettings& naming = profile.naming;
+  GC_ASSIGN_OR_RETURN(int index, yaml_.Number(field, naming.first, kMaxIndex));
+  if (auto [it, fresh] = seen->by_index.emplace(index, i); !fresh) {
+    return Error(field, "index " + std::to_string(index) + " is already declared by nodes[" +
+                            std::to_string(it->second) + "] (expected each index once)");
+  }
+  const NetworkSettings& net = profile.network;
+  if (net.dhcp_mode == DhcpMode::kAuthoritative && net.node_addresses &&
+      !profile.AddressFor(index)) {
+    int last = naming.first + static_cast<int>(std::min<uint64_t>(net.node_addresses->size() - 1,
+                                                                  uint64_t{kMaxIndex}));
+    return Error(field, "index " + std::to_string(index) +
+                            " has no address in network.node_addresses " +
+                            FormatIpv4Range(*net.node_addresses) + " (expected " +
+                            std::to_string(naming.first) + " to " + std::to_string(last) +
+                            ", or widen node_addresses)");
+  }
+  return index;
+}
+
+Result<DeclaredNode> Parser::ParseNode(const Field& item, size_t i, const ClusterProfile& profile,
+                                       SeenNodes* seen) {
+  GC_ASSIGN_OR_RETURN(Section s, yaml_.Map(item, {"mac", "index", "name", "group"}));
+  DeclaredNode node;
+  GC_ASSIGN_OR_RETURN(const Field* f, yaml_.Require(s, "mac", "the node's MAC address"));
+  GC_ASSIGN_OR_RETURN(std::string mac, yaml_.Text(*f, "a MAC address like 52:54:00:12:34:01"));
+  auto normal = NormalizeMac(mac);
+  if (!normal.ok()) return Error(*f, normal.status().message());
+  node.mac = *normal;
+  if (auto [it, fresh] = seen->by_mac.emplace(node.mac, i); !fresh) {
+    return Error(*f, node.mac + " is already declared by nodes[" + std::to_string(it->second) +
+                         "] (expected each MAC once)");
+  }
+  if ((f = s.Get("index"))) {
+    GC_ASSIGN_OR_RETURN(node.index, NodeIndex(*f, i, profile, seen));
+  }
+  if ((f = s.Get("name"))) {
+    GC_ASSIGN_OR_RETURN(node.name, yaml_.Text(*f, "a host name like head"));
+    if (!IsLabel(node.name)) {
+      return Error(*f, QuoteValue(node.name) +
+                           " is not a host name (expected 1 to 63 lowercase letters, digits or "
+                           "'-', not starting or ending with '-')");
+    }
+    if (auto [it, fresh] = seen->by_name.emplace(node.name, i); !fresh) {
+      return Error(*f, QuoteValue(node.name) + " is already declared by nodes[" +
+                           std::to_string(it->second) + "] (expected each name once)");
+    }
+    seen->name_fields[i] = *f;
+  }
+  if ((f = s.Get("group"))) {
+    GC_ASSIGN_OR_RETURN(node.group, GroupName(*f, profile));
+  }
+  return node;
+}
+
+// An explicit name must not be one that boot-order naming hands out to
+// another index: two machines would answer to one name.
+Status Parser::CheckBootOrderNames(const ClusterProfile& profile, const SeenNodes& seen) {
+  const NamingSettings& naming = profile.naming;
+  for (size_t i = 0; i < profile.nodes.size(); ++i) {
+    const DeclaredNode& node = profile.nodes[i];
     const std::string& name = node.name;
     if (name.empty() || name.size() <= naming.prefix.size() ||
         name.compare(0, naming.prefix.size(), naming.prefix) != 0) {
@@ -247,19 +257,32 @@ Status Parser::ParseNodes(const Field& field, ClusterProfile* profile) {
         naming.NameFor(static_cast<int>(index)) != name || node.index == index) {
       continue;
     }
-    auto owner = by_index.find(static_cast<int>(index));
+    auto owner = seen.by_index.find(static_cast<int>(index));
     std::string problem =
         QuoteValue(name) + " is the boot-order name of index " + std::to_string(index);
-    if (owner != by_index.end()) {
+    if (owner != seen.by_index.end()) {
       problem += ", which nodes[" + std::to_string(owner->second) + "] declares";
     } else {
       problem += ": the node that boots into that index would be named the same";
     }
-    return Error(name_fields[i], problem + " (give this node index: " + std::to_string(index) +
-                                     " instead, or a name that is not " + naming.prefix +
-                                     " followed by a number)");
+    return Error(seen.name_fields[i], problem + " (give this node index: " + std::to_string(index) +
+                                          " instead, or a name that is "
+                                          "not " +
+                                          naming.prefix + " followed by a number)");
   }
   return Status::Ok();
+}
+
+Status Parser::ParseNodes(const Field& field, ClusterProfile* profile) {
+  if (field.value.IsNull()) return Status::Ok();  // "nodes:" with nothing: none declared
+  GC_ASSIGN_OR_RETURN(std::vector<Field> items, yaml_.Items(field, "nodes (- mac: ...)"));
+  SeenNodes seen;
+  seen.name_fields.resize(items.size());
+  for (size_t i = 0; i < items.size(); ++i) {
+    GC_ASSIGN_OR_RETURN(DeclaredNode node, ParseNode(items[i], i, *profile, &seen));
+    profile->nodes.push_back(std::move(node));
+  }
+  return CheckBootOrderNames(*profile, seen);
 }
 
 Status Parser::ParseOpenMosix(const Field& field, OpenMosixSettings* settings) {
@@ -284,13 +307,16 @@ Status Parser::ParseOpenMosix(const Field& field, OpenMosixSettings* settings) {
 }
 
 Result<ClusterProfile> Parser::Parse(std::string_view text) {
-  GC_ASSIGN_OR_RETURN(YAML::Node document,
-                      yaml_.LoadDocument(text, kMaxProfileBytes,
-                                         "a cluster profile: a map with cluster, network, naming "
-                                         "and groups, see profiles/examples/"));
-  Field root{YAML::Node(), document, ""};
-  GC_ASSIGN_OR_RETURN(Section s, yaml_.Map(root, {"cluster", "network", "naming", "groups",
-                                                  "default_group", "nodes", "openmosix"}));
+  return yaml_.Guard<ClusterProfile>("profile", [&] { return ParseDocument(text); });
+}
+
+Result<ClusterProfile> Parser::ParseDocument(std::string_view text) {
+  GC_ASSIGN_OR_RETURN(Section s, yaml_.LoadDocument(text, kMaxProfileBytes,
+                                                    "a cluster profile: a map with cluster, "
+                                                    "network, naming and groups, see "
+                                                    "profiles/examples/",
+                                                    {"cluster", "network", "naming", "groups",
+                                                     "default_group", "nodes", "openmosix"}));
   ClusterProfile profile;
   profile.path = yaml_.file();
   GC_ASSIGN_OR_RETURN(const Field* f,
@@ -308,18 +334,13 @@ Result<ClusterProfile> Parser::Parse(std::string_view text) {
   GC_ASSIGN_OR_RETURN(f, yaml_.Require(s, "groups", "at least one group with an image"));
   const Field* groups = f;
   GC_RETURN_IF_ERROR(ParseGroups(*f, &profile));
-  std::vector<std::string> names;
-  for (const auto& [name, group] : profile.groups) names.push_back(name);
   if ((f = s.Get("default_group"))) {
-    GC_ASSIGN_OR_RETURN(profile.default_group, yaml_.Text(*f, "a group name"));
-    if (!profile.groups.count(profile.default_group)) {
-      return Error(*f, QuoteValue(profile.default_group) +
-                           " is not a group of this profile (expected one of " + JoinList(names) +
-                           ")");
-    }
+    GC_ASSIGN_OR_RETURN(profile.default_group, GroupName(*f, profile));
   } else if (profile.groups.size() == 1) {
     profile.default_group = profile.groups.begin()->first;
   } else {
+    std::vector<std::string> names;
+    for (const auto& [name, group] : profile.groups) names.push_back(name);
     return yaml_.At(
         groups->key.Mark(), "default_group",
         "missing (required when there is more than one group: one of " + JoinList(names) + ")");
@@ -330,25 +351,6 @@ Result<ClusterProfile> Parser::Parse(std::string_view text) {
 }
 
 }  // namespace cluster_profile_internal
-
-const char* BootModeName(BootMode mode) {
-  switch (mode) {
-    case BootMode::kInstall:
-      return "install";
-    case BootMode::kDiskless:
-      return "diskless";
-    case BootMode::kLocal:
-      return "local";
-  }
-  return "?";
-}
-
-Result<BootMode> ParseBootMode(std::string_view text) {
-  for (BootMode mode : {BootMode::kInstall, BootMode::kDiskless, BootMode::kLocal}) {
-    if (text == BootModeName(mode)) return mode;
-  }
-  return InvalidArgument(QuoteValue(text) + " is not one of install, diskless, local");
-}
 
 std::string NamingSettings::NameFor(int index) const {
   std::string digits = std::to_string(index);
@@ -378,14 +380,8 @@ std::optional<Ipv4> ClusterProfile::AddressFor(int index) const {
 }
 
 Result<ClusterProfile> ParseClusterProfile(std::string_view yaml, std::string_view file_name) {
-  std::string file(file_name);
-  try {
-    cluster_profile_internal::Parser parser(file);
-    return parser.Parse(yaml);
-  } catch (const std::exception& e) {
-    // yaml-cpp can throw while walking nodes too (e.g. on a bad conversion).
-    return InvalidArgument(file + ":1:1: cannot read the profile: " + e.what());
-  }
+  cluster_profile_internal::Parser parser{std::string(file_name)};
+  return parser.Parse(yaml);
 }
 
 Result<ClusterProfile> LoadClusterProfile(const std::string& path) {
@@ -395,29 +391,6 @@ Result<ClusterProfile> LoadClusterProfile(const std::string& path) {
                   "cannot read cluster profile " + path + ": " + text.status().message());
   }
   return ParseClusterProfile(*text, path);
-}
-
-Result<std::string> NormalizeMac(std::string_view text) {
-  std::string out;
-  bool ok = text.size() == 17;
-  char separator = ok ? text[2] : 0;
-  ok = ok && (separator == ':' || separator == '-');
-  for (size_t i = 0; ok && i < text.size(); ++i) {
-    char c = text[i];
-    if (i % 3 == 2) {
-      ok = c == separator;
-      out += ':';
-    } else {
-      ok = cluster_profile_internal::IsHex(c);
-      out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    }
-  }
-  if (!ok) {
-    return InvalidArgument(QuoteValue(text) +
-                           " is not a MAC address (expected six two-digit hex octets separated "
-                           "by ':' or '-', like 52:54:00:12:34:01)");
-  }
-  return out;
 }
 
 }  // namespace gc

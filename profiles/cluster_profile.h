@@ -13,29 +13,9 @@
 #include <vector>
 
 #include "common/status.h"
+#include "profiles/vocabulary.h"  // the types the profile is made of
 
 namespace gc {
-
-// IPv4 addresses are kept in host byte order.
-using Ipv4 = uint32_t;
-std::string FormatIpv4(Ipv4 address);
-Result<Ipv4> ParseIpv4(std::string_view text);
-
-struct Ipv4Range {
-  Ipv4 first = 0;
-  Ipv4 last = 0;  // inclusive
-  uint64_t size() const { return uint64_t{last} - first + 1; }
-  bool Contains(Ipv4 address) const { return address >= first && address <= last; }
-};
-
-enum class DhcpMode {
-  kAuthoritative,  // goldcast's dnsmasq hands out addresses
-  kProxy,          // another DHCP server hands out addresses; dnsmasq only adds PXE boot info
-};
-
-enum class BootMode { kInstall, kDiskless, kLocal };
-const char* BootModeName(BootMode mode);  // "install", "diskless", "local"
-Result<BootMode> ParseBootMode(std::string_view text);
 
 struct NetworkSettings {
   std::string interface;  // where dnsmasq serves DHCP/TFTP, e.g. "br0"
@@ -99,8 +79,5 @@ struct ClusterProfile {
 // Parses and validates. `file_name` is used in messages.
 Result<ClusterProfile> ParseClusterProfile(std::string_view yaml, std::string_view file_name);
 Result<ClusterProfile> LoadClusterProfile(const std::string& path);
-
-// "52:54:00:AB:cd:01" or "52-54-00-ab-cd-01" -> "52:54:00:ab:cd:01".
-Result<std::string> NormalizeMac(std::string_view text);
 
 }  // namespace gc

@@ -11,19 +11,15 @@
 
 #include "common/status.h"
 #include "profiles/cluster_profile.h"
-#include "profiles/yaml_util.h"
+#include "profiles/yaml_reader.h"
 
 namespace gc::cluster_profile_internal {
 
 inline bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 inline bool IsLowerAlnum(char c) { return IsDigit(c) || (c >= 'a' && c <= 'z'); }
-inline bool IsHex(char c) { return IsDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 inline bool IsStoreNameChar(char c) {
   return IsLowerAlnum(c) || (c >= 'A' && c <= 'Z') || c == '.' || c == '_' || c == '-';
 }
-
-// "10.77.0.100-10.77.0.199".
-std::string FormatRange(const Ipv4Range& range);
 
 // Reads one profile document; each Parse* method fills one section and
 // returns the first problem as FILE:LINE:COL: FIELD: message.
@@ -38,13 +34,22 @@ class Parser {
   Status Error(const Field& field, std::string_view problem) const {
     return yaml_.Error(field, problem);
   }
+  Result<ClusterProfile> ParseDocument(std::string_view text);
   Result<Ipv4> Address(const Field& field);
   Result<Ipv4Range> Range(const Field& field, const NetworkSettings& net);
 
   Status ParseNetwork(const Field& field, NetworkSettings* net);
+  Status ParseSubnet(const Field& field, NetworkSettings* net);
   Status ParseDhcp(const Field& field, NetworkSettings* net);
   Status ParseNaming(const Field& field, NamingSettings* naming);
   Status ParseGroups(const Field& field, ClusterProfile* profile);
+  struct SeenNodes;
+  Result<std::string> GroupName(const Field& field, const ClusterProfile& profile);
+  Result<int> NodeIndex(const Field& field, size_t i, const ClusterProfile& profile,
+                        SeenNodes* seen);
+  Result<DeclaredNode> ParseNode(const Field& item, size_t i, const ClusterProfile& profile,
+                                 SeenNodes* seen);
+  Status CheckBootOrderNames(const ClusterProfile& profile, const SeenNodes& seen);
   Status ParseNodes(const Field& field, ClusterProfile* profile);
   Status ParseOpenMosix(const Field& field, OpenMosixSettings* settings);
 

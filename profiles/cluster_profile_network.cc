@@ -1,7 +1,7 @@
 // The cluster profile's network section (docs/cluster-profile.md): the
 // interface, subnet, server address, HTTP port, DHCP mode with its pool and
-// lease time, and the fixed node addresses; plus IPv4 address and range
-// parsing. The rest of the profile is read in cluster_profile.cc.
+// lease time, and the fixed node addresses. The rest of the profile is read
+// in cluster_profile.cc.
 #include <algorithm>
 #include <cstdint>
 #include <string>
@@ -9,41 +9,11 @@
 
 #include "profiles/cluster_profile.h"
 #include "profiles/cluster_profile_internal.h"
-#include "profiles/yaml_util.h"
+#include "profiles/yaml_reader.h"
 
 namespace gc {
 
 namespace cluster_profile_internal {
-
-namespace {
-
-Result<Ipv4Range> ParseRange(std::string_view text) {
-  size_t dash = text.find('-');
-  auto trim = [](std::string_view s) {
-    while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
-    while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
-    return s;
-  };
-  const std::string expected = " (expected FIRST-LAST like 10.77.0.100-10.77.0.199)";
-  if (dash == std::string_view::npos) {
-    return InvalidArgument(QuoteValue(text) + " is not an address range" + expected);
-  }
-  auto first = ParseIpv4(trim(text.substr(0, dash)));
-  auto last = ParseIpv4(trim(text.substr(dash + 1)));
-  if (!first.ok() || !last.ok()) {
-    return InvalidArgument(QuoteValue(text) + " is not an address range" + expected);
-  }
-  if (*first > *last) {
-    return InvalidArgument(QuoteValue(text) + " runs backwards (expected the lower address first)");
-  }
-  return Ipv4Range{*first, *last};
-}
-
-}  // namespace
-
-std::string FormatRange(const Ipv4Range& range) {
-  return FormatIpv4(range.first) + "-" + FormatIpv4(range.last);
-}
 
 Result<Ipv4> Parser::Address(const Field& field) {
   GC_ASSIGN_OR_RETURN(std::string text, yaml_.Text(field, "an IPv4 address like 10.77.0.1"));
@@ -55,7 +25,7 @@ Result<Ipv4> Parser::Address(const Field& field) {
 // An address range for hosts of the subnet that leaves the server out.
 Result<Ipv4Range> Parser::Range(const Field& field, const NetworkSettings& net) {
   GC_ASSIGN_OR_RETURN(std::string text, yaml_.Text(field, "an address range FIRST-LAST"));
-  auto range = ParseRange(text);
+  auto range = ParseIpv4Range(text);
   if (!range.ok()) return Error(field, range.status().message());
   Ipv4 mask = ~uint32_t{0} << (32 - net.prefix_length);
   Ipv4 broadcast = net.subnet | ~mask;
@@ -67,14 +37,40 @@ Result<Ipv4Range> Parser::Range(const Field& field, const NetworkSettings& net) 
     }
   }
   if (range->Contains(net.subnet) || range->Contains(broadcast)) {
-    return Error(field, FormatRange(*range) + " includes the network or broadcast address of " +
+    return Error(field, FormatIpv4Range(*range) + " includes the network or broadcast address of " +
                             subnet + " (expected host addresses only)");
   }
   if (range->Contains(net.server)) {
-    return Error(field, FormatRange(*range) + " contains network.server " + FormatIpv4(net.server) +
-                            " (leave the server's address out)");
+    return Error(field, FormatIpv4Range(*range) + " contains network.server " +
+                            FormatIpv4(net.server) + " (leave the server's address out)");
   }
   return *range;
+}
+
+// "10.77.0.0/24": the network address and a prefix length leaving room for
+// a server and nodes.
+Status Parser::ParseSubnet(const Field& field, NetworkSettings* net) {
+  GC_ASSIGN_OR_RETURN(std::string cidr, yaml_.Text(field, "a network like 10.77.0.0/24"));
+  size_t slash = cidr.find('/');
+  int64_t bits = 0;
+  auto base = ParseIpv4(std::string_view(cidr).substr(0, slash));
+  if (slash == std::string::npos || !base.ok() ||
+      !ParsePlainDecimal(cidr.substr(slash + 1), &bits)) {
+    return Error(field,
+                 QuoteValue(cidr) + " is not a network (expected ADDRESS/BITS like 10.77.0.0/24)");
+  }
+  if (bits < 8 || bits > 30) {
+    return Error(field, "prefix length /" + std::to_string(bits) +
+                            " is out of range (expected /8 to /30: room for a server and nodes)");
+  }
+  net->prefix_length = static_cast<int>(bits);
+  Ipv4 mask = ~uint32_t{0} << (32 - bits);
+  if (*base & ~mask) {
+    return Error(field, QuoteValue(cidr) + " has host bits set (expected the network address: " +
+                            FormatIpv4(*base & mask) + "/" + std::to_string(bits) + ")");
+  }
+  net->subnet = *base;
+  return Status::Ok();
 }
 
 Status Parser::ParseNetwork(const Field& field, NetworkSettings* net) {
@@ -94,26 +90,10 @@ Status Parser::ParseNetwork(const Field& field, NetworkSettings* net) {
   GC_ASSIGN_OR_RETURN(f, yaml_.Require(s, "subnet",
                                        "the cluster network in CIDR form, e.g. "
                                        "10.77.0.0/24"));
-  GC_ASSIGN_OR_RETURN(std::string cidr, yaml_.Text(*f, "a network like 10.77.0.0/24"));
-  size_t slash = cidr.find('/');
-  int64_t bits = 0;
-  auto base = ParseIpv4(std::string_view(cidr).substr(0, slash));
-  if (slash == std::string::npos || !base.ok() ||
-      !ParsePlainDecimal(cidr.substr(slash + 1), &bits)) {
-    return Error(*f,
-                 QuoteValue(cidr) + " is not a network (expected ADDRESS/BITS like 10.77.0.0/24)");
-  }
-  if (bits < 8 || bits > 30) {
-    return Error(*f, "prefix length /" + std::to_string(bits) +
-                         " is out of range (expected /8 to /30: room for a server and nodes)");
-  }
-  net->prefix_length = static_cast<int>(bits);
-  Ipv4 mask = ~uint32_t{0} << (32 - bits);
-  if (*base & ~mask) {
-    return Error(*f, QuoteValue(cidr) + " has host bits set (expected the network address: " +
-                         FormatIpv4(*base & mask) + "/" + std::to_string(bits) + ")");
-  }
-  net->subnet = *base;
+  GC_RETURN_IF_ERROR(ParseSubnet(*f, net));
+  // Canonical: ParseSubnet refuses leading zeros, so this is the text as written.
+  std::string cidr = FormatIpv4(net->subnet) + "/" + std::to_string(net->prefix_length);
+  Ipv4 mask = ~uint32_t{0} << (32 - net->prefix_length);
 
   GC_ASSIGN_OR_RETURN(f, yaml_.Require(s, "server", "this server's address on the interface"));
   GC_ASSIGN_OR_RETURN(net->server, Address(*f));
@@ -151,7 +131,8 @@ Status Parser::ParseNetwork(const Field& field, NetworkSettings* net) {
   }
   GC_ASSIGN_OR_RETURN(Ipv4Range range, Range(*f, *net));
   if (range.first <= net->pool->last && net->pool->first <= range.last) {
-    return Error(*f, FormatRange(range) + " overlaps network.dhcp.pool " + FormatRange(*net->pool) +
+    return Error(*f, FormatIpv4Range(range) + " overlaps network.dhcp.pool " +
+                         FormatIpv4Range(*net->pool) +
                          " (the pool is for machines not yet named: use separate addresses)");
   }
   net->node_addresses = range;
@@ -162,13 +143,9 @@ Status Parser::ParseDhcp(const Field& field, NetworkSettings* net) {
   GC_ASSIGN_OR_RETURN(Section s, yaml_.Map(field, {"mode", "pool", "lease_time"}));
   GC_ASSIGN_OR_RETURN(const Field* f, yaml_.Require(s, "mode", "authoritative or proxy"));
   GC_ASSIGN_OR_RETURN(std::string mode, yaml_.Text(*f, "authoritative or proxy"));
-  if (mode == "authoritative") {
-    net->dhcp_mode = DhcpMode::kAuthoritative;
-  } else if (mode == "proxy") {
-    net->dhcp_mode = DhcpMode::kProxy;
-  } else {
-    return Error(*f, QuoteValue(mode) + " is not one of authoritative, proxy");
-  }
+  auto parsed = ParseDhcpMode(mode);
+  if (!parsed.ok()) return Error(*f, parsed.status().message());
+  net->dhcp_mode = *parsed;
   bool proxy = net->dhcp_mode == DhcpMode::kProxy;
   const char* proxy_note = " (in proxy mode the other DHCP server hands out addresses; remove ";
   f = s.Get("pool");
@@ -200,28 +177,5 @@ Status Parser::ParseDhcp(const Field& field, NetworkSettings* net) {
 }
 
 }  // namespace cluster_profile_internal
-
-std::string FormatIpv4(Ipv4 address) {
-  return std::to_string(address >> 24) + "." + std::to_string((address >> 16) & 0xff) + "." +
-         std::to_string((address >> 8) & 0xff) + "." + std::to_string(address & 0xff);
-}
-
-Result<Ipv4> ParseIpv4(std::string_view text) {
-  Ipv4 address = 0;
-  std::string_view rest = text;
-  for (int i = 0; i < 4; ++i) {
-    size_t dot = rest.find('.');
-    if ((i < 3) == (dot == std::string_view::npos)) break;  // exactly three dots
-    std::string_view octet = rest.substr(0, dot);
-    int64_t value = 0;
-    if (octet.size() > 3 || !ParsePlainDecimal(octet, &value) || value > 255) break;
-    address = (address << 8) | static_cast<Ipv4>(value);
-    if (i == 3) return address;
-    rest = rest.substr(dot + 1);
-  }
-  return InvalidArgument(QuoteValue(text) +
-                         " is not an IPv4 address (expected four numbers 0 to 255 without "
-                         "leading zeros, like 10.77.0.1)");
-}
 
 }  // namespace gc

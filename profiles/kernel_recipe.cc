@@ -1,17 +1,22 @@
+// The kernel recipe loader (docs/kernel-build.md): the document's top level
+// and its source, patches, config and build sections, read with the strict
+// YAML reader the cluster profile uses too (profiles/yaml_reader.h), so both
+// files report errors the same way; plus the kernel version helpers.
 #include "profiles/kernel_recipe.h"
-
-#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cctype>
 #include <ctime>
 #include <filesystem>
-#include <map>
-#include <set>
+
+#include "common/hash.h"
+#include "profiles/yaml_reader.h"
 
 namespace gc {
 
 namespace {
+
+constexpr size_t kMaxRecipeBytes = 1 << 20;
 
 bool AllOf(std::string_view text, bool (*pred)(char)) {
   return !text.empty() && std::all_of(text.begin(), text.end(), pred);
@@ -27,311 +32,10 @@ bool IsWordChar(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-' ||
          c == '+' || c == '/';
 }
-
-const char* NodeKind(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Map:
-      return "a mapping";
-    case YAML::NodeType::Sequence:
-      return "a list";
-    case YAML::NodeType::Scalar:
-      return "a scalar";
-    case YAML::NodeType::Null:
-      return "nothing (null)";
-    default:
-      return "an undefined value";
-  }
-}
-
-// Parses one recipe, keeping the file name and the last good position so an
-// error on a node without a mark (a null value) still names a line.
-class Parser {
- public:
-  explicit Parser(std::string path) : path_(std::move(path)) {
-    dir_ = std::filesystem::path(path_).parent_path().string();
-    if (dir_.empty()) dir_ = ".";
-  }
-
-  Result<KernelRecipe> Parse(std::string_view text);
-
- private:
-  Status Error(const YAML::Node& node, const std::string& field, const std::string& what) {
-    YAML::Mark mark = node.IsDefined() ? node.Mark() : YAML::Mark::null_mark();
-    if (mark.is_null()) mark = last_mark_;
-    return InvalidArgument(path_ + ":" + std::to_string(mark.line + 1) + ":" +
-                           std::to_string(mark.column + 1) + ": field '" + field + "': " + what);
-  }
-
-  void Remember(const YAML::Node& node) {
-    if (node.IsDefined() && !node.Mark().is_null()) last_mark_ = node.Mark();
-  }
-
-  // The keys of a mapping, refusing unknown and duplicate ones.
-  Result<std::map<std::string, YAML::Node>> Fields(const YAML::Node& node, const std::string& field,
-                                                   const std::vector<std::string>& allowed) {
-    Remember(node);
-    if (!node.IsMap()) {
-      return Error(node, field, std::string("expected a mapping, got ") + NodeKind(node));
-    }
-    std::map<std::string, YAML::Node> out;
-    for (const auto& item : node) {
-      Remember(item.first);
-      std::string key = item.first.IsScalar() ? item.first.Scalar() : "";
-      std::string where = field.empty() ? key : field + "." + key;
-      if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-        std::string list;
-        for (const auto& name : allowed) list += (list.empty() ? "" : ", ") + name;
-        return Error(item.first, where, "unknown field (expected one of: " + list + ")");
-      }
-      if (out.count(key)) return Error(item.first, where, "appears twice");
-      out.emplace(key, item.second);
-    }
-    return out;
-  }
-
-  Status Missing(const YAML::Node& parent, const std::string& field, const std::string& what) {
-    return Error(parent, field, "missing: " + what);
-  }
-
-  Result<std::string> Scalar(const YAML::Node& node, const std::string& field) {
-    Remember(node);
-    if (!node.IsScalar()) {
-      return Error(node, field, std::string("expected a scalar, got ") + NodeKind(node));
-    }
-    return node.Scalar();
-  }
-
-  Result<std::string> Word(const YAML::Node& node, const std::string& field,
-                           const std::string& what) {
-    GC_ASSIGN_OR_RETURN(std::string text, Scalar(node, field));
-    if (!AllOf(text, IsWordChar) || text[0] == '-') {
-      return Error(node, field,
-                   "expected " + what +
-                       " (letters, digits, '.', '_', '-', '+', '/'; "
-                       "no spaces), got '" +
-                       text + "'");
-    }
-    return text;
-  }
-
-  Result<std::string> Sha256(const YAML::Node& node, const std::string& field) {
-    GC_ASSIGN_OR_RETURN(std::string text, Scalar(node, field));
-    if (text.size() != 64 || !AllOf(text, IsHex)) {
-      return Error(
-          node, field,
-          "expected a SHA-256 of 64 hex digits (as printed by sha256sum), got '" + text + "'");
-    }
-    std::transform(text.begin(), text.end(), text.begin(),
-                   [](char c) { return static_cast<char>(std::tolower(c)); });
-    return text;
-  }
-
-  Result<std::string> Path(const YAML::Node& node, const std::string& field) {
-    GC_ASSIGN_OR_RETURN(std::string text, Scalar(node, field));
-    if (text.empty()) return Error(node, field, "expected a file path, got an empty string");
-    if (text[0] == '/') return text;
-    return dir_ + "/" + text;
-  }
-
-  Result<std::vector<std::string>> WordList(const YAML::Node& node, const std::string& field,
-                                            const std::string& what) {
-    Remember(node);
-    if (!node.IsSequence()) {
-      return Error(node, field, std::string("expected a list, got ") + NodeKind(node));
-    }
-    std::vector<std::string> out;
-    for (size_t i = 0; i < node.size(); ++i) {
-      GC_ASSIGN_OR_RETURN(std::string word,
-                          Word(node[i], field + "[" + std::to_string(i) + "]", what));
-      out.push_back(word);
-    }
-    return out;
-  }
-
-  Status ParseSource(const YAML::Node& node, RecipeSource* source);
-  Status ParsePatches(const YAML::Node& node, std::vector<RecipePatch>* patches);
-  Status ParseConfig(const YAML::Node& node, KernelRecipe* recipe);
-  Result<RequiredOption> ParseRequired(const YAML::Node& key, const YAML::Node& value);
-  Status ParseBuild(const YAML::Node& node, BuildSettings* build);
-
-  std::string path_;
-  std::string dir_;
-  YAML::Mark last_mark_;
-};
-
-Status Parser::ParseSource(const YAML::Node& node, RecipeSource* source) {
-  GC_ASSIGN_OR_RETURN(auto fields,
-                      Fields(node, "source", {"tarball", "url", "sha256", "signature", "keyring"}));
-  source->line = node.Mark().line + 1;
-  bool has_tarball = fields.count("tarball"), has_url = fields.count("url");
-  if (has_tarball == has_url) {
-    return Error(node, "source",
-                 "give exactly one of 'tarball' (a local file) or 'url' (downloaded into the "
-                 "build cache)");
-  }
-  if (has_tarball) {
-    GC_ASSIGN_OR_RETURN(source->tarball, Path(fields["tarball"], "source.tarball"));
-  } else {
-    GC_ASSIGN_OR_RETURN(source->url, Scalar(fields["url"], "source.url"));
-    if (source->url.rfind("http://", 0) != 0 && source->url.rfind("https://", 0) != 0) {
-      return Error(fields["url"], "source.url",
-                   "expected an http:// or https:// URL, got '" + source->url + "'");
-    }
-  }
-  if (!fields.count("sha256")) {
-    return Missing(node, "source.sha256",
-                   "the SHA-256 of the vanilla tarball (sha256sum of a copy whose signature "
-                   "you verified)");
-  }
-  GC_ASSIGN_OR_RETURN(source->sha256, Sha256(fields["sha256"], "source.sha256"));
-  if (fields.count("signature") != fields.count("keyring")) {
-    return Error(node, "source",
-                 "'signature' and 'keyring' go together (gpgv --keyring KEYRING SIGNATURE "
-                 "TARBALL)");
-  }
-  if (fields.count("signature")) {
-    GC_ASSIGN_OR_RETURN(source->signature, Path(fields["signature"], "source.signature"));
-    GC_ASSIGN_OR_RETURN(source->keyring, Path(fields["keyring"], "source.keyring"));
-  }
-  return Status::Ok();
-}
-
-Status Parser::ParsePatches(const YAML::Node& node, std::vector<RecipePatch>* patches) {
-  Remember(node);
-  if (node.IsNull()) return Status::Ok();  // "patches:" with nothing: no series
-  if (!node.IsSequence()) {
-    return Error(node, "patches", std::string("expected a list, got ") + NodeKind(node));
-  }
-  for (size_t i = 0; i < node.size(); ++i) {
-    std::string field = "patches[" + std::to_string(i) + "]";
-    GC_ASSIGN_OR_RETURN(auto fields, Fields(node[i], field, {"file", "sha256", "for"}));
-    RecipePatch patch;
-    patch.line = node[i].Mark().line + 1;
-    if (!fields.count("file")) return Missing(node[i], field + ".file", "the patch file");
-    if (!fields.count("sha256")) {
-      return Missing(node[i], field + ".sha256", "the patch's SHA-256 (sha256sum FILE)");
-    }
-    if (!fields.count("for")) {
-      return Missing(node[i], field + ".for",
-                     "the kernel version the patch is for, e.g. \"2.4.26\" or \"6.1\"");
-    }
-    GC_ASSIGN_OR_RETURN(patch.file, Scalar(fields["file"], field + ".file"));
-    GC_ASSIGN_OR_RETURN(patch.path, Path(fields["file"], field + ".file"));
-    GC_ASSIGN_OR_RETURN(patch.sha256, Sha256(fields["sha256"], field + ".sha256"));
-    GC_ASSIGN_OR_RETURN(patch.for_version, Scalar(fields["for"], field + ".for"));
-    KernelVersion ignored;
-    std::string_view v = patch.for_version;
-    int dots = static_cast<int>(std::count(v.begin(), v.end(), '.'));
-    if (!(dots == 1 || dots == 2) ||
-        !ParseKernelVersion(dots == 1 ? std::string(v) + ".0" : std::string(v), &ignored)) {
-      return Error(fields["for"], field + ".for",
-                   "expected a kernel version like \"2.4.26\" (exactly that release) or \"6.1\" "
-                   "(any 6.1.x), got '" +
-                       patch.for_version + "'");
-    }
-    patches->push_back(std::move(patch));
-  }
-  return Status::Ok();
-}
-
-Result<RequiredOption> Parser::ParseRequired(const YAML::Node& key, const YAML::Node& value) {
-  RequiredOption option;
-  option.name = key.IsScalar() ? key.Scalar() : "";
-  option.line = key.Mark().line + 1;
-  std::string field = "config.required." + option.name;
-  if (option.name.rfind("CONFIG_", 0) != 0 || option.name.size() == 7 ||
-      !AllOf(option.name, IsSymbolChar)) {
-    return Error(key, field,
-                 "expected an option name like CONFIG_MOSIX (CONFIG_ then capitals, digits, _)");
-  }
-  Remember(value);
-  if (value.IsNull() || !value.IsDefined()) {
-    return Error(key, field, "missing value: expected y, n, m, a number, or a quoted string");
-  }
-  if (!value.IsScalar()) {
-    return Error(
-        value, field,
-        std::string("expected y, n, m, a number, or a quoted string, got ") + NodeKind(value));
-  }
-  const std::string& text = value.Scalar();
-  if (value.Tag() == "!") {  // quoted: always a string, even "y"
-    if (text.find('\n') != std::string::npos) {
-      return Error(value, field, "a string option cannot hold a newline");
-    }
-    option.kind = RequiredKind::kString;
-    option.value = text;
-    return option;
-  }
-  option.value = text;
-  if (text == "y") {
-    option.kind = RequiredKind::kBuiltIn;
-  } else if (text == "n") {
-    option.kind = RequiredKind::kOff;
-  } else if (text == "m") {
-    option.kind = RequiredKind::kModule;
-  } else if ((text[0] == '-' && AllOf(text.substr(1), IsDigit)) || AllOf(text, IsDigit) ||
-             (text.size() > 2 && text.rfind("0x", 0) == 0 && AllOf(text.substr(2), IsHex))) {
-    option.kind = RequiredKind::kNumber;
-  } else {
-    std::string lower = text;
-    std::transform(lower.begin(), lower.end(), lower.begin(),
-                   [](char c) { return static_cast<char>(std::tolower(c)); });
-    std::string hint;
-    if (lower == "yes" || lower == "true" || lower == "on") hint = " (write y)";
-    if (lower == "no" || lower == "false" || lower == "off") hint = " (write n)";
-    return Error(value, field,
-                 "expected y (built in), n (off), m (module), a number, or a quoted string, got '" +
-                     text + "'" + hint);
-  }
-  return option;
-}
-
-Status Parser::ParseConfig(const YAML::Node& node, KernelRecipe* recipe) {
-  GC_ASSIGN_OR_RETURN(auto fields, Fields(node, "config", {"base", "required"}));
-  if (!fields.count("base")) {
-    return Missing(node, "config.base", "defconfig, tinyconfig, allnoconfig or {file: PATH}");
-  }
-  const YAML::Node& base = fields["base"];
-  Remember(base);
-  if (base.IsMap()) {
-    GC_ASSIGN_OR_RETURN(auto file, Fields(base, "config.base", {"file"}));
-    if (!file.count("file")) return Missing(base, "config.base.file", "a .config file");
-    recipe->base.kind = BaseConfigKind::kFile;
-    GC_ASSIGN_OR_RETURN(recipe->base.file, Path(file["file"], "config.base.file"));
-  } else {
-    GC_ASSIGN_OR_RETURN(std::string text, Scalar(base, "config.base"));
-    if (text == "defconfig") {
-      recipe->base.kind = BaseConfigKind::kDefconfig;
-    } else if (text == "tinyconfig") {
-      recipe->base.kind = BaseConfigKind::kTinyconfig;
-    } else if (text == "allnoconfig") {
-      recipe->base.kind = BaseConfigKind::kAllnoconfig;
-    } else {
-      return Error(
-          base, "config.base",
-          "expected defconfig, tinyconfig, allnoconfig or {file: PATH}, got '" + text + "'");
-    }
-  }
-  if (fields.count("required")) {
-    const YAML::Node& required = fields["required"];
-    Remember(required);
-    if (!required.IsNull()) {
-      if (!required.IsMap()) {
-        return Error(required, "config.required",
-                     std::string("expected a mapping CONFIG_X: value, got ") + NodeKind(required));
-      }
-      std::set<std::string> seen;
-      for (const auto& item : required) {
-        Remember(item.first);
-        GC_ASSIGN_OR_RETURN(RequiredOption option, ParseRequired(item.first, item.second));
-        if (!seen.insert(option.name).second) {
-          return Error(item.first, "config.required." + option.name, "appears twice");
-        }
-        recipe->required.push_back(std::move(option));
-      }
-    }
-  }
-  return Status::Ok();
+std::string Lower(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return text;
 }
 
 // "YYYY-MM-DD HH:MM:SS UTC": a fixed form so SOURCE_DATE_EPOCH follows from it.
@@ -353,126 +57,370 @@ bool ParseUtcTimestamp(const std::string& text, int64_t* epoch) {
   return true;
 }
 
-Status Parser::ParseBuild(const YAML::Node& node, BuildSettings* build) {
-  GC_ASSIGN_OR_RETURN(auto fields,
-                      Fields(node, "build", {"targets", "pre_steps", "toolchain", "reproducible"}));
-  if (fields.count("targets")) {
-    GC_ASSIGN_OR_RETURN(build->targets,
-                        WordList(fields["targets"], "build.targets", "a make target"));
-    if (build->targets.empty()) {
-      return Error(fields["targets"], "build.targets", "expected at least one make target");
+// The boot image `make` builds by default for `arch`; empty when unknown.
+std::vector<std::string> DefaultTargets(const std::string& arch) {
+  if (arch == "x86_64" || arch == "x86" || arch == "i386") return {"bzImage"};
+  if (arch == "arm64") return {"Image"};
+  return {};
+}
+
+// Reads one recipe; each Parse* method fills one section and returns the
+// first problem as FILE:LINE:COL: FIELD: message.
+class Parser {
+ public:
+  explicit Parser(std::string path) : yaml_(std::move(path)) {
+    dir_ = std::filesystem::path(yaml_.file()).parent_path().string();
+    if (dir_.empty()) dir_ = ".";
+  }
+
+  Result<KernelRecipe> Parse(std::string_view text) {
+    return yaml_.Guard<KernelRecipe>("recipe", [&] { return ParseDocument(text); });
+  }
+
+ private:
+  using Field = YamlField;
+  using Section = YamlSection;
+  Status Error(const Field& field, std::string_view problem) const {
+    return yaml_.Error(field, problem);
+  }
+
+  Result<std::string> Word(const Field& field, const std::string& what) const;
+  Result<std::vector<std::string>> WordList(const Field& field, std::string_view plural,
+                                            const std::string& what) const;
+  Result<std::string> Sha256(const Field& field) const;
+  Result<std::string> Path(const Field& field, std::string_view what) const;
+
+  Result<KernelRecipe> ParseDocument(std::string_view text);
+  Status ParseNameAndVersion(const Section& s, KernelRecipe* recipe);
+  Status ParseSource(const Field& field, RecipeSource* source);
+  Status ParsePatches(const Field& field, std::vector<RecipePatch>* patches);
+  Result<RecipePatch> ParsePatch(const Field& field);
+  Status ParseConfig(const Field& field, KernelRecipe* recipe);
+  Status ParseBase(const Field& field, BaseConfig* base);
+  Result<RequiredOption> ParseRequired(const Field& entry);
+  Status ParseBuild(const Field& field, BuildSettings* build);
+  Status ParseToolchain(const Field& field, Toolchain* toolchain);
+  Status ParseReproducible(const Field& field, ReproducibleSettings* out);
+
+  YamlReader yaml_;
+  std::string dir_;
+};
+
+Result<std::string> Parser::Word(const Field& field, const std::string& what) const {
+  GC_ASSIGN_OR_RETURN(std::string text, yaml_.Text(field, what));
+  if (!AllOf(text, IsWordChar) || text[0] == '-') {
+    return Error(field, "expected " + what +
+                            " (letters, digits, '.', '_', '-', '+', '/'; no spaces), got " +
+                            QuoteValue(text));
+  }
+  return text;
+}
+
+Result<std::vector<std::string>> Parser::WordList(const Field& field, std::string_view plural,
+                                                  const std::string& what) const {
+  GC_ASSIGN_OR_RETURN(std::vector<Field> items, yaml_.Items(field, plural));
+  std::vector<std::string> out;
+  for (const Field& item : items) {
+    GC_ASSIGN_OR_RETURN(std::string word, Word(item, what));
+    out.push_back(std::move(word));
+  }
+  return out;
+}
+
+Result<std::string> Parser::Sha256(const Field& field) const {
+  GC_ASSIGN_OR_RETURN(std::string text, yaml_.Text(field, "a SHA-256 of 64 hex digits"));
+  std::string lower = Lower(text);  // sha256sum prints lower case, some sites upper
+  if (!IsValidHashHex(lower)) {
+    return Error(field, "expected a SHA-256 of 64 hex digits (as printed by sha256sum), got " +
+                            QuoteValue(text));
+  }
+  return lower;
+}
+
+// Relative paths start at the recipe's directory.
+Result<std::string> Parser::Path(const Field& field, std::string_view what) const {
+  GC_ASSIGN_OR_RETURN(std::string text, yaml_.Text(field, what));
+  if (text.empty()) return Error(field, "expected a file path, got an empty string");
+  if (text[0] == '/') return text;
+  return dir_ + "/" + text;
+}
+
+Status Parser::ParseSource(const Field& field, RecipeSource* source) {
+  GC_ASSIGN_OR_RETURN(Section s,
+                      yaml_.Map(field, {"tarball", "url", "sha256", "signature", "keyring"}));
+  source->line = YamlReader::MarkOf(field).line + 1;
+  const Field* tarball = s.Get("tarball");
+  const Field* url = s.Get("url");
+  if (!tarball == !url) {
+    return Error(field,
+                 "give exactly one of 'tarball' (a local file) or 'url' (downloaded into the "
+                 "build cache)");
+  }
+  if (tarball) {
+    GC_ASSIGN_OR_RETURN(source->tarball, Path(*tarball, "the path of the vanilla tarball"));
+  } else {
+    GC_ASSIGN_OR_RETURN(source->url, yaml_.Text(*url, "an http:// or https:// URL"));
+    if (source->url.rfind("http://", 0) != 0 && source->url.rfind("https://", 0) != 0) {
+      return Error(*url, "expected an http:// or https:// URL, got " + QuoteValue(source->url));
     }
   }
-  if (fields.count("pre_steps")) {
-    GC_ASSIGN_OR_RETURN(build->pre_steps,
-                        WordList(fields["pre_steps"], "build.pre_steps", "a make target"));
+  GC_ASSIGN_OR_RETURN(const Field* f,
+                      yaml_.Require(s, "sha256",
+                                    "the SHA-256 of the vanilla tarball (sha256sum of a copy "
+                                    "whose signature you verified)"));
+  GC_ASSIGN_OR_RETURN(source->sha256, Sha256(*f));
+  const Field* signature = s.Get("signature");
+  const Field* keyring = s.Get("keyring");
+  if (!signature != !keyring) {
+    return Error(field,
+                 "'signature' and 'keyring' go together (gpgv --keyring KEYRING SIGNATURE "
+                 "TARBALL)");
   }
-  if (fields.count("toolchain")) {
-    GC_ASSIGN_OR_RETURN(auto tool,
-                        Fields(fields["toolchain"], "build.toolchain", {"cc", "make", "arch"}));
-    if (tool.count("cc")) {
-      GC_ASSIGN_OR_RETURN(build->toolchain.cc,
-                          Word(tool["cc"], "build.toolchain.cc", "a compiler command"));
+  if (signature) {
+    GC_ASSIGN_OR_RETURN(source->signature, Path(*signature, "the path of a detached signature"));
+    GC_ASSIGN_OR_RETURN(source->keyring, Path(*keyring, "the path of a gpgv keyring"));
+  }
+  return Status::Ok();
+}
+
+Status Parser::ParsePatches(const Field& field, std::vector<RecipePatch>* patches) {
+  if (field.value.IsNull()) return Status::Ok();  // "patches:" with nothing: no series
+  GC_ASSIGN_OR_RETURN(std::vector<Field> items,
+                      yaml_.Items(field, "patches (- file: ..., sha256: ..., for: ...)"));
+  for (const Field& item : items) {
+    GC_ASSIGN_OR_RETURN(RecipePatch patch, ParsePatch(item));
+    patches->push_back(std::move(patch));
+  }
+  return Status::Ok();
+}
+
+Result<RecipePatch> Parser::ParsePatch(const Field& field) {
+  GC_ASSIGN_OR_RETURN(Section s, yaml_.Map(field, {"file", "sha256", "for"}));
+  RecipePatch patch;
+  patch.line = YamlReader::MarkOf(field).line + 1;
+  GC_ASSIGN_OR_RETURN(const Field* file, yaml_.Require(s, "file", "the patch file"));
+  GC_ASSIGN_OR_RETURN(const Field* sha256,
+                      yaml_.Require(s, "sha256", "the patch's SHA-256 (sha256sum FILE)"));
+  GC_ASSIGN_OR_RETURN(
+      const Field* version,
+      yaml_.Require(s, "for", "the kernel version the patch is for, e.g. \"2.4.26\" or \"6.1\""));
+  GC_ASSIGN_OR_RETURN(patch.path, Path(*file, "the path of the patch file"));
+  patch.file = file->value.Scalar();
+  GC_ASSIGN_OR_RETURN(patch.sha256, Sha256(*sha256));
+  GC_ASSIGN_OR_RETURN(patch.for_version, yaml_.Text(*version, "a kernel version like \"6.1\""));
+  KernelVersion ignored;
+  std::string_view v = patch.for_version;
+  int dots = static_cast<int>(std::count(v.begin(), v.end(), '.'));
+  if (!(dots == 1 || dots == 2) ||
+      !ParseKernelVersion(dots == 1 ? std::string(v) + ".0" : std::string(v), &ignored)) {
+    return Error(*version,
+                 "expected a kernel version like \"2.4.26\" (exactly that release) or \"6.1\" "
+                 "(any 6.1.x), got " +
+                     QuoteValue(patch.for_version));
+  }
+  return patch;
+}
+
+Result<RequiredOption> Parser::ParseRequired(const Field& entry) {
+  RequiredOption option;
+  option.name = entry.key.Scalar();
+  option.line = entry.key.Mark().line + 1;
+  if (option.name.rfind("CONFIG_", 0) != 0 || option.name.size() == 7 ||
+      !AllOf(option.name, IsSymbolChar)) {
+    return yaml_.At(entry.key.Mark(), entry.path,
+                    "expected an option name like CONFIG_MOSIX (CONFIG_ then capitals, digits, "
+                    "_), got " +
+                        QuoteValue(option.name));
+  }
+  const YAML::Node& value = entry.value;
+  if (value.IsNull()) {
+    return Error(entry, "missing value: expected y, n, m, a number, or a quoted string");
+  }
+  if (!value.IsScalar()) {
+    return Error(entry, std::string("expected y, n, m, a number, or a quoted string, got ") +
+                            YamlKind(value));
+  }
+  const std::string& text = value.Scalar();
+  option.value = text;
+  if (value.Tag() == "!") {  // quoted: always a string, even "y"
+    if (text.find('\n') != std::string::npos) {
+      return Error(entry, "a string option cannot hold a newline");
     }
-    if (tool.count("make")) {
-      GC_ASSIGN_OR_RETURN(build->toolchain.make,
-                          Word(tool["make"], "build.toolchain.make", "a make command"));
-    }
-    if (tool.count("arch")) {
-      GC_ASSIGN_OR_RETURN(build->toolchain.arch,
-                          Word(tool["arch"], "build.toolchain.arch", "a kernel ARCH like x86_64"));
+    option.kind = RequiredKind::kString;
+  } else if (text == "y") {
+    option.kind = RequiredKind::kBuiltIn;
+  } else if (text == "n") {
+    option.kind = RequiredKind::kOff;
+  } else if (text == "m") {
+    option.kind = RequiredKind::kModule;
+  } else if ((text[0] == '-' && AllOf(text.substr(1), IsDigit)) || AllOf(text, IsDigit) ||
+             (text.size() > 2 && text.rfind("0x", 0) == 0 && AllOf(text.substr(2), IsHex))) {
+    option.kind = RequiredKind::kNumber;
+  } else {
+    std::string lower = Lower(text);
+    std::string hint;
+    if (lower == "yes" || lower == "true" || lower == "on") hint = " (write y)";
+    if (lower == "no" || lower == "false" || lower == "off") hint = " (write n)";
+    return Error(entry,
+                 "expected y (built in), n (off), m (module), a number, or a quoted string, got " +
+                     QuoteValue(text) + hint);
+  }
+  return option;
+}
+
+Status Parser::ParseBase(const Field& field, BaseConfig* base) {
+  if (field.value.IsMap()) {
+    GC_ASSIGN_OR_RETURN(Section s, yaml_.Map(field, {"file"}));
+    GC_ASSIGN_OR_RETURN(const Field* f, yaml_.Require(s, "file", "a .config file"));
+    base->kind = BaseConfigKind::kFile;
+    GC_ASSIGN_OR_RETURN(base->file, Path(*f, "the path of a .config file"));
+    return Status::Ok();
+  }
+  const char* expected = "defconfig, tinyconfig, allnoconfig or {file: PATH}";
+  GC_ASSIGN_OR_RETURN(std::string text, yaml_.Text(field, expected));
+  if (text == "defconfig") {
+    base->kind = BaseConfigKind::kDefconfig;
+  } else if (text == "tinyconfig") {
+    base->kind = BaseConfigKind::kTinyconfig;
+  } else if (text == "allnoconfig") {
+    base->kind = BaseConfigKind::kAllnoconfig;
+  } else {
+    return Error(field, std::string("expected ") + expected + ", got " + QuoteValue(text));
+  }
+  return Status::Ok();
+}
+
+Status Parser::ParseConfig(const Field& field, KernelRecipe* recipe) {
+  GC_ASSIGN_OR_RETURN(Section s, yaml_.Map(field, {"base", "required"}));
+  GC_ASSIGN_OR_RETURN(
+      const Field* f,
+      yaml_.Require(s, "base", "defconfig, tinyconfig, allnoconfig or {file: PATH}"));
+  GC_RETURN_IF_ERROR(ParseBase(*f, &recipe->base));
+  f = s.Get("required");
+  if (!f || f->value.IsNull()) return Status::Ok();
+  GC_ASSIGN_OR_RETURN(std::vector<Field> entries, yaml_.Entries(*f, "options (CONFIG_X: value)"));
+  for (const Field& entry : entries) {
+    GC_ASSIGN_OR_RETURN(RequiredOption option, ParseRequired(entry));
+    recipe->required.push_back(std::move(option));
+  }
+  return Status::Ok();
+}
+
+Status Parser::ParseToolchain(const Field& field, Toolchain* toolchain) {
+  GC_ASSIGN_OR_RETURN(Section s, yaml_.Map(field, {"cc", "make", "arch"}));
+  const Field* f;
+  if ((f = s.Get("cc"))) {
+    GC_ASSIGN_OR_RETURN(toolchain->cc, Word(*f, "a compiler command"));
+  }
+  if ((f = s.Get("make"))) {
+    GC_ASSIGN_OR_RETURN(toolchain->make, Word(*f, "a make command"));
+  }
+  if ((f = s.Get("arch"))) {
+    GC_ASSIGN_OR_RETURN(toolchain->arch, Word(*f, "a kernel ARCH like x86_64"));
+  }
+  return Status::Ok();
+}
+
+Status Parser::ParseReproducible(const Field& field, ReproducibleSettings* out) {
+  GC_ASSIGN_OR_RETURN(Section s, yaml_.Map(field, {"timestamp", "user", "host", "build_version"}));
+  const Field* f;
+  if ((f = s.Get("timestamp"))) {
+    GC_ASSIGN_OR_RETURN(out->timestamp, yaml_.Text(*f, "\"YYYY-MM-DD HH:MM:SS UTC\""));
+    if (!ParseUtcTimestamp(out->timestamp, &out->source_date_epoch)) {
+      return Error(*f, "expected \"YYYY-MM-DD HH:MM:SS UTC\", got " + QuoteValue(out->timestamp));
     }
   }
-  if (fields.count("reproducible")) {
-    const YAML::Node& node_r = fields["reproducible"];
-    GC_ASSIGN_OR_RETURN(auto r, Fields(node_r, "build.reproducible",
-                                       {"timestamp", "user", "host", "build_version"}));
-    ReproducibleSettings& out = build->reproducible;
-    if (r.count("timestamp")) {
-      GC_ASSIGN_OR_RETURN(out.timestamp, Scalar(r["timestamp"], "build.reproducible.timestamp"));
-      if (!ParseUtcTimestamp(out.timestamp, &out.source_date_epoch)) {
-        return Error(r["timestamp"], "build.reproducible.timestamp",
-                     "expected \"YYYY-MM-DD HH:MM:SS UTC\", got '" + out.timestamp + "'");
-      }
+  for (auto [key, target] : {std::pair{"user", &out->user}, std::pair{"host", &out->host}}) {
+    if (!(f = s.Get(key))) continue;
+    GC_ASSIGN_OR_RETURN(*target, yaml_.Text(*f, "letters, digits, '.', '_' or '-'"));
+    if (!AllOf(*target, IsNameChar)) {
+      return Error(*f, "expected letters, digits, '.', '_' or '-', got " + QuoteValue(*target));
     }
-    for (auto [key, target] : {std::pair{"user", &out.user}, std::pair{"host", &out.host}}) {
-      if (!r.count(key)) continue;
-      std::string field = std::string("build.reproducible.") + key;
-      GC_ASSIGN_OR_RETURN(*target, Scalar(r[key], field));
-      if (!AllOf(*target, IsNameChar)) {
-        return Error(r[key], field,
-                     "expected letters, digits, '.', '_' or '-', got '" + *target + "'");
-      }
-    }
-    if (r.count("build_version")) {
-      GC_ASSIGN_OR_RETURN(out.build_version,
-                          Scalar(r["build_version"], "build.reproducible.build_version"));
-      if (!AllOf(out.build_version, IsDigit)) {
-        return Error(r["build_version"], "build.reproducible.build_version",
-                     "expected a number (the #N in uname -v), got '" + out.build_version + "'");
-      }
+  }
+  if ((f = s.Get("build_version"))) {
+    GC_ASSIGN_OR_RETURN(out->build_version, yaml_.Text(*f, "a number"));
+    if (!AllOf(out->build_version, IsDigit)) {
+      return Error(*f,
+                   "expected a number (the #N in uname -v), got " + QuoteValue(out->build_version));
     }
   }
   return Status::Ok();
 }
 
-Result<KernelRecipe> Parser::Parse(std::string_view text) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(std::string(text));
-  } catch (const YAML::Exception& e) {
-    return InvalidArgument(path_ + ":" + std::to_string(e.mark.line + 1) + ":" +
-                           std::to_string(e.mark.column + 1) + ": not valid YAML: " + e.msg);
+Status Parser::ParseBuild(const Field& field, BuildSettings* build) {
+  GC_ASSIGN_OR_RETURN(Section s,
+                      yaml_.Map(field, {"targets", "pre_steps", "toolchain", "reproducible"}));
+  const Field* f;
+  if ((f = s.Get("targets"))) {
+    GC_ASSIGN_OR_RETURN(build->targets, WordList(*f, "make targets", "a make target"));
+    if (build->targets.empty()) return Error(*f, "expected at least one make target");
+  }
+  if ((f = s.Get("pre_steps"))) {
+    GC_ASSIGN_OR_RETURN(build->pre_steps, WordList(*f, "make targets", "a make target"));
+  }
+  if ((f = s.Get("toolchain"))) GC_RETURN_IF_ERROR(ParseToolchain(*f, &build->toolchain));
+  if ((f = s.Get("reproducible"))) GC_RETURN_IF_ERROR(ParseReproducible(*f, &build->reproducible));
+  return Status::Ok();
+}
+
+Status Parser::ParseNameAndVersion(const Section& s, KernelRecipe* recipe) {
+  const Field* f = s.Get("name");
+  GC_ASSIGN_OR_RETURN(recipe->name, yaml_.Text(*f, "a name like openmosix"));
+  const std::string& name = recipe->name;
+  if (name.empty() || name.size() > 64 || !AllOf(name, IsNameChar) ||
+      !std::isalnum(static_cast<unsigned char>(name[0]))) {
+    return Error(*f,
+                 "expected 1 to 64 letters, digits, '.', '_' or '-' starting with a letter or "
+                 "digit, got " +
+                     QuoteValue(name));
+  }
+  f = s.Get("version");
+  GC_ASSIGN_OR_RETURN(recipe->version, yaml_.Text(*f, "a kernel version like \"6.1.176\""));
+  KernelVersion version;
+  if (!ParseKernelVersion(recipe->version, &version)) {
+    return Error(*f,
+                 "expected VERSION.PATCHLEVEL.SUBLEVEL of the vanilla tree, e.g. \"6.1.176\" or "
+                 "\"2.4.26\" (\"6.1.0\" for the 6.1 release), got " +
+                     QuoteValue(recipe->version));
+  }
+  if ((f = s.Get("extraversion"))) {
+    GC_ASSIGN_OR_RETURN(recipe->extraversion,
+                        yaml_.Text(*f, "the tree's EXTRAVERSION (\"\" for releases)"));
+  }
+  return Status::Ok();
+}
+
+Result<KernelRecipe> Parser::ParseDocument(std::string_view text) {
+  GC_ASSIGN_OR_RETURN(Section s, yaml_.LoadDocument(text, kMaxRecipeBytes,
+                                                    "a kernel recipe: a map with name, version, "
+                                                    "source and config, see profiles/kernels/",
+                                                    {"name", "version", "extraversion", "source",
+                                                     "patches", "config", "build"}));
+  // Every required key before any value: a skeleton learns what it lacks first.
+  for (auto [key, expected] :
+       {std::pair{"name", "the kernel's name, e.g. openmosix"},
+        std::pair{"version", "the vanilla tree's version, e.g. \"6.1.176\""},
+        std::pair{"source", "the vanilla tarball: tarball or url, and sha256"},
+        std::pair{"config", "base, e.g. base: defconfig"}}) {
+    GC_RETURN_IF_ERROR(yaml_.Require(s, key, expected).status());
   }
   KernelRecipe recipe;
-  recipe.path = path_;
+  recipe.path = yaml_.file();
   recipe.dir = dir_;
-  last_mark_ = YAML::Mark();  // line 1, column 1 for an empty document
-  if (root.IsNull()) {
-    return InvalidArgument(path_ +
-                           ":1:1: the recipe is empty (expected a mapping with name, "
-                           "version, source, config)");
-  }
-  GC_ASSIGN_OR_RETURN(auto fields, Fields(root, "",
-                                          {"name", "version", "extraversion", "source", "patches",
-                                           "config", "build"}));
-  for (const char* key : {"name", "version", "source", "config"}) {
-    if (!fields.count(key)) {
-      return Missing(root, key, "every recipe needs name, version, source and config");
-    }
-  }
-  GC_ASSIGN_OR_RETURN(recipe.name, Scalar(fields["name"], "name"));
-  if (recipe.name.empty() || recipe.name.size() > 64 || !AllOf(recipe.name, IsNameChar) ||
-      !std::isalnum(static_cast<unsigned char>(recipe.name[0]))) {
-    return Error(fields["name"], "name",
-                 "expected 1 to 64 letters, digits, '.', '_' or '-' starting with a letter or "
-                 "digit, got '" +
-                     recipe.name + "'");
-  }
-  GC_ASSIGN_OR_RETURN(recipe.version, Scalar(fields["version"], "version"));
-  KernelVersion version;
-  if (!ParseKernelVersion(recipe.version, &version)) {
-    return Error(fields["version"], "version",
-                 "expected VERSION.PATCHLEVEL.SUBLEVEL of the vanilla tree, e.g. \"6.1.176\" or "
-                 "\"2.4.26\" (\"6.1.0\" for the 6.1 release), got '" +
-                     recipe.version + "'");
-  }
-  if (fields.count("extraversion")) {
-    GC_ASSIGN_OR_RETURN(recipe.extraversion, Scalar(fields["extraversion"], "extraversion"));
-  }
-  GC_RETURN_IF_ERROR(ParseSource(fields["source"], &recipe.source));
-  if (fields.count("patches")) GC_RETURN_IF_ERROR(ParsePatches(fields["patches"], &recipe.patches));
-  GC_RETURN_IF_ERROR(ParseConfig(fields["config"], &recipe));
-  if (fields.count("build")) GC_RETURN_IF_ERROR(ParseBuild(fields["build"], &recipe.build));
+  GC_RETURN_IF_ERROR(ParseNameAndVersion(s, &recipe));
+  GC_RETURN_IF_ERROR(ParseSource(*s.Get("source"), &recipe.source));
+  const Field* f;
+  if ((f = s.Get("patches"))) GC_RETURN_IF_ERROR(ParsePatches(*f, &recipe.patches));
+  GC_RETURN_IF_ERROR(ParseConfig(*s.Get("config"), &recipe));
+  const Field* build = s.Get("build");
+  if (build) GC_RETURN_IF_ERROR(ParseBuild(*build, &recipe.build));
   if (recipe.build.targets.empty()) {
     const std::string& arch = recipe.build.toolchain.arch;
-    if (arch == "x86_64" || arch == "x86" || arch == "i386") {
-      recipe.build.targets = {"bzImage"};
-    } else if (arch == "arm64") {
-      recipe.build.targets = {"Image"};
-    } else {
-      return Error(fields.count("build") ? fields["build"] : root, "build.targets",
-                   "no default boot image for arch '" + arch + "': list the make targets");
+    recipe.build.targets = DefaultTargets(arch);
+    if (recipe.build.targets.empty()) {  // only a recipe's own toolchain.arch gets here
+      return yaml_.At(
+          YamlReader::MarkOf(build ? *build : s.self), "build.targets",
+          "no default boot image for arch " + QuoteValue(arch) + ": list the make targets");
     }
   }
   return recipe;
@@ -552,13 +500,8 @@ bool IsPlaceholderHash(std::string_view sha256) {
 }
 
 Result<KernelRecipe> ParseKernelRecipe(std::string_view text, const std::string& path) {
-  try {
-    Parser parser(path);
-    return parser.Parse(text);
-  } catch (const std::exception& e) {
-    // yaml-cpp throws on some malformed input even while walking nodes.
-    return InvalidArgument(path + ": cannot read the recipe: " + e.what());
-  }
+  Parser parser(path);
+  return parser.Parse(text);
 }
 
 Result<KernelRecipe> LoadKernelRecipe(const std::string& path, Env* env) {

@@ -96,7 +96,8 @@ struct KernelRecipe {
 };
 
 // Parses recipe text. `path` names the file in messages and anchors relative
-// paths. Every error is "PATH:LINE:COLUMN: field 'a.b': what was expected".
+// paths. Every error is "PATH:LINE:COL: a.b: problem (what is expected)",
+// the format of the cluster profile too (profiles/yaml_reader.h).
 Result<KernelRecipe> ParseKernelRecipe(std::string_view text, const std::string& path);
 Result<KernelRecipe> LoadKernelRecipe(const std::string& path, Env* env = Env::Default());
 

@@ -11,25 +11,13 @@
 #include <string_view>
 
 #include "profiles/cluster_profile.h"
+#include "tests/fuzz/yaml_error_position.h"
 
 namespace {
 
 [[noreturn]] void Fail(const char* what, const std::string& detail) {
   std::fprintf(stderr, "cluster_profile_fuzz: %s\n%s\n", what, detail.c_str());
   std::abort();
-}
-
-bool HasPosition(const std::string& message) {
-  const std::string file = "fuzz.yaml:";
-  if (message.rfind(file, 0) != 0) return false;
-  size_t i = file.size();
-  for (int part = 0; part < 2; ++part) {
-    size_t start = i;
-    while (i < message.size() && message[i] >= '0' && message[i] <= '9') ++i;
-    if (i == start || i >= message.size() || message[i] != ':') return false;
-    ++i;
-  }
-  return message.compare(i, 1, " ") == 0;
 }
 
 void CheckAccepted(const gc::ClusterProfile& profile) {
@@ -91,7 +79,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view input(reinterpret_cast<const char*>(data), size);
   auto profile = gc::ParseClusterProfile(input, "fuzz.yaml");
   if (!profile.ok()) {
-    if (!HasPosition(profile.status().message())) {
+    if (!gc::fuzz::StartsWithPosition(profile.status().message(), "fuzz.yaml")) {
       Fail("error message does not start with FILE:LINE:COL", profile.status().message());
     }
     return 0;

@@ -1,6 +1,6 @@
 // Fuzzes ParseKernelRecipe: arbitrary bytes as a recipe must never crash,
-// hang or throw. Invariants: an error message starts with the file name (so
-// the admin sees where), and an accepted recipe is internally consistent
+// hang or throw. Invariants: an error message starts with "FILE:LINE:COL: "
+// (so the admin sees where), and an accepted recipe is internally consistent
 // (names valid, hashes 64 lowercase hex, every .config line well formed).
 #include <cstdint>
 #include <cstdio>
@@ -10,6 +10,7 @@
 
 #include "common/hash.h"
 #include "profiles/kernel_recipe.h"
+#include "tests/fuzz/yaml_error_position.h"
 
 namespace {
 
@@ -21,8 +22,8 @@ namespace {
 void Check(std::string_view input) {
   auto recipe = gc::ParseKernelRecipe(input, "fuzz.yaml");
   if (!recipe.ok()) {
-    if (recipe.status().message().rfind("fuzz.yaml", 0) != 0) {
-      Fail("error message does not start with the file name", recipe.status().message());
+    if (!gc::fuzz::StartsWithPosition(recipe.status().message(), "fuzz.yaml")) {
+      Fail("error message does not start with FILE:LINE:COL", recipe.status().message());
     }
     return;
   }

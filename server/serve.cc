@@ -256,8 +256,7 @@ Status RunServe(const ServeOptions& options) {
 
   GC_LOG(Info) << "serve: cluster " << profile.cluster << " on "
                << profile.network.interface << ", http://" << FormatIpv4(profile.network.server)
-               << ":" << server->port() << "/, DHCP "
-               << (profile.network.dhcp_mode == DhcpMode::kProxy ? "proxy" : "authoritative");
+               << ":" << server->port() << "/, DHCP " << DhcpModeName(profile.network.dhcp_mode);
   MainLoop(&dnsmasq, &hosts);
   GC_LOG(Info) << "serve: stopping";
   server->Stop();

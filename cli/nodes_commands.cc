@@ -198,7 +198,7 @@ void AddNodesCommands(CLI::App* app, CliContext* context) {
       context->run = [=]() -> Status {
         GC_ASSIGN_OR_RETURN(OpenedRegistry opened, OpenRegistry(*context, *profile));
         GC_ASSIGN_OR_RETURN(auto list, opened.registry->List());
-        TargetResolver resolver(context->state_dir);
+        TargetResolver resolver(opened.profile, context->state_dir);
         ExpectedState expected = ComputeExpected(opened.profile, list, &resolver);
         if (*json_out) {
           json out = json::array();
@@ -241,7 +241,7 @@ void AddNodesCommands(CLI::App* app, CliContext* context) {
         if (!node) return NotFound("no node named '" + flags->name + "' (goldcast nodes list)");
         // The cluster files depend on every node's address.
         GC_ASSIGN_OR_RETURN(auto list, opened.registry->List());
-        TargetResolver resolver(context->state_dir);
+        TargetResolver resolver(opened.profile, context->state_dir);
         ExpectedState expected = ComputeExpected(opened.profile, list, &resolver);
         std::vector<std::string> drift = DriftReasons(*node, expected);
         if (flags->json) {

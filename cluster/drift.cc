@@ -13,9 +13,8 @@ ExpectedState ComputeExpected(const ClusterProfile& profile, const std::vector<N
   }
   for (const Node& node : nodes) {
     if (node.heartbeat.time_ns == 0 || expected.groups.count(node.group)) continue;
-    auto group = profile.groups.find(node.group);
-    if (group == profile.groups.end()) continue;
-    expected.groups[node.group] = resolver->Resolve(group->second);
+    Result<GroupTarget> target = resolver->ResolveNode(node);
+    if (target.ok()) expected.groups[node.group] = std::move(*target);
   }
   return expected;
 }

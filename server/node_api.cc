@@ -236,18 +236,9 @@ HttpResponse NodeApi::Route(const Node& node, const HttpRequest& request) {
   return Fail(404, "no such node API path " + Quote(request.path) + " (see docs/node-api.md)");
 }
 
-Result<GroupTarget> NodeApi::Target(const Node& node) {
-  auto group = profile_.groups.find(node.group);
-  if (group == profile_.groups.end()) {
-    return Internal("node " + node.name + " is in group '" + node.group + "', which " +
-                    profile_.path + " does not have");
-  }
-  return resolver_->Resolve(group->second);
-}
-
 std::vector<NodeApi::PlanRefs> NodeApi::Allowed(const Node& node) {
   std::vector<PlanRefs> allowed;
-  Result<GroupTarget> target = Target(node);
+  Result<GroupTarget> target = resolver_->ResolveNode(node);
   if (target.ok()) allowed.push_back({target->image, target->kernel});
   std::lock_guard<std::mutex> lock(mu_);
   auto served = served_.find(node.name);
@@ -256,7 +247,7 @@ std::vector<NodeApi::PlanRefs> NodeApi::Allowed(const Node& node) {
 }
 
 HttpResponse NodeApi::Plan(const Node& node) {
-  Result<GroupTarget> target = Target(node);
+  Result<GroupTarget> target = resolver_->ResolveNode(node);
   if (!target.ok()) return FromStatus(target.status());
   if (!target->image) {
     GC_LOG(Error) << "plan for " << node.name << ": " << target->image_error;

@@ -75,8 +75,6 @@ class NodeApi {
   HttpResponse Progress(const Node& node, const std::string& body);
   HttpResponse Beat(const Node& node, const std::string& body);
 
-  // The node's group, resolved now.
-  Result<GroupTarget> Target(const Node& node);
   // What the node may read: its group's image and kernel as resolved now,
   // and those of the last plan it was handed (so a capture published
   // during an install does not pull the image from under the installer).

@@ -134,7 +134,7 @@ class NodeApiTest : public ::testing::Test {
   ClusterProfile profile_ = TestProfile();
   std::unique_ptr<ImageStore> store_;
   std::unique_ptr<NodeRegistry> registry_;
-  TargetResolver resolver_{state_};
+  TargetResolver resolver_{profile_, state_};
   std::unique_ptr<NodeApi> api_;
   std::string secret1_, secret2_;
 };

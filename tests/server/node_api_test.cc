@@ -16,6 +16,7 @@
 #include "common/object_stream.h"
 #include "imager/import_export.h"
 #include "kernel-build/kernel_store.h"
+#include "tests/testing/fault_env.h"
 #include "tests/testing/http_test_support.h"
 #include "tests/testing/lab_profile.h"
 #include "tests/testing/registry_fixture.h"
@@ -58,6 +59,7 @@ ClusterProfile TestProfile() {
 class NodeApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    env_.SetNowNanos(kNow);
     auto store = ImageStore::Open(state_, true);
     ASSERT_TRUE(store.ok()) << store.status().message();
     store_ = std::move(store).value();
@@ -92,7 +94,7 @@ class NodeApiTest : public ::testing::Test {
     secret1_ = one->install_secret;
     secret2_ = two->install_secret;
     api_ = std::make_unique<NodeApi>(profile_, registry_.get(), &resolver_, "http://10.77.0.1:8470",
-                                     [] { return kNow; });
+                                     &env_);
   }
 
   HttpRequest Request(const std::string& method, const std::string& path,
@@ -130,6 +132,7 @@ class NodeApiTest : public ::testing::Test {
   }
 
   TempDir dir_;
+  testing::FaultEnv env_;  // its clock stopped at kNow
   std::string state_ = dir_.Sub("state");
   ClusterProfile profile_ = TestProfile();
   std::unique_ptr<ImageStore> store_;
@@ -241,8 +244,7 @@ TEST_F(NodeApiTest, PlanNamesTheResolvedImageKernelAndClusterFiles) {
 
 TEST_F(NodeApiTest, PlanFailsClearlyWhenTheImageDoesNotExist) {
   profile_.groups["compute"].image = "ghost";
-  api_ = std::make_unique<NodeApi>(profile_, registry_.get(), &resolver_, "http://x",
-                                   [] { return kNow; });
+  api_ = std::make_unique<NodeApi>(profile_, registry_.get(), &resolver_, "http://x", &env_);
   HttpResponse response = Get("/v1/node/plan");
   EXPECT_EQ(response.status, 500);
   EXPECT_THAT(response.body, HasSubstr("image 'ghost' of group compute"));

@@ -39,4 +39,36 @@ std::vector<std::string> DriftReasons(const Node& node, const ExpectedState& exp
   return reasons;
 }
 
+const char* VerdictText(ClusterFileCheck::Verdict verdict) {
+  switch (verdict) {
+    case ClusterFileCheck::Verdict::kAsSent:
+      return "as sent";
+    case ClusterFileCheck::Verdict::kDiffers:
+      return "differs from the server's";
+    case ClusterFileCheck::Verdict::kNotSent:
+      return "not sent by the server";
+    case ClusterFileCheck::Verdict::kMissing:
+      return "missing";
+  }
+  return "?";
+}
+
+std::vector<ClusterFileCheck> CheckClusterFiles(const Heartbeat& beat,
+                                                const ExpectedState& expected) {
+  using Verdict = ClusterFileCheck::Verdict;
+  std::vector<ClusterFileCheck> checks;
+  if (beat.time_ns == 0) return checks;
+  for (const auto& [path, hash] : beat.cluster_files) {
+    auto server = expected.cluster_files.find(path);
+    Verdict verdict = server == expected.cluster_files.end() ? Verdict::kNotSent
+                      : server->second == hash               ? Verdict::kAsSent
+                                                             : Verdict::kDiffers;
+    checks.push_back({path, hash, verdict});
+  }
+  for (const auto& [path, hash] : expected.cluster_files) {
+    if (!beat.cluster_files.count(path)) checks.push_back({path, "", Verdict::kMissing});
+  }
+  return checks;
+}
+
 }  // namespace gc

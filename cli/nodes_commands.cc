@@ -229,32 +229,31 @@ void AddSetCommand(CLI::App* nodes, CliContext* context, ProfileFlag profile) {
   });
 }
 
-void AddReinstallCommand(CLI::App* nodes, CliContext* context, ProfileFlag profile) {
+// A subcommand NAME that makes one edit of the registry and says it is done.
+void AddEditCommand(CLI::App* nodes, CliContext* context, ProfileFlag profile, const char* command,
+                    const char* description, Status (NodeRegistry::*edit)(const std::string&),
+                    const char* done_format) {
   auto name = std::make_shared<std::string>();
-  auto* cmd = nodes->add_subcommand("reinstall", "Install the node again at its next boot");
+  auto* cmd = nodes->add_subcommand(command, description);
   cmd->add_option("NAME", *name, "Node name")->required();
   cmd->callback([=] {
     context->run = [=]() -> Status {
       GC_ASSIGN_OR_RETURN(OpenedRegistry opened, OpenRegistry(*context, *profile));
-      GC_RETURN_IF_ERROR(opened.registry->Reinstall(*name));
-      std::printf("%s will be installed at its next network boot\n", name->c_str());
+      GC_RETURN_IF_ERROR((opened.registry.get()->*edit)(*name));
+      std::printf(done_format, name->c_str());
       return Status::Ok();
     };
   });
 }
 
+void AddReinstallCommand(CLI::App* nodes, CliContext* context, ProfileFlag profile) {
+  AddEditCommand(nodes, context, profile, "reinstall", "Install the node again at its next boot",
+                 &NodeRegistry::Reinstall, "%s will be installed at its next network boot\n");
+}
+
 void AddRemoveCommand(CLI::App* nodes, CliContext* context, ProfileFlag profile) {
-  auto name = std::make_shared<std::string>();
-  auto* cmd = nodes->add_subcommand("rm", "Forget a node (its index becomes free)");
-  cmd->add_option("NAME", *name, "Node name")->required();
-  cmd->callback([=] {
-    context->run = [=]() -> Status {
-      GC_ASSIGN_OR_RETURN(OpenedRegistry opened, OpenRegistry(*context, *profile));
-      GC_RETURN_IF_ERROR(opened.registry->Remove(*name));
-      std::printf("removed %s\n", name->c_str());
-      return Status::Ok();
-    };
-  });
+  AddEditCommand(nodes, context, profile, "rm", "Forget a node (its index becomes free)",
+                 &NodeRegistry::Remove, "removed %s\n");
 }
 
 void AddAddCommand(CLI::App* nodes, CliContext* context, ProfileFlag profile) {

@@ -5,11 +5,11 @@
 #include <unistd.h>
 
 #include "imager/import_export.h"
-#include "kernel-build/kernel_store.h"
 #include "tests/testing/fault_env.h"
 #include "tests/testing/lab_profile.h"
 #include "tests/testing/registry_fixture.h"
 #include "tests/testing/temp_dir.h"
+#include "tests/testing/test_kernel.h"
 
 namespace gc {
 namespace {
@@ -60,23 +60,6 @@ class BootServiceTest : public testing::RegistryTest {
     EXPECT_EQ(::pread(response.file->get(), content.data(), content.size(), 0),
               static_cast<ssize_t>(content.size()));
     return content;
-  }
-
-  // Publishes kernel tiny@1 (vmlinuz, System.map, config, build.log, modules).
-  void PublishKernel() {
-    auto kernels = KernelStore::Open(state_, /*create=*/true);
-    ASSERT_TRUE(kernels.ok()) << kernels.status().message();
-    auto staging = (*kernels)->NewStagingDir();
-    ASSERT_TRUE(staging.ok());
-    WriteTestFile(*staging + "/vmlinuz", "bzImage bytes");
-    WriteTestFile(*staging + "/System.map", "map");
-    WriteTestFile(*staging + "/config", "CONFIG_64BIT=y\n");
-    WriteTestFile(*staging + "/build.log", "$ make\n");
-    WriteTestFile(*staging + "/inputs.json", R"({"inputs_key": "k1"})");
-    WriteTestFile(*staging + "/artifact.json", R"({"kernel_release": "6.1.176"})");
-    WriteTestFile(*staging + "/modules/lib/modules/6.1.176/modules.dep", "");
-    auto published = (*kernels)->Publish("tiny", *staging);
-    ASSERT_TRUE(published.ok()) << published.status().message();
   }
 
   testing::FaultEnv env_;  // its clock stopped at kNow
@@ -171,7 +154,7 @@ TEST_F(BootServiceTest, DisklessScriptWithoutItsKernelIs500SayingWhatToDo) {
   EXPECT_THAT(response.body, HasSubstr("(build it with goldcast kernel build)\n"));
 
   // Built: the script boots the artifact and names it for the heartbeats.
-  PublishKernel();
+  ASSERT_NO_FATAL_FAILURE(testing::PublishTestKernel(state_, "tiny"));
   HttpResponse built = Boot("52:54:00:00:00:01");
   ASSERT_EQ(built.status, 200) << built.body;
   EXPECT_THAT(built.body,

@@ -15,12 +15,12 @@
 #include "common/http_server.h"
 #include "common/object_stream.h"
 #include "imager/import_export.h"
-#include "kernel-build/kernel_store.h"
 #include "tests/testing/fault_env.h"
 #include "tests/testing/http_test_support.h"
 #include "tests/testing/lab_profile.h"
 #include "tests/testing/registry_fixture.h"
 #include "tests/testing/temp_dir.h"
+#include "tests/testing/test_kernel.h"
 
 namespace gc {
 namespace {
@@ -34,7 +34,6 @@ using testing::TempDir;
 using testing::WriteTestFile;
 
 constexpr int64_t kNow = 1'700'000'000'000'000'000;
-constexpr char kModulePath[] = "lib/modules/6.1.176/kernel/drivers/net/virtio_net.ko";
 
 // The lab cluster on a /24, with kernel tiny and openMosix for group compute
 // and a group plain without a kernel.
@@ -70,20 +69,7 @@ class NodeApiTest : public ::testing::Test {
     WriteTestFile(dir_.Sub("other/secret"), "not for nodes\n");
     ASSERT_TRUE(ImportDirectory(store_.get(), dir_.Sub("other"), "other", "").ok());
 
-    auto kernels = KernelStore::Open(state_, true);
-    ASSERT_TRUE(kernels.ok());
-    auto staging = (*kernels)->NewStagingDir();
-    ASSERT_TRUE(staging.ok());
-    WriteTestFile(*staging + "/vmlinuz", "bzImage bytes");
-    WriteTestFile(*staging + "/System.map", "map");
-    WriteTestFile(*staging + "/config", "CONFIG_64BIT=y\n");
-    WriteTestFile(*staging + "/build.log", "$ make\n");
-    WriteTestFile(*staging + "/inputs.json", R"({"inputs_key": "k1"})");
-    WriteTestFile(*staging + "/artifact.json", R"({"kernel_release": "6.1.176"})");
-    WriteTestFile(*staging + "/modules/" + kModulePath, "module bytes");
-    WriteTestFile(*staging + "/modules/lib/modules/6.1.176/modules.dep", "kernel/x.ko:\n");
-    auto published = (*kernels)->Publish("tiny", *staging);
-    ASSERT_TRUE(published.ok()) << published.status().message();
+    ASSERT_NO_FATAL_FAILURE(testing::PublishTestKernel(state_, "tiny"));
 
     registry_ = testing::OpenRegistry(state_ + "/registry.db", profile_);
     ASSERT_TRUE(registry_);
@@ -271,7 +257,7 @@ TEST_F(NodeApiTest, StreamsObjectsOfTheImageAndTheKernelModules) {
   std::string hostname = HashOf(manifest, "etc/hostname");
   HttpResponse modules = Get("/v1/node/kernels/tiny@1/modules.manifest");
   ASSERT_EQ(modules.status, 200) << modules.body;
-  std::string module = HashOf(modules.body, kModulePath);
+  std::string module = HashOf(modules.body, testing::kTestModulePath);
   EXPECT_EQ(module, Sha256Hex("module bytes"));
 
   HttpResponse response = Post("/v1/node/objects", tool + "\n" + module + "\n" + hostname + "\n");

@@ -6,6 +6,7 @@
 
 #include "imager/import_export.h"
 #include "tests/testing/fault_env.h"
+#include "tests/testing/http_test_support.h"
 #include "tests/testing/lab_profile.h"
 #include "tests/testing/registry_fixture.h"
 #include "tests/testing/temp_dir.h"
@@ -52,15 +53,6 @@ class BootServiceTest : public testing::RegistryTest {
     return service_->Handle(request);
   }
   HttpResponse Boot(const std::string& mac) { return Get("/boot/ipxe", {{"mac", mac}}); }
-
-  std::string Content(const HttpResponse& response) {
-    EXPECT_TRUE(response.file) << response.status << " " << response.body;
-    if (!response.file) return "";
-    std::string content(response.file_size, '\0');
-    EXPECT_EQ(::pread(response.file->get(), content.data(), content.size(), 0),
-              static_cast<ssize_t>(content.size()));
-    return content;
-  }
 
   testing::FaultEnv env_;  // its clock stopped at kNow
   ClusterProfile profile_ = testing::LabProfile();
@@ -129,11 +121,11 @@ TEST_F(BootServiceTest, OnlyGetAndHead) {
 }
 
 TEST_F(BootServiceTest, BootFilesStayInsideTheirDirectory) {
-  EXPECT_EQ(Content(Get("/boot/files/install/vmlinuz")), "installer kernel");
-  EXPECT_EQ(Content(Get("/boot/files/diskless/initrd.img")), "diskless initrd");
+  EXPECT_EQ(http_testing::FileBody(Get("/boot/files/install/vmlinuz")), "installer kernel");
+  EXPECT_EQ(http_testing::FileBody(Get("/boot/files/diskless/initrd.img")), "diskless initrd");
   ASSERT_EQ(::symlink(dir_.Sub("secret").c_str(), (boot_ + "/install/escape").c_str()), 0);
   ASSERT_EQ(::symlink("vmlinuz", (boot_ + "/install/alias").c_str()), 0);
-  EXPECT_EQ(Content(Get("/boot/files/install/alias")), "installer kernel");
+  EXPECT_EQ(http_testing::FileBody(Get("/boot/files/install/alias")), "installer kernel");
   for (const char* path :
        {"/boot/files/../secret", "/boot/files/install/../../secret", "/boot/files/install/escape",
         "/boot/files/install", "/boot/files/", "/boot/files/install/initrd.img"}) {
@@ -161,8 +153,8 @@ TEST_F(BootServiceTest, DisklessScriptWithoutItsKernelIs500SayingWhatToDo) {
               HasSubstr("kernel http://10.77.0.1:8470/boot/kernels/tiny@1/vmlinuz initrd="));
   EXPECT_THAT(built.body, HasSubstr("goldcast.kernel=tiny@1"));
   EXPECT_THAT(built.body, Not(HasSubstr("goldcast.image=")));  // render was never captured
-  EXPECT_EQ(Content(Get("/boot/kernels/tiny@1/vmlinuz")), "bzImage bytes");
-  EXPECT_EQ(Content(Get("/boot/kernels/tiny/config")), "CONFIG_64BIT=y\n");
+  EXPECT_EQ(http_testing::FileBody(Get("/boot/kernels/tiny@1/vmlinuz")), "bzImage bytes");
+  EXPECT_EQ(http_testing::FileBody(Get("/boot/kernels/tiny/config")), "CONFIG_64BIT=y\n");
   EXPECT_EQ(Get("/boot/kernels/tiny@1/build.log").status, 404);
   EXPECT_EQ(Get("/boot/kernels/tiny@2/vmlinuz").status, 404);
   EXPECT_EQ(Get("/boot/kernels/tiny@1").status, 404);

@@ -2,7 +2,6 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <map>
@@ -155,15 +154,6 @@ std::vector<std::pair<std::string, std::string>> ReadFrames(HttpResponse& respon
   return objects;
 }
 
-std::string ReadFileResponse(const HttpResponse& response) {
-  EXPECT_TRUE(response.file) << response.status << " " << response.body;
-  if (!response.file) return "";
-  std::string content(response.file_size, '\0');
-  EXPECT_EQ(::pread(response.file->get(), content.data(), content.size(), 0),
-            static_cast<ssize_t>(content.size()));
-  return content;
-}
-
 TEST_F(NodeApiTest, RefusesRequestsWithoutTheNodesSecret) {
   std::string wrong = std::string(32, '0');
   std::string other_nodes = secret2_;
@@ -293,8 +283,8 @@ TEST_F(NodeApiTest, ObjectsOutsideThePlanOrMalformedAreRefused) {
 }
 
 TEST_F(NodeApiTest, KernelFilesOnlyOfThePlansKernel) {
-  EXPECT_EQ(ReadFileResponse(Get("/v1/node/kernels/tiny@1/vmlinuz")), "bzImage bytes");
-  EXPECT_EQ(ReadFileResponse(Get("/v1/node/kernels/tiny@1/config")), "CONFIG_64BIT=y\n");
+  EXPECT_EQ(http_testing::FileBody(Get("/v1/node/kernels/tiny@1/vmlinuz")), "bzImage bytes");
+  EXPECT_EQ(http_testing::FileBody(Get("/v1/node/kernels/tiny@1/config")), "CONFIG_64BIT=y\n");
   EXPECT_EQ(Get("/v1/node/kernels/tiny@1/build.log").status, 404);
   EXPECT_EQ(Get("/v1/node/kernels/tiny@1/vmlinuz", "mosix2").status, 404);
   EXPECT_EQ(Get("/v1/node/kernels/tiny@2/vmlinuz").status, 404);

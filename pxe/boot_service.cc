@@ -32,10 +32,7 @@ std::string ServerUrl(const ClusterProfile& profile) {
 
 BootService::BootService(const ClusterProfile& profile, NodeRegistry* registry,
                          TargetResolver* resolver, std::string boot_files, Env* env)
-    : registry_(registry),
-      resolver_(resolver),
-      boot_files_(std::move(boot_files)),
-      env_(env) {
+    : registry_(registry), resolver_(resolver), boot_files_(std::move(boot_files)), env_(env) {
   files_.server_url = ServerUrl(profile);
 }
 

@@ -13,9 +13,8 @@ ExpectedState ComputeExpected(const ClusterProfile& profile, const std::vector<N
   }
   for (const Node& node : nodes) {
     if (node.heartbeat.time_ns == 0 || expected.groups.count(node.group)) continue;
-    auto group = profile.groups.find(node.group);
-    if (group == profile.groups.end()) continue;
-    expected.groups[node.group] = resolver->Resolve(group->second);
+    Result<GroupTarget> target = resolver->ResolveNode(node);
+    if (target.ok()) expected.groups[node.group] = std::move(*target);
   }
   return expected;
 }
@@ -38,6 +37,38 @@ std::vector<std::string> DriftReasons(const Node& node, const ExpectedState& exp
   }
   if (beat.cluster_files != expected.cluster_files) reasons.push_back("files");
   return reasons;
+}
+
+const char* VerdictText(ClusterFileCheck::Verdict verdict) {
+  switch (verdict) {
+    case ClusterFileCheck::Verdict::kAsSent:
+      return "as sent";
+    case ClusterFileCheck::Verdict::kDiffers:
+      return "differs from the server's";
+    case ClusterFileCheck::Verdict::kNotSent:
+      return "not sent by the server";
+    case ClusterFileCheck::Verdict::kMissing:
+      return "missing";
+  }
+  return "?";
+}
+
+std::vector<ClusterFileCheck> CheckClusterFiles(const Heartbeat& beat,
+                                                const ExpectedState& expected) {
+  using Verdict = ClusterFileCheck::Verdict;
+  std::vector<ClusterFileCheck> checks;
+  if (beat.time_ns == 0) return checks;
+  for (const auto& [path, hash] : beat.cluster_files) {
+    auto server = expected.cluster_files.find(path);
+    Verdict verdict = server == expected.cluster_files.end() ? Verdict::kNotSent
+                      : server->second == hash               ? Verdict::kAsSent
+                                                             : Verdict::kDiffers;
+    checks.push_back({path, hash, verdict});
+  }
+  for (const auto& [path, hash] : expected.cluster_files) {
+    if (!beat.cluster_files.count(path)) checks.push_back({path, "", Verdict::kMissing});
+  }
+  return checks;
 }
 
 }  // namespace gc

@@ -38,4 +38,21 @@ ExpectedState ComputeExpected(const ClusterProfile& profile, const std::vector<N
 // resolve now is not compared.
 std::vector<std::string> DriftReasons(const Node& node, const ExpectedState& expected);
 
+// One cluster file of a heartbeat against the server's copy.
+struct ClusterFileCheck {
+  enum class Verdict { kAsSent, kDiffers, kNotSent, kMissing };
+  std::string path;
+  std::string hash;  // as the node reports it; "" if missing (or unreadable on the node)
+  Verdict verdict = Verdict::kAsSent;
+};
+
+// "as sent", "differs from the server's", "not sent by the server", "missing".
+const char* VerdictText(ClusterFileCheck::Verdict verdict);
+
+// The files the node reports (by path), then those it lacks (kMissing, by
+// path). Empty when it never sent a heartbeat. Any verdict but kAsSent is
+// drift "files".
+std::vector<ClusterFileCheck> CheckClusterFiles(const Heartbeat& beat,
+                                                const ExpectedState& expected);
+
 }  // namespace gc

@@ -4,7 +4,8 @@
 
 namespace gc {
 
-TargetResolver::TargetResolver(std::string state_dir) : state_dir_(std::move(state_dir)) {}
+TargetResolver::TargetResolver(const ClusterProfile& profile, std::string state_dir)
+    : profile_(profile), state_dir_(std::move(state_dir)) {}
 TargetResolver::~TargetResolver() = default;
 
 Result<ImageStore*> TargetResolver::images() {
@@ -43,8 +44,18 @@ Result<TargetResolver::KernelFacts> TargetResolver::Facts(KernelStore* store,
   return facts;
 }
 
+Result<GroupTarget> TargetResolver::ResolveNode(const Node& node) {
+  auto group = profile_.groups.find(node.group);
+  if (group == profile_.groups.end()) {
+    return Internal("node " + node.name + " is in group '" + node.group + "', which " +
+                    profile_.path + " does not have");
+  }
+  return Resolve(group->second);
+}
+
 GroupTarget TargetResolver::Resolve(const NodeGroup& group) {
   GroupTarget target;
+  target.group = group;
   auto images_store = images();
   Result<ImageRef> image = images_store.ok() ? (*images_store)->Resolve(group.image)
                                              : Result<ImageRef>(images_store.status());

@@ -32,11 +32,7 @@ std::string ServerUrl(const ClusterProfile& profile) {
 
 BootService::BootService(const ClusterProfile& profile, NodeRegistry* registry,
                          TargetResolver* resolver, std::string boot_files, Env* env)
-    : profile_(profile),
-      registry_(registry),
-      resolver_(resolver),
-      boot_files_(std::move(boot_files)),
-      env_(env) {
+    : registry_(registry), resolver_(resolver), boot_files_(std::move(boot_files)), env_(env) {
   files_.server_url = ServerUrl(profile);
 }
 
@@ -62,31 +58,32 @@ HttpResponse BootService::NodeBootScript(const HttpRequest& request) {
     GC_LOG(Error) << "boot request from " << boot->mac << ": " << node.status().message();
     return HttpResponse::Text(500, node.status().message() + "\n");
   }
-  auto group = profile_.groups.find(node->group);
-  if (group == profile_.groups.end()) {
-    return HttpResponse::Text(
-        500, "node " + node->name + " is in unknown group '" + node->group + "'\n");
+  // Every mode needs the group (its kernel_args); only a diskless script
+  // names what it resolves to.
+  Result<GroupTarget> target = resolver_->ResolveNode(*node);
+  if (!target.ok()) {
+    GC_LOG(Error) << "boot " << node->name << ": " << target.status().message();
+    return HttpResponse::Text(500, target.status().message() + "\n");
   }
   GC_LOG(Info) << "boot: " << node->name << " (" << node->mac << ", " << node->ip << ") "
                << BootModeName(node->mode);
   BootFiles files = files_;
   if (node->mode == BootMode::kDiskless) {
-    GroupTarget target = resolver_->Resolve(group->second);
-    if (!group->second.kernel.empty()) {
+    if (!target->kernel_spec.empty()) {
       // A diskless node boots its group's kernel artifact directly.
-      if (!target.kernel) {
-        std::string message = target.kernel_error + " (build it with goldcast kernel build)";
+      if (!target->kernel) {
+        std::string message = target->kernel_error + " (build it with goldcast kernel build)";
         GC_LOG(Error) << "boot " << node->name << ": " << message;
         return HttpResponse::Text(500, message + "\n");
       }
-      files.diskless_kernel = "/boot/kernels/" + target.kernel->ToString() + "/vmlinuz";
-      files.diskless_kernel_ref = target.kernel->ToString();
+      files.diskless_kernel = "/boot/kernels/" + target->kernel->ToString() + "/vmlinuz";
+      files.diskless_kernel_ref = target->kernel->ToString();
     }
     // Unknown (no capture yet) leaves goldcast.image= off: the node boots
     // its initrd all the same, its heartbeats just cannot name the image.
-    if (target.image) files.diskless_image_ref = target.image->ToString();
+    if (target->image) files.diskless_image_ref = target->image->ToString();
   }
-  return HttpResponse::Text(200, NodeScript(*node, group->second, files));
+  return HttpResponse::Text(200, NodeScript(*node, target->group, files));
 }
 
 HttpResponse BootService::BootFile(const std::string& relative) {

@@ -28,8 +28,8 @@ std::string ServerUrl(const ClusterProfile& profile);
 class BootService {
  public:
   // `boot_files` holds install/ and diskless/ (vmlinuz, initrd.img). The
-  // profile, registry and resolver must outlive the service; `env` gives
-  // the clock.
+  // registry and resolver (which knows the profile's groups) must outlive
+  // the service; `env` gives the clock.
   BootService(const ClusterProfile& profile, NodeRegistry* registry, TargetResolver* resolver,
               std::string boot_files, Env* env = Env::Default());
 
@@ -45,7 +45,6 @@ class BootService {
   HttpResponse BootFile(const std::string& relative);
   HttpResponse KernelFile(const std::string& rest);
 
-  const ClusterProfile& profile_;
   NodeRegistry* registry_;
   TargetResolver* resolver_;
   const std::string boot_files_;

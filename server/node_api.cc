@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
@@ -29,12 +28,6 @@ using nlohmann::json;
 
 // Cached image indexes and module trees; a handful of groups at most.
 constexpr size_t kMaxCached = 8;
-
-int64_t SystemNowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // A value from the network as it may appear in a message: bounded, with
 // anything unprintable escaped.
@@ -161,12 +154,14 @@ struct NodeApi::ModulesTree {
 };
 
 NodeApi::NodeApi(const ClusterProfile& profile, NodeRegistry* registry, TargetResolver* resolver,
-                 std::string server_url, std::function<int64_t()> clock)
+                 std::string server_url, Env* env)
     : profile_(profile),
       registry_(registry),
       resolver_(resolver),
       server_url_(std::move(server_url)),
-      clock_(clock ? std::move(clock) : SystemNowNs) {}
+      env_(env),
+      images_(kMaxCached),
+      modules_(kMaxCached) {}
 
 NodeApi::~NodeApi() = default;
 
@@ -236,18 +231,9 @@ HttpResponse NodeApi::Route(const Node& node, const HttpRequest& request) {
   return Fail(404, "no such node API path " + Quote(request.path) + " (see docs/node-api.md)");
 }
 
-Result<GroupTarget> NodeApi::Target(const Node& node) {
-  auto group = profile_.groups.find(node.group);
-  if (group == profile_.groups.end()) {
-    return Internal("node " + node.name + " is in group '" + node.group + "', which " +
-                    profile_.path + " does not have");
-  }
-  return resolver_->Resolve(group->second);
-}
-
 std::vector<NodeApi::PlanRefs> NodeApi::Allowed(const Node& node) {
   std::vector<PlanRefs> allowed;
-  Result<GroupTarget> target = Target(node);
+  Result<GroupTarget> target = resolver_->ResolveNode(node);
   if (target.ok()) allowed.push_back({target->image, target->kernel});
   std::lock_guard<std::mutex> lock(mu_);
   auto served = served_.find(node.name);
@@ -256,7 +242,7 @@ std::vector<NodeApi::PlanRefs> NodeApi::Allowed(const Node& node) {
 }
 
 HttpResponse NodeApi::Plan(const Node& node) {
-  Result<GroupTarget> target = Target(node);
+  Result<GroupTarget> target = resolver_->ResolveNode(node);
   if (!target.ok()) return FromStatus(target.status());
   if (!target->image) {
     GC_LOG(Error) << "plan for " << node.name << ": " << target->image_error;
@@ -427,7 +413,7 @@ HttpResponse NodeApi::Objects(const Node& node, const std::string& body) {
 HttpResponse NodeApi::Progress(const Node& node, const std::string& body) {
   Result<InstallProgress> progress = ParseProgress(body);
   if (!progress.ok()) return Fail(400, progress.status().message());
-  Result<Node> updated = registry_->RecordProgress(node.name, *progress, clock_());
+  Result<Node> updated = registry_->RecordProgress(node.name, *progress, env_->NowNanos());
   if (!updated.ok()) return FromStatus(updated.status());
   if (progress->phase == "done") {
     GC_LOG(Info) << node.name << ": installed; its next boot boots the disk";
@@ -443,7 +429,7 @@ HttpResponse NodeApi::Progress(const Node& node, const std::string& body) {
 HttpResponse NodeApi::Beat(const Node& node, const std::string& body) {
   Result<Heartbeat> beat = ParseHeartbeat(body);
   if (!beat.ok()) return Fail(400, beat.status().message());
-  int64_t now = clock_();
+  int64_t now = env_->NowNanos();
   Result<Node> updated = registry_->RecordHeartbeat(node.name, *beat, now);
   if (!updated.ok()) return FromStatus(updated.status());
   if (node.heartbeat.time_ns == 0) {
@@ -478,69 +464,50 @@ HttpResponse NodeApi::Beat(const Node& node, const std::string& body) {
 }
 
 Result<std::shared_ptr<const NodeApi::ImageIndex>> NodeApi::LoadImage(const ImageRef& ref) {
-  const std::string key = ref.ToString();
-  auto cached = [&]() -> std::shared_ptr<const ImageIndex> {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = images_.find(key);
-    return it == images_.end() ? nullptr : it->second;
-  };
-  if (auto index = cached()) return index;
-  std::lock_guard<std::mutex> loading(load_mu_);
-  if (auto index = cached()) return index;
-  GC_ASSIGN_OR_RETURN(ImageStore * store, resolver_->images());
-  GC_ASSIGN_OR_RETURN(Manifest manifest, store->LoadManifest(ref));
-  auto index = std::make_shared<ImageIndex>();
-  for (const Entry& entry : manifest.entries) {
-    if (entry.type == EntryType::kFile) index->hashes.insert(entry.hash);
-  }
-  ManifestTotals totals = ComputeTotals(manifest);
-  index->files = totals.files;
-  index->bytes = totals.file_bytes;
-  index->manifest = SerializeManifest(manifest);
-  std::lock_guard<std::mutex> lock(mu_);
-  if (images_.size() >= kMaxCached) images_.clear();
-  images_[key] = index;
-  return std::shared_ptr<const ImageIndex>(index);
+  return images_.Get(ref.ToString(), [&]() -> Result<std::shared_ptr<ImageIndex>> {
+    GC_ASSIGN_OR_RETURN(ImageStore * store, resolver_->images());
+    GC_ASSIGN_OR_RETURN(Manifest manifest, store->LoadManifest(ref));
+    auto index = std::make_shared<ImageIndex>();
+    for (const Entry& entry : manifest.entries) {
+      if (entry.type == EntryType::kFile) index->hashes.insert(entry.hash);
+    }
+    ManifestTotals totals = ComputeTotals(manifest);
+    index->files = totals.files;
+    index->bytes = totals.file_bytes;
+    index->manifest = SerializeManifest(manifest);
+    return index;
+  });
 }
 
 Result<std::shared_ptr<const NodeApi::ModulesTree>> NodeApi::LoadModules(const KernelRef& ref) {
-  const std::string key = ref.ToString();
-  auto cached = [&]() -> std::shared_ptr<const ModulesTree> {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = modules_.find(key);
-    return it == modules_.end() ? nullptr : it->second;
-  };
-  if (auto tree = cached()) return tree;
-  std::lock_guard<std::mutex> loading(load_mu_);
-  if (auto tree = cached()) return tree;
-  GC_ASSIGN_OR_RETURN(KernelStore * store, resolver_->kernels());
-  const std::string root = JoinPath(store->ArtifactDir(ref), "modules");
-  auto tree = std::make_shared<ModulesTree>();
-  Manifest manifest;
-  std::unordered_map<std::string, std::string> hash_of;  // file path -> hash, for hardlinks
-  Status walked = WalkTree(root, WalkOptions{}, [&](WalkedEntry&& walked_entry) -> Status {
-    Entry entry = std::move(walked_entry.entry);
-    if (entry.type == EntryType::kFile) {
-      std::string path = JoinPath(root, entry.path);
-      GC_ASSIGN_OR_RETURN(entry.hash, Sha256File(path));
-      hash_of[entry.path] = entry.hash;
-      tree->paths.emplace(entry.hash, std::move(path));
-    } else if (entry.type == EntryType::kHardlink) {
-      auto it = hash_of.find(entry.target);
-      if (it == hash_of.end()) return Status::Ok();
-      entry.hash = it->second;
-    }
-    manifest.entries.push_back(std::move(entry));
-    return Status::Ok();
+  return modules_.Get(ref.ToString(), [&]() -> Result<std::shared_ptr<ModulesTree>> {
+    const std::string key = ref.ToString();
+    GC_ASSIGN_OR_RETURN(KernelStore * store, resolver_->kernels());
+    const std::string root = JoinPath(store->ArtifactDir(ref), "modules");
+    auto tree = std::make_shared<ModulesTree>();
+    Manifest manifest;
+    std::unordered_map<std::string, std::string> hash_of;  // file path -> hash, for hardlinks
+    Status walked = WalkTree(root, WalkOptions{}, [&](WalkedEntry&& walked_entry) -> Status {
+      Entry entry = std::move(walked_entry.entry);
+      if (entry.type == EntryType::kFile) {
+        std::string path = JoinPath(root, entry.path);
+        GC_ASSIGN_OR_RETURN(entry.hash, Sha256File(path));
+        hash_of[entry.path] = entry.hash;
+        tree->paths.emplace(entry.hash, std::move(path));
+      } else if (entry.type == EntryType::kHardlink) {
+        auto it = hash_of.find(entry.target);
+        if (it == hash_of.end()) return Status::Ok();
+        entry.hash = it->second;
+      }
+      manifest.entries.push_back(std::move(entry));
+      return Status::Ok();
+    });
+    if (!walked.ok()) return walked.WithContext("modules of kernel " + key);
+    GC_RETURN_IF_ERROR(
+        ValidateManifest(manifest).WithContext("modules of kernel " + key + " in " + root));
+    tree->manifest = SerializeManifest(manifest);
+    return tree;
   });
-  if (!walked.ok()) return walked.WithContext("modules of kernel " + key);
-  GC_RETURN_IF_ERROR(
-      ValidateManifest(manifest).WithContext("modules of kernel " + key + " in " + root));
-  tree->manifest = SerializeManifest(manifest);
-  std::lock_guard<std::mutex> lock(mu_);
-  if (modules_.size() >= kMaxCached) modules_.clear();
-  modules_[key] = tree;
-  return std::shared_ptr<const ModulesTree>(tree);
 }
 
 }  // namespace gc

@@ -8,7 +8,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -19,9 +18,11 @@
 #include "cluster/drift.h"
 #include "cluster/node_registry.h"
 #include "cluster/target_resolver.h"
+#include "common/env.h"
 #include "common/http_server.h"
 #include "common/status.h"
 #include "profiles/cluster_profile.h"
+#include "server/ref_cache.h"
 
 namespace gc {
 
@@ -45,10 +46,10 @@ Result<Heartbeat> ParseHeartbeat(std::string_view body);
 class NodeApi {
  public:
   // `server_url` is what plans tell nodes to use ("http://10.77.0.1:8470");
-  // `clock` returns nanoseconds since the epoch (default: the system clock).
-  // The registry and the resolver must outlive the NodeApi.
+  // `env` gives the clock that stamps reports. The registry and the
+  // resolver must outlive the NodeApi.
   NodeApi(const ClusterProfile& profile, NodeRegistry* registry, TargetResolver* resolver,
-          std::string server_url, std::function<int64_t()> clock = {});
+          std::string server_url, Env* env = Env::Default());
   ~NodeApi();
   NodeApi(const NodeApi&) = delete;
   NodeApi& operator=(const NodeApi&) = delete;
@@ -75,8 +76,6 @@ class NodeApi {
   HttpResponse Progress(const Node& node, const std::string& body);
   HttpResponse Beat(const Node& node, const std::string& body);
 
-  // The node's group, resolved now.
-  Result<GroupTarget> Target(const Node& node);
   // What the node may read: its group's image and kernel as resolved now,
   // and those of the last plan it was handed (so a capture published
   // during an install does not pull the image from under the installer).
@@ -88,14 +87,12 @@ class NodeApi {
   NodeRegistry* registry_;
   TargetResolver* resolver_;
   const std::string server_url_;
-  std::function<int64_t()> clock_;
+  Env* env_;
 
   std::mutex mu_;
   std::map<std::string, PlanRefs> served_;  // node name -> its last plan
-  // Versions and artifacts never change once published: cached by ref.
-  std::map<std::string, std::shared_ptr<const ImageIndex>> images_;
-  std::map<std::string, std::shared_ptr<const ModulesTree>> modules_;
-  std::mutex load_mu_;  // one load at a time: a boot storm asks for the same image at once
+  RefCache<ImageIndex> images_;
+  RefCache<ModulesTree> modules_;
 };
 
 }  // namespace gc

@@ -168,7 +168,7 @@ class HostsSync {
 struct Areas {
   Areas(const ClusterProfile& profile, NodeRegistry* registry, const std::string& state_dir,
         const std::string& boot_files)
-      : resolver(state_dir),
+      : resolver(profile, state_dir),
         boot(profile, registry, &resolver, boot_files),
         node_api(profile, registry, &resolver, ServerUrl(profile)) {
     // The node API has its own methods (POST for reports and objects);

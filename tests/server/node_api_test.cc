@@ -2,7 +2,6 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <map>
@@ -15,11 +14,12 @@
 #include "common/http_server.h"
 #include "common/object_stream.h"
 #include "imager/import_export.h"
-#include "kernel-build/kernel_store.h"
+#include "tests/testing/fault_env.h"
 #include "tests/testing/http_test_support.h"
 #include "tests/testing/lab_profile.h"
 #include "tests/testing/registry_fixture.h"
 #include "tests/testing/temp_dir.h"
+#include "tests/testing/test_kernel.h"
 
 namespace gc {
 namespace {
@@ -33,7 +33,6 @@ using testing::TempDir;
 using testing::WriteTestFile;
 
 constexpr int64_t kNow = 1'700'000'000'000'000'000;
-constexpr char kModulePath[] = "lib/modules/6.1.176/kernel/drivers/net/virtio_net.ko";
 
 // The lab cluster on a /24, with kernel tiny and openMosix for group compute
 // and a group plain without a kernel.
@@ -58,6 +57,7 @@ ClusterProfile TestProfile() {
 class NodeApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    env_.SetNowNanos(kNow);
     auto store = ImageStore::Open(state_, true);
     ASSERT_TRUE(store.ok()) << store.status().message();
     store_ = std::move(store).value();
@@ -68,20 +68,7 @@ class NodeApiTest : public ::testing::Test {
     WriteTestFile(dir_.Sub("other/secret"), "not for nodes\n");
     ASSERT_TRUE(ImportDirectory(store_.get(), dir_.Sub("other"), "other", "").ok());
 
-    auto kernels = KernelStore::Open(state_, true);
-    ASSERT_TRUE(kernels.ok());
-    auto staging = (*kernels)->NewStagingDir();
-    ASSERT_TRUE(staging.ok());
-    WriteTestFile(*staging + "/vmlinuz", "bzImage bytes");
-    WriteTestFile(*staging + "/System.map", "map");
-    WriteTestFile(*staging + "/config", "CONFIG_64BIT=y\n");
-    WriteTestFile(*staging + "/build.log", "$ make\n");
-    WriteTestFile(*staging + "/inputs.json", R"({"inputs_key": "k1"})");
-    WriteTestFile(*staging + "/artifact.json", R"({"kernel_release": "6.1.176"})");
-    WriteTestFile(*staging + "/modules/" + kModulePath, "module bytes");
-    WriteTestFile(*staging + "/modules/lib/modules/6.1.176/modules.dep", "kernel/x.ko:\n");
-    auto published = (*kernels)->Publish("tiny", *staging);
-    ASSERT_TRUE(published.ok()) << published.status().message();
+    ASSERT_NO_FATAL_FAILURE(testing::PublishTestKernel(state_, "tiny"));
 
     registry_ = testing::OpenRegistry(state_ + "/registry.db", profile_);
     ASSERT_TRUE(registry_);
@@ -92,7 +79,7 @@ class NodeApiTest : public ::testing::Test {
     secret1_ = one->install_secret;
     secret2_ = two->install_secret;
     api_ = std::make_unique<NodeApi>(profile_, registry_.get(), &resolver_, "http://10.77.0.1:8470",
-                                     [] { return kNow; });
+                                     &env_);
   }
 
   HttpRequest Request(const std::string& method, const std::string& path,
@@ -130,11 +117,12 @@ class NodeApiTest : public ::testing::Test {
   }
 
   TempDir dir_;
+  testing::FaultEnv env_;  // its clock stopped at kNow
   std::string state_ = dir_.Sub("state");
   ClusterProfile profile_ = TestProfile();
   std::unique_ptr<ImageStore> store_;
   std::unique_ptr<NodeRegistry> registry_;
-  TargetResolver resolver_{state_};
+  TargetResolver resolver_{profile_, state_};
   std::unique_ptr<NodeApi> api_;
   std::string secret1_, secret2_;
 };
@@ -164,15 +152,6 @@ std::vector<std::pair<std::string, std::string>> ReadFrames(HttpResponse& respon
   }
   EXPECT_TRUE(decoder.Finish().ok());
   return objects;
-}
-
-std::string ReadFileResponse(const HttpResponse& response) {
-  EXPECT_TRUE(response.file) << response.status << " " << response.body;
-  if (!response.file) return "";
-  std::string content(response.file_size, '\0');
-  EXPECT_EQ(::pread(response.file->get(), content.data(), content.size(), 0),
-            static_cast<ssize_t>(content.size()));
-  return content;
 }
 
 TEST_F(NodeApiTest, RefusesRequestsWithoutTheNodesSecret) {
@@ -241,8 +220,7 @@ TEST_F(NodeApiTest, PlanNamesTheResolvedImageKernelAndClusterFiles) {
 
 TEST_F(NodeApiTest, PlanFailsClearlyWhenTheImageDoesNotExist) {
   profile_.groups["compute"].image = "ghost";
-  api_ = std::make_unique<NodeApi>(profile_, registry_.get(), &resolver_, "http://x",
-                                   [] { return kNow; });
+  api_ = std::make_unique<NodeApi>(profile_, registry_.get(), &resolver_, "http://x", &env_);
   HttpResponse response = Get("/v1/node/plan");
   EXPECT_EQ(response.status, 500);
   EXPECT_THAT(response.body, HasSubstr("image 'ghost' of group compute"));
@@ -269,7 +247,7 @@ TEST_F(NodeApiTest, StreamsObjectsOfTheImageAndTheKernelModules) {
   std::string hostname = HashOf(manifest, "etc/hostname");
   HttpResponse modules = Get("/v1/node/kernels/tiny@1/modules.manifest");
   ASSERT_EQ(modules.status, 200) << modules.body;
-  std::string module = HashOf(modules.body, kModulePath);
+  std::string module = HashOf(modules.body, testing::kTestModulePath);
   EXPECT_EQ(module, Sha256Hex("module bytes"));
 
   HttpResponse response = Post("/v1/node/objects", tool + "\n" + module + "\n" + hostname + "\n");
@@ -305,8 +283,8 @@ TEST_F(NodeApiTest, ObjectsOutsideThePlanOrMalformedAreRefused) {
 }
 
 TEST_F(NodeApiTest, KernelFilesOnlyOfThePlansKernel) {
-  EXPECT_EQ(ReadFileResponse(Get("/v1/node/kernels/tiny@1/vmlinuz")), "bzImage bytes");
-  EXPECT_EQ(ReadFileResponse(Get("/v1/node/kernels/tiny@1/config")), "CONFIG_64BIT=y\n");
+  EXPECT_EQ(http_testing::FileBody(Get("/v1/node/kernels/tiny@1/vmlinuz")), "bzImage bytes");
+  EXPECT_EQ(http_testing::FileBody(Get("/v1/node/kernels/tiny@1/config")), "CONFIG_64BIT=y\n");
   EXPECT_EQ(Get("/v1/node/kernels/tiny@1/build.log").status, 404);
   EXPECT_EQ(Get("/v1/node/kernels/tiny@1/vmlinuz", "mosix2").status, 404);
   EXPECT_EQ(Get("/v1/node/kernels/tiny@2/vmlinuz").status, 404);

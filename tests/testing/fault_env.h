@@ -1,5 +1,6 @@
 // FaultEnv: the real Env, except that writes fail with ENOSPC once a byte
-// budget is spent, as a full disk would make them fail.
+// budget is spent, as a full disk would make them fail, and that the clock
+// can be stopped at a chosen time.
 #pragma once
 
 #include <atomic>
@@ -19,6 +20,8 @@ class FaultEnv : public Env {
   void FailWritesAfter(uint64_t bytes) { budget_ = static_cast<int64_t>(bytes); }
   void StopFailing() { budget_ = INT64_MAX; }
   bool Spend(uint64_t bytes) { return (budget_ -= static_cast<int64_t>(bytes)) >= 0; }
+  // NowNanos returns `now_ns` from now on (0: the real clock again).
+  void SetNowNanos(int64_t now_ns) { now_ns_ = now_ns; }
 
   Result<std::string> ReadFile(const std::string& path) override { return base_->ReadFile(path); }
   Status WriteFileAtomic(const std::string& path, std::string_view data) override {
@@ -49,11 +52,15 @@ class FaultEnv : public Env {
   }
   bool Exists(const std::string& path) override { return base_->Exists(path); }
   Result<uint64_t> FileSize(const std::string& path) override { return base_->FileSize(path); }
-  int64_t NowNanos() override { return base_->NowNanos(); }
+  int64_t NowNanos() override {
+    int64_t now = now_ns_;
+    return now != 0 ? now : base_->NowNanos();
+  }
 
  private:
   Env* base_;
   std::atomic<int64_t> budget_{INT64_MAX};
+  std::atomic<int64_t> now_ns_{0};
 };
 
 }  // namespace gc::testing

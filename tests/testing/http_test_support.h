@@ -11,6 +11,7 @@
 #include <utility>
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include "common/http_client.h"
 #include "common/http_server.h"
@@ -57,6 +58,17 @@ inline HttpResponse PatternStream(size_t total, size_t chunk) {
     *sent += n;
     return n;
   });
+}
+
+// The content of a File response (a handler's answer, without a server);
+// "" and a test failure for any other response.
+inline std::string FileBody(const HttpResponse& response) {
+  EXPECT_TRUE(response.file) << response.status << " " << response.body;
+  if (!response.file) return "";
+  std::string content(response.file_size, '\0');
+  EXPECT_EQ(::pread(response.file->get(), content.data(), content.size(), 0),
+            static_cast<ssize_t>(content.size()));
+  return content;
 }
 
 }  // namespace gc::http_testing

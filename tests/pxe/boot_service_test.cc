@@ -1,0 +1,194 @@
+#include "pxe/boot_service.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include "imager/import_export.h"
+#include "tests/testing/fault_env.h"
+#include "tests/testing/http_test_support.h"
+#include "tests/testing/lab_profile.h"
+#include "tests/testing/registry_fixture.h"
+#include "tests/testing/temp_dir.h"
+#include "tests/testing/test_kernel.h"
+
+namespace gc {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::Not;
+using ::testing::Pair;
+using testing::WriteTestFile;
+
+constexpr int64_t kNow = 1'700'000'000'000'000'000;
+
+// A boot service for the lab cluster (compute installs, render is
+// diskless) over a temp state directory with no image and no kernel yet,
+// and boot files install/vmlinuz and diskless/initrd.img.
+class BootServiceTest : public testing::RegistryTest {
+ protected:
+  void SetUp() override {
+    env_.SetNowNanos(kNow);
+    WriteTestFile(boot_ + "/install/vmlinuz", "installer kernel");
+    WriteTestFile(boot_ + "/diskless/initrd.img", "diskless initrd");
+    WriteTestFile(dir_.Sub("secret"), "outside the boot files");
+    registry_ = MustOpen(profile_);
+    ASSERT_TRUE(registry_);
+    Restart();
+  }
+
+  // A new service, as after a restart of serve with profile_.
+  void Restart() {
+    service_ = std::make_unique<BootService>(profile_, registry_.get(), &resolver_, boot_, &env_);
+  }
+
+  HttpResponse Get(const std::string& path, std::map<std::string, std::string> query = {}) {
+    HttpRequest request;
+    request.method = "GET";
+    request.path = path;
+    request.query = std::move(query);
+    request.remote_address = "10.77.3.9";
+    return service_->Handle(request);
+  }
+  HttpResponse Boot(const std::string& mac) { return Get("/boot/ipxe", {{"mac", mac}}); }
+
+  testing::FaultEnv env_;  // its clock stopped at kNow
+  ClusterProfile profile_ = testing::LabProfile();
+  std::string state_ = dir_.Sub("state");
+  std::string boot_ = dir_.Sub("boot");
+  TargetResolver resolver_{profile_, state_};
+  std::unique_ptr<NodeRegistry> registry_;
+  std::unique_ptr<BootService> service_;
+};
+
+TEST_F(BootServiceTest, StartScriptAndHealth) {
+  HttpResponse start = Get("/boot/start.ipxe");
+  EXPECT_EQ(start.status, 200);
+  EXPECT_EQ(start.body, StartScript("http://10.77.0.1:8470"));
+  EXPECT_THAT(start.body, HasSubstr("http://10.77.0.1:8470/boot/ipxe?mac=${net0/mac}"));
+  HttpResponse health = Get("/healthz");
+  EXPECT_EQ(health.status, 200);
+  EXPECT_EQ(health.body, "ok\n");
+  EXPECT_EQ(Get("/boot/nothing").status, 404);
+  EXPECT_TRUE(BootService::Handles("/boot/ipxe"));
+  EXPECT_TRUE(BootService::Handles("/healthz"));
+  EXPECT_FALSE(BootService::Handles("/v1/node/plan"));
+}
+
+TEST_F(BootServiceTest, UnknownMacsAreNamedInBootOrder) {
+  HttpResponse first = Boot("52:54:00:00:00:0A");
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_THAT(first.body, HasSubstr("echo goldcast: mosix1 (install)"));
+  EXPECT_THAT(first.body, HasSubstr("kernel http://10.77.0.1:8470/boot/files/install/vmlinuz"));
+  EXPECT_THAT(first.body, HasSubstr("goldcast.node=mosix1"));
+  HttpResponse second = Boot("52:54:00:00:00:09");
+  ASSERT_EQ(second.status, 200) << second.body;
+  EXPECT_THAT(second.body, HasSubstr("goldcast.node=mosix2"));
+  // A known MAC keeps its name.
+  EXPECT_THAT(Boot("52:54:00:00:00:0a").body, HasSubstr("goldcast.node=mosix1"));
+
+  auto node = registry_->FindByName("mosix1");
+  ASSERT_TRUE(node.ok() && *node);
+  EXPECT_EQ((*node)->mac, "52:54:00:00:00:0a");
+  EXPECT_EQ((*node)->last_seen_ns, kNow);  // the service's clock
+  EXPECT_THAT(first.body, HasSubstr("goldcast.secret=" + (*node)->install_secret));
+}
+
+TEST_F(BootServiceTest, BadQueryIs400AndTouchesNoRegistry) {
+  HttpResponse missing = Get("/boot/ipxe");
+  EXPECT_EQ(missing.status, 400);
+  EXPECT_THAT(missing.body, HasSubstr("argument mac of /boot/ipxe is missing"));
+  HttpResponse bad = Boot("not-a-mac");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_THAT(bad.body, HasSubstr("argument mac"));
+  EXPECT_THAT(registry_->List().value(), IsEmpty());
+}
+
+TEST_F(BootServiceTest, OnlyGetAndHead) {
+  HttpRequest request;
+  request.method = "POST";
+  request.path = "/boot/ipxe";
+  request.query = {{"mac", "52:54:00:00:00:01"}};
+  HttpResponse post = service_->Handle(request);
+  EXPECT_EQ(post.status, 405);
+  EXPECT_THAT(post.headers, ElementsAre(Pair("Allow", "GET, HEAD")));
+  EXPECT_THAT(registry_->List().value(), IsEmpty());
+  request.method = "HEAD";
+  request.path = "/healthz";
+  EXPECT_EQ(service_->Handle(request).status, 200);
+}
+
+TEST_F(BootServiceTest, BootFilesStayInsideTheirDirectory) {
+  EXPECT_EQ(http_testing::FileBody(Get("/boot/files/install/vmlinuz")), "installer kernel");
+  EXPECT_EQ(http_testing::FileBody(Get("/boot/files/diskless/initrd.img")), "diskless initrd");
+  ASSERT_EQ(::symlink(dir_.Sub("secret").c_str(), (boot_ + "/install/escape").c_str()), 0);
+  ASSERT_EQ(::symlink("vmlinuz", (boot_ + "/install/alias").c_str()), 0);
+  EXPECT_EQ(http_testing::FileBody(Get("/boot/files/install/alias")), "installer kernel");
+  for (const char* path :
+       {"/boot/files/../secret", "/boot/files/install/../../secret", "/boot/files/install/escape",
+        "/boot/files/install", "/boot/files/", "/boot/files/install/initrd.img"}) {
+    HttpResponse response = Get(path);
+    EXPECT_EQ(response.status, 404) << path;
+    EXPECT_FALSE(response.file) << path;
+    EXPECT_THAT(response.body, Not(HasSubstr("outside")));
+  }
+}
+
+TEST_F(BootServiceTest, DisklessScriptWithoutItsKernelIs500SayingWhatToDo) {
+  profile_.groups["render"].kernel = "tiny";
+  ASSERT_TRUE(registry_->Add("52:54:00:00:00:01", "").ok());
+  ASSERT_TRUE(registry_->SetGroup("mosix1", "render").ok());
+  HttpResponse response = Boot("52:54:00:00:00:01");
+  EXPECT_EQ(response.status, 500);
+  EXPECT_THAT(response.body, HasSubstr("kernel 'tiny' of group render"));
+  EXPECT_THAT(response.body, HasSubstr("(build it with goldcast kernel build)\n"));
+
+  // Built: the script boots the artifact and names it for the heartbeats.
+  ASSERT_NO_FATAL_FAILURE(testing::PublishTestKernel(state_, "tiny"));
+  HttpResponse built = Boot("52:54:00:00:00:01");
+  ASSERT_EQ(built.status, 200) << built.body;
+  EXPECT_THAT(built.body,
+              HasSubstr("kernel http://10.77.0.1:8470/boot/kernels/tiny@1/vmlinuz initrd="));
+  EXPECT_THAT(built.body, HasSubstr("goldcast.kernel=tiny@1"));
+  EXPECT_THAT(built.body, Not(HasSubstr("goldcast.image=")));  // render was never captured
+  EXPECT_EQ(http_testing::FileBody(Get("/boot/kernels/tiny@1/vmlinuz")), "bzImage bytes");
+  EXPECT_EQ(http_testing::FileBody(Get("/boot/kernels/tiny/config")), "CONFIG_64BIT=y\n");
+  EXPECT_EQ(Get("/boot/kernels/tiny@1/build.log").status, 404);
+  EXPECT_EQ(Get("/boot/kernels/tiny@2/vmlinuz").status, 404);
+  EXPECT_EQ(Get("/boot/kernels/tiny@1").status, 404);
+}
+
+TEST_F(BootServiceTest, DisklessScriptNamesTheCapturedImage) {
+  auto store = ImageStore::Open(state_, /*create=*/true);
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  WriteTestFile(dir_.Sub("tree/etc/hostname"), "render\n");
+  ASSERT_TRUE(ImportDirectory(store->get(), dir_.Sub("tree"), "render", "").ok());
+  ASSERT_TRUE(registry_->Add("52:54:00:00:00:01", "").ok());
+  ASSERT_TRUE(registry_->SetGroup("mosix1", "render").ok());
+  HttpResponse response = Boot("52:54:00:00:00:01");
+  ASSERT_EQ(response.status, 200) << response.body;
+  EXPECT_THAT(response.body, HasSubstr("goldcast.image=render@1"));
+  EXPECT_THAT(response.body, HasSubstr("/boot/files/diskless/vmlinuz"));
+  EXPECT_THAT(response.body, Not(HasSubstr("goldcast.kernel=")));
+}
+
+TEST_F(BootServiceTest, AGroupTheProfileLacksIs500NamingIt) {
+  // The registry was written with a profile that had group "old"; serve
+  // now runs one without it.
+  ClusterProfile before = profile_;
+  before.groups["old"] = NodeGroup{"old", "compute", "", BootMode::kInstall, ""};
+  registry_ = testing::OpenRegistry(db_, before);
+  ASSERT_TRUE(registry_);
+  ASSERT_TRUE(registry_->Add("52:54:00:00:00:01", "").ok());
+  ASSERT_TRUE(registry_->SetGroup("mosix1", "old").ok());
+  Restart();
+  HttpResponse response = Boot("52:54:00:00:00:01");
+  EXPECT_EQ(response.status, 500);
+  EXPECT_EQ(response.body,
+            "node mosix1 is in group 'old', which /etc/goldcast/lab.yaml does not have\n");
+}
+
+}  // namespace
+}  // namespace gc

@@ -73,8 +73,9 @@ GroupTarget TargetResolver::Resolve(const NodeGroup& group) {
   Result<KernelFacts> facts =
       kernel.ok() ? Facts(*kernel_store, *kernel) : Result<KernelFacts>(kernel.status());
   if (!facts.ok()) {
-    target.kernel_error = "kernel '" + group.kernel + "' of group " + group.name + ": " +
-                          facts.status().message() + " (goldcast kernel list shows the builds)";
+    target.kernel_error =
+        "kernel '" + group.kernel + "' of group " + group.name + ": " + facts.status().message() +
+        " (build it with goldcast kernel build; goldcast kernel list shows the builds)";
     return target;
   }
   target.kernel = *kernel;

@@ -72,7 +72,7 @@ HttpResponse BootService::NodeBootScript(const HttpRequest& request) {
     if (!target->kernel_spec.empty()) {
       // A diskless node boots its group's kernel artifact directly.
       if (!target->kernel) {
-        std::string message = target->kernel_error + " (build it with goldcast kernel build)";
+        const std::string& message = target->kernel_error;
         GC_LOG(Error) << "boot " << node->name << ": " << message;
         return HttpResponse::Text(500, message + "\n");
       }

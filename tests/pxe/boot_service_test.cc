@@ -143,7 +143,9 @@ TEST_F(BootServiceTest, DisklessScriptWithoutItsKernelIs500SayingWhatToDo) {
   HttpResponse response = Boot("52:54:00:00:00:01");
   EXPECT_EQ(response.status, 500);
   EXPECT_THAT(response.body, HasSubstr("kernel 'tiny' of group render"));
-  EXPECT_THAT(response.body, HasSubstr("(build it with goldcast kernel build)\n"));
+  EXPECT_THAT(
+      response.body,
+      HasSubstr("(build it with goldcast kernel build; goldcast kernel list shows the builds)\n"));
 
   // Built: the script boots the artifact and names it for the heartbeats.
   ASSERT_NO_FATAL_FAILURE(testing::PublishTestKernel(state_, "tiny"));

@@ -1,4 +1,6 @@
+// `goldcast getimage`: capture a golden client into the image store.
 #include <cstdio>
+#include <memory>
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.h"
@@ -7,13 +9,48 @@
 
 namespace gc {
 
+namespace {
+
+struct GetImageFlags {
+  GetImageOptions options;
+  bool json = false;
+  bool no_delta = false;
+};
+
+void PrintSummary(const GetImageSummary& summary, bool json_out) {
+  if (json_out) {
+    nlohmann::json out = {{"image", summary.ref.name},
+                          {"version", summary.ref.version},
+                          {"files", summary.files},
+                          {"bytes_total", summary.bytes_total},
+                          {"bytes_transferred", summary.bytes_transferred},
+                          {"objects_fetched", summary.objects_fetched},
+                          {"deltas", summary.deltas},
+                          {"seconds", summary.seconds}};
+    std::printf("%s\n", out.dump().c_str());
+    return;
+  }
+  std::printf(
+      "getimage: %s: %llu files, %s total, %s transferred (%llu objects, %llu "
+      "deltas) in %s\n",
+      summary.ref.ToString().c_str(), static_cast<unsigned long long>(summary.files),
+      FormatBytes(summary.bytes_total).c_str(), FormatBytes(summary.bytes_transferred).c_str(),
+      static_cast<unsigned long long>(summary.objects_fetched),
+      static_cast<unsigned long long>(summary.deltas), FormatSeconds(summary.seconds).c_str());
+}
+
+Status RunGetImage(const CliContext& context, GetImageFlags* flags) {
+  flags->options.use_deltas = !flags->no_delta;
+  GC_ASSIGN_OR_RETURN(auto store, context.OpenStore(/*create=*/true));
+  GC_ASSIGN_OR_RETURN(GetImageSummary summary, GetImage(store.get(), flags->options));
+  PrintSummary(summary, flags->json);
+  return Status::Ok();
+}
+
+}  // namespace
+
 void AddGetImageCommand(CLI::App* app, CliContext* context) {
-  struct Flags {
-    GetImageOptions options;
-    bool json = false;
-    bool no_delta = false;
-  };
-  auto flags = std::make_shared<Flags>();
+  auto flags = std::make_shared<GetImageFlags>();
   auto* cmd = app->add_subcommand(
       "getimage", "Capture a golden client (running goldcast-agent prepareclient) into an image");
   cmd->add_option("--golden-client", flags->options.golden_client,
@@ -28,35 +65,7 @@ void AddGetImageCommand(CLI::App* app, CliContext* context) {
       ->check(CLI::Range(1, 64));
   cmd->add_flag("--no-delta", flags->no_delta, "Send changed large files whole");
   cmd->add_flag("--json", flags->json, "Print the summary as JSON");
-  cmd->callback([flags, context] {
-    context->run = [flags, context]() -> Status {
-      flags->options.use_deltas = !flags->no_delta;
-      GC_ASSIGN_OR_RETURN(auto store, context->OpenStore(/*create=*/true));
-      GC_ASSIGN_OR_RETURN(GetImageSummary summary, GetImage(store.get(), flags->options));
-      if (flags->json) {
-        nlohmann::json out = {{"image", summary.ref.name},
-                              {"version", summary.ref.version},
-                              {"files", summary.files},
-                              {"bytes_total", summary.bytes_total},
-                              {"bytes_transferred", summary.bytes_transferred},
-                              {"objects_fetched", summary.objects_fetched},
-                              {"deltas", summary.deltas},
-                              {"seconds", summary.seconds}};
-        std::printf("%s\n", out.dump().c_str());
-      } else {
-        std::printf(
-            "getimage: %s: %llu files, %s total, %s transferred (%llu objects, %llu "
-            "deltas) in %s\n",
-            summary.ref.ToString().c_str(), static_cast<unsigned long long>(summary.files),
-            FormatBytes(summary.bytes_total).c_str(),
-            FormatBytes(summary.bytes_transferred).c_str(),
-            static_cast<unsigned long long>(summary.objects_fetched),
-            static_cast<unsigned long long>(summary.deltas),
-            FormatSeconds(summary.seconds).c_str());
-      }
-      return Status::Ok();
-    };
-  });
+  cmd->callback([=] { context->run = [=] { return RunGetImage(*context, flags.get()); }; });
 }
 
 }  // namespace gc

@@ -78,23 +78,26 @@ void PrintSummary(const ClusterProfile& profile) {
   }
 }
 
+Status RunCheck(const std::string& file) {
+  GC_ASSIGN_OR_RETURN(ClusterProfile loaded, LoadClusterProfile(file));
+  PrintSummary(loaded);
+  return Status::Ok();
+}
+
+void AddCheck(CLI::App* profile, CliContext* context) {
+  auto file = std::make_shared<std::string>();
+  auto* cmd = profile->add_subcommand(
+      "check", "Validate a cluster profile and show the names, addresses and groups it gives");
+  cmd->add_option("FILE", *file, "Cluster profile (YAML)")->required();
+  cmd->callback([=] { context->run = [=] { return RunCheck(*file); }; });
+}
+
 }  // namespace
 
 void AddProfileCommands(CLI::App* app, CliContext* context) {
   auto* profile = app->add_subcommand("profile", "Work with cluster profiles");
   profile->require_subcommand(1);
-
-  auto file = std::make_shared<std::string>();
-  auto* check = profile->add_subcommand(
-      "check", "Validate a cluster profile and show the names, addresses and groups it gives");
-  check->add_option("FILE", *file, "Cluster profile (YAML)")->required();
-  check->callback([=] {
-    context->run = [=]() -> Status {
-      GC_ASSIGN_OR_RETURN(ClusterProfile loaded, LoadClusterProfile(*file));
-      PrintSummary(loaded);
-      return Status::Ok();
-    };
-  });
+  AddCheck(profile, context);
 }
 
 }  // namespace gc

@@ -95,131 +95,166 @@ Status SqliteNodeRegistry::CheckGroups(const std::vector<Node>& nodes) const {
                          "`goldcast nodes set NAME --group G`)");
 }
 
-Status SqliteNodeRegistry::ApplyProfile() {
-  std::lock_guard<std::mutex> lock(mu_);
-  const bool authoritative = profile_.network.dhcp_mode == DhcpMode::kAuthoritative;
-  return InTransaction([&]() -> Status {
-    GC_ASSIGN_OR_RETURN(Stmt all, Prepare(std::string("SELECT ") + kNodeColumns + " FROM nodes"));
-    GC_ASSIGN_OR_RETURN(std::vector<Node> existing, Select(std::move(all)));
-    std::map<std::string, const Node*> by_mac;
-    for (const Node& node : existing) by_mac[node.mac] = &node;
-    std::set<std::string> declared_macs;
-    for (const DeclaredNode& d : profile_.nodes) declared_macs.insert(d.mac);
-    // What the rest of the registry holds: declared nodes must fit around it.
-    std::map<int, const Node*> other_index;
-    std::map<std::string, const Node*> other_name;
-    for (const Node& node : existing) {
+// The registry as ApplyProfile found it, indexed for its steps. The maps
+// point into `nodes`, so it is never copied.
+struct SqliteNodeRegistry::Rows {
+  std::vector<Node> nodes;
+  std::map<std::string, const Node*> by_mac;
+  std::set<std::string> declared_macs;  // of the profile's declared nodes
+  // What the rest of the registry holds: declared nodes must fit around it.
+  std::map<int, const Node*> other_index;
+  std::map<std::string, const Node*> other_name;
+
+  Rows(std::vector<Node> all, const std::vector<DeclaredNode>& declared) : nodes(std::move(all)) {
+    for (const Node& node : nodes) by_mac[node.mac] = &node;
+    for (const DeclaredNode& d : declared) declared_macs.insert(d.mac);
+    for (const Node& node : nodes) {
       if (declared_macs.count(node.mac)) continue;
       other_index[node.index] = &node;
       other_name[node.name] = &node;
     }
+  }
+  Rows(const Rows&) = delete;
+  Rows& operator=(const Rows&) = delete;
 
-    // Pass 1: the declared node's index is known (declared, or already
-    // registered); pass 2: the others take the lowest free index.
-    const size_t count = profile_.nodes.size();
-    std::vector<Node> wanted(count);
-    std::vector<bool> placed(count, false);
-    for (size_t i = 0; i < count; ++i) {
-      const DeclaredNode& d = profile_.nodes[i];
-      auto it = by_mac.find(d.mac);
-      const Node* known = it == by_mac.end() ? nullptr : it->second;
-      Node& w = wanted[i];
-      if (known) {
-        w = *known;
-      } else {
-        w.mac = d.mac;
-        GC_ASSIGN_OR_RETURN(w.install_secret, NewSecret());
-      }
-      w.declared = true;
-      w.group = d.group.empty() ? profile_.default_group : d.group;
-      // An admin's `nodes set --mode` survives unless the group changes.
-      w.mode = known && known->group == w.group ? known->mode : GroupMode(w.group);
-      if (!d.index && !known) continue;
-      w.index = d.index ? *d.index : known->index;
-      w.name = !d.name.empty() ? d.name : d.index ? profile_.naming.NameFor(*d.index) : known->name;
-      placed[i] = true;
-    }
-    std::set<int> indices;
-    std::set<std::string> names;
-    for (const auto& [index, node] : other_index) indices.insert(index);
-    for (const auto& [name, node] : other_name) names.insert(name);
-    for (size_t i = 0; i < count; ++i) {
-      if (!placed[i]) continue;
-      indices.insert(wanted[i].index);
-      names.insert(wanted[i].name);
-    }
-    for (size_t i = 0; i < count; ++i) {
-      if (placed[i]) continue;
-      GC_ASSIGN_OR_RETURN(auto free, FreeIndex(indices, names));
-      wanted[i].index = free.first;
-      wanted[i].name = profile_.nodes[i].name.empty() ? free.second : profile_.nodes[i].name;
-      indices.insert(wanted[i].index);
-      names.insert(wanted[i].name);
-    }
+  const Node* Known(const std::string& mac) const {
+    auto it = by_mac.find(mac);
+    return it == by_mac.end() ? nullptr : it->second;
+  }
+};
 
-    std::map<int, const Node*> seen_index;
-    std::map<std::string, const Node*> seen_name;
-    for (Node& w : wanted) {
-      std::string what = "declared node " + w.mac + " (" + w.name + ", index " +
-                         std::to_string(w.index) + ") in " + profile_.path;
-      auto clash = [&](const std::string& held, const Node& holder) {
-        return InvalidArgument(what + ": its " + held + " is held by " +
-                               (holder.declared ? "node " : "registered node ") + holder.name +
-                               " (MAC " + holder.mac + ") in registry " + path_ +
-                               "; remove that node (`goldcast nodes rm " + holder.name +
-                               "`) or change the declaration");
-      };
-      if (auto it = other_index.find(w.index); it != other_index.end()) {
-        return clash("index " + std::to_string(w.index), *it->second);
-      }
-      if (auto it = other_name.find(w.name); it != other_name.end()) {
-        return clash("name " + w.name, *it->second);
-      }
-      if (auto [it, fresh] = seen_index.emplace(w.index, &w); !fresh) {
-        return clash("index " + std::to_string(w.index), *it->second);
-      }
-      if (auto [it, fresh] = seen_name.emplace(w.name, &w); !fresh) {
-        return clash("name " + w.name, *it->second);
-      }
-      if (authoritative) {
-        GC_ASSIGN_OR_RETURN(w.ip, FixedAddress(w.index, w.name));
-      }
+// Pass 1: the declared node's index is known (declared, or already
+// registered); pass 2: the others take the lowest free index.
+Result<std::vector<Node>> SqliteNodeRegistry::PlaceDeclared(const Rows& rows) const {
+  const size_t count = profile_.nodes.size();
+  std::vector<Node> wanted(count);
+  std::vector<bool> placed(count, false);
+  for (size_t i = 0; i < count; ++i) {
+    const DeclaredNode& d = profile_.nodes[i];
+    const Node* known = rows.Known(d.mac);
+    Node& w = wanted[i];
+    if (known) {
+      w = *known;
+    } else {
+      w.mac = d.mac;
+      GC_ASSIGN_OR_RETURN(w.install_secret, NewSecret());
     }
+    w.declared = true;
+    w.group = d.group.empty() ? profile_.default_group : d.group;
+    // An admin's `nodes set --mode` survives unless the group changes.
+    w.mode = known && known->group == w.group ? known->mode : GroupMode(w.group);
+    if (!d.index && !known) continue;
+    w.index = d.index ? *d.index : known->index;
+    w.name = !d.name.empty() ? d.name : d.index ? profile_.naming.NameFor(*d.index) : known->name;
+    placed[i] = true;
+  }
+  std::set<int> indices;
+  std::set<std::string> names;
+  for (const auto& [index, node] : rows.other_index) indices.insert(index);
+  for (const auto& [name, node] : rows.other_name) names.insert(name);
+  for (size_t i = 0; i < count; ++i) {
+    if (!placed[i]) continue;
+    indices.insert(wanted[i].index);
+    names.insert(wanted[i].name);
+  }
+  for (size_t i = 0; i < count; ++i) {
+    if (placed[i]) continue;
+    GC_ASSIGN_OR_RETURN(auto free, FreeIndex(indices, names));
+    wanted[i].index = free.first;
+    wanted[i].name = profile_.nodes[i].name.empty() ? free.second : profile_.nodes[i].name;
+    indices.insert(wanted[i].index);
+    names.insert(wanted[i].name);
+  }
+  return wanted;
+}
 
-    // Only what changed is written (opening for `goldcast nodes list` must
-    // not bump the generation); all old rows go before the new ones come so
-    // swapped indices or names never collide half-way.
-    std::vector<const Node*> inserts;
-    for (const Node& w : wanted) {
-      auto it = by_mac.find(w.mac);
-      const Node* known = it == by_mac.end() ? nullptr : it->second;
-      if (known && known->index == w.index && known->name == w.name && known->ip == w.ip &&
-          known->group == w.group && known->mode == w.mode && known->declared) {
-        continue;
-      }
-      if (known) {
-        GC_ASSIGN_OR_RETURN(Stmt drop, Query("DELETE FROM nodes WHERE mac = ?", w.mac));
-        GC_RETURN_IF_ERROR(Run(std::move(drop), "update declared node " + w.name));
-      }
-      inserts.push_back(&w);
+// Each declared node's index and name must be its own (not another
+// node's, declared or not); then it gets its fixed address.
+Status SqliteNodeRegistry::CheckDeclared(const Rows& rows, std::vector<Node>* wanted) const {
+  const bool authoritative = profile_.network.dhcp_mode == DhcpMode::kAuthoritative;
+  std::map<int, const Node*> seen_index;
+  std::map<std::string, const Node*> seen_name;
+  for (Node& w : *wanted) {
+    std::string what = "declared node " + w.mac + " (" + w.name + ", index " +
+                       std::to_string(w.index) + ") in " + profile_.path;
+    auto clash = [&](const std::string& held, const Node& holder) {
+      return InvalidArgument(what + ": its " + held + " is held by " +
+                             (holder.declared ? "node " : "registered node ") + holder.name +
+                             " (MAC " + holder.mac + ") in registry " + path_ +
+                             "; remove that node (`goldcast nodes rm " + holder.name +
+                             "`) or change the declaration");
+    };
+    if (auto it = rows.other_index.find(w.index); it != rows.other_index.end()) {
+      return clash("index " + std::to_string(w.index), *it->second);
     }
-    for (const Node* w : inserts) GC_RETURN_IF_ERROR(Insert(*w));
-    for (const Node& node : existing) {
-      if (declared_macs.count(node.mac)) continue;
-      // No longer declared: it stays, as a node named in boot order.
-      if (node.declared) {
-        GC_ASSIGN_OR_RETURN(Stmt undeclare,
-                            Query("UPDATE nodes SET declared = 0 WHERE mac = ?", node.mac));
-        GC_RETURN_IF_ERROR(Run(std::move(undeclare), "update node " + node.name));
-      }
-      // A node's fixed address follows its index: a changed node_addresses
-      // range moves it.
-      if (!authoritative) continue;
-      GC_ASSIGN_OR_RETURN(std::string ip, FixedAddress(node.index, node.name));
-      if (ip == node.ip) continue;
-      GC_ASSIGN_OR_RETURN(Stmt move, Query("UPDATE nodes SET ip = ? WHERE mac = ?", ip, node.mac));
-      GC_RETURN_IF_ERROR(Run(std::move(move), "update node " + node.name));
+    if (auto it = rows.other_name.find(w.name); it != rows.other_name.end()) {
+      return clash("name " + w.name, *it->second);
     }
+    if (auto [it, fresh] = seen_index.emplace(w.index, &w); !fresh) {
+      return clash("index " + std::to_string(w.index), *it->second);
+    }
+    if (auto [it, fresh] = seen_name.emplace(w.name, &w); !fresh) {
+      return clash("name " + w.name, *it->second);
+    }
+    if (authoritative) {
+      GC_ASSIGN_OR_RETURN(w.ip, FixedAddress(w.index, w.name));
+    }
+  }
+  return Status::Ok();
+}
+
+// Only what changed is written (opening for `goldcast nodes list` must not
+// bump the generation); all old rows go before the new ones come so
+// swapped indices or names never collide half-way.
+Status SqliteNodeRegistry::WriteDeclared(const Rows& rows, const std::vector<Node>& wanted) {
+  std::vector<const Node*> inserts;
+  for (const Node& w : wanted) {
+    const Node* known = rows.Known(w.mac);
+    if (known && known->index == w.index && known->name == w.name && known->ip == w.ip &&
+        known->group == w.group && known->mode == w.mode && known->declared) {
+      continue;
+    }
+    if (known) {
+      GC_ASSIGN_OR_RETURN(Stmt drop, Query("DELETE FROM nodes WHERE mac = ?", w.mac));
+      GC_RETURN_IF_ERROR(Run(std::move(drop), "update declared node " + w.name));
+    }
+    inserts.push_back(&w);
+  }
+  for (const Node* w : inserts) GC_RETURN_IF_ERROR(Insert(*w));
+  return Status::Ok();
+}
+
+// Nodes the profile no longer declares stay, as nodes named in boot order;
+// a node's fixed address follows its index, so a changed node_addresses
+// range moves it.
+Status SqliteNodeRegistry::UpdateUndeclared(const Rows& rows) {
+  const bool authoritative = profile_.network.dhcp_mode == DhcpMode::kAuthoritative;
+  for (const Node& node : rows.nodes) {
+    if (rows.declared_macs.count(node.mac)) continue;
+    if (node.declared) {
+      GC_ASSIGN_OR_RETURN(Stmt undeclare,
+                          Query("UPDATE nodes SET declared = 0 WHERE mac = ?", node.mac));
+      GC_RETURN_IF_ERROR(Run(std::move(undeclare), "update node " + node.name));
+    }
+    if (!authoritative) continue;
+    GC_ASSIGN_OR_RETURN(std::string ip, FixedAddress(node.index, node.name));
+    if (ip == node.ip) continue;
+    GC_ASSIGN_OR_RETURN(Stmt move, Query("UPDATE nodes SET ip = ? WHERE mac = ?", ip, node.mac));
+    GC_RETURN_IF_ERROR(Run(std::move(move), "update node " + node.name));
+  }
+  return Status::Ok();
+}
+
+Status SqliteNodeRegistry::ApplyProfile() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return InTransaction([&]() -> Status {
+    GC_ASSIGN_OR_RETURN(Stmt all, Prepare(std::string("SELECT ") + kNodeColumns + " FROM nodes"));
+    GC_ASSIGN_OR_RETURN(std::vector<Node> existing, Select(std::move(all)));
+    const Rows rows(std::move(existing), profile_.nodes);
+    GC_ASSIGN_OR_RETURN(std::vector<Node> wanted, PlaceDeclared(rows));
+    GC_RETURN_IF_ERROR(CheckDeclared(rows, &wanted));
+    GC_RETURN_IF_ERROR(WriteDeclared(rows, wanted));
+    GC_RETURN_IF_ERROR(UpdateUndeclared(rows));
     GC_ASSIGN_OR_RETURN(Stmt after, Prepare(std::string("SELECT ") + kNodeColumns + " FROM nodes"));
     GC_ASSIGN_OR_RETURN(std::vector<Node> result, Select(std::move(after)));
     return CheckGroups(result);

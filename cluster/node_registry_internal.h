@@ -109,6 +109,12 @@ class SqliteNodeRegistry : public NodeRegistry {
                      const std::vector<std::string>& values);
   Status RefuseDeclared(const std::string& name, std::string_view action);
   Status CheckGroups(const std::vector<Node>& nodes) const;
+  // ApplyProfile's steps (node_registry.cc), over the rows it found.
+  struct Rows;
+  Result<std::vector<Node>> PlaceDeclared(const Rows& rows) const;
+  Status CheckDeclared(const Rows& rows, std::vector<Node>* wanted) const;
+  Status WriteDeclared(const Rows& rows, const std::vector<Node>& wanted);
+  Status UpdateUndeclared(const Rows& rows);
 
   const std::string path_;
   const ClusterProfile profile_;

@@ -137,11 +137,12 @@ Result<DiskPlan> DefaultPlan(const DiskInfo& disk, uint64_t image_bytes) {
   return plan;
 }
 
-Result<DiskPlan> ReplicatedPlan(const json& golden, const json& block_devices,
-                                const DiskInfo& disk) {
-  const std::string where = "disks[0].partitiontable";
-  GC_ASSIGN_OR_RETURN(std::string golden_path, OptString(golden, "path", "disks[0]"));
-  const json& table = golden["partitiontable"];
+// ---- Replicating the golden client's partition table ----
+
+// A plan with the golden table's label, for a disk with the same sector
+// size (start and size are copied in sectors).
+Result<DiskPlan> StartReplicatedPlan(const json& table, const std::string& where,
+                                     const DiskInfo& disk) {
   GC_ASSIGN_OR_RETURN(const json* label, Field(table, "label", where, json::value_t::string, true));
   DiskPlan plan;
   plan.disk = disk;
@@ -159,132 +160,125 @@ Result<DiskPlan> ReplicatedPlan(const json& golden, const json& block_devices,
                            "-byte sectors but the golden client's disk had " +
                            std::to_string(sector_size) + "-byte sectors; use a disk like it");
   }
-  GC_ASSIGN_OR_RETURN(const json* parts,
-                      Field(table, "partitions", where, json::value_t::array, true));
-  std::map<std::string, const json*> devices;
-  FlattenBlockDevices(block_devices, &devices);
+  return plan;
+}
 
-  uint64_t end = 0;
-  std::set<int> numbers;
-  for (size_t k = 0; k < parts->size(); ++k) {
-    const json& item = (*parts)[k];
-    std::string at = where + ".partitions[" + std::to_string(k) + "]";
-    PartitionPlan p;
-    GC_ASSIGN_OR_RETURN(const json* node, Field(item, "node", at, json::value_t::string, true));
-    p.old_device = node->get<std::string>();
-    p.number = PartitionNumber(p.old_device);
-    if (p.number <= 0 || !numbers.insert(p.number).second) {
-      return InvalidArgument("layout: " + at + ".node: '" + p.old_device +
-                             "' does not end in a distinct partition number");
-    }
-    GC_ASSIGN_OR_RETURN(const json* start,
-                        Field(item, "start", at, json::value_t::number_unsigned, true));
-    GC_ASSIGN_OR_RETURN(const json* size,
-                        Field(item, "size", at, json::value_t::number_unsigned, true));
-    GC_ASSIGN_OR_RETURN(const json* type, Field(item, "type", at, json::value_t::string, true));
-    p.start = start->get<uint64_t>();
-    p.size = size->get<uint64_t>();
-    p.type = type->get<std::string>();
-    GC_ASSIGN_OR_RETURN(p.gpt_name, OptString(item, "name", at));
-    GC_ASSIGN_OR_RETURN(p.gpt_attrs, OptString(item, "attrs", at));
-    GC_ASSIGN_OR_RETURN(p.old_partuuid, OptString(item, "uuid", at));
-    // They end up in the sfdisk script: nothing that could end a field.
-    for (const std::string* text : {&p.type, &p.gpt_name, &p.gpt_attrs}) {
-      bool is_type = text == &p.type;
-      if (std::any_of(text->begin(), text->end(), [&](char c) {
-            return c == '"' || c < ' ' || c == 0x7f || (is_type && (c == ',' || c == ' '));
-          })) {
-        return InvalidArgument("layout: " + at + ": '" + *text +
-                               "' holds a quote or control character");
-      }
-    }
-    if (p.start == 0 || p.size == 0 || p.start > (1ull << 48) || p.size > (1ull << 48)) {
-      return InvalidArgument("layout: " + at + ": start/size out of range");
-    }
-    end = std::max(end, p.start + p.size);
-
-    auto found = devices.find(p.old_device);
-    const json* device = found == devices.end() ? nullptr : found->second;
-    if (device) {
-      GC_ASSIGN_OR_RETURN(p.fstype, OptString(*device, "fstype", "block_devices " + p.old_device));
-      GC_ASSIGN_OR_RETURN(p.label, OptString(*device, "label", "block_devices " + p.old_device));
-      GC_ASSIGN_OR_RETURN(p.old_uuid, OptString(*device, "uuid", "block_devices " + p.old_device));
-      if (p.old_partuuid.empty()) {
-        GC_ASSIGN_OR_RETURN(p.old_partuuid,
-                            OptString(*device, "partuuid", "block_devices " + p.old_device));
-      }
-      p.mountpoint = MountpointOf(*device);
-    }
-    std::string where_mounted = p.mountpoint.empty() ? "" : " (mounted on " + p.mountpoint + ")";
-    if (IsExtended(plan.label, p.type)) {
-      p.fstype.clear();
-      p.mountpoint.clear();
-    } else if (!p.fstype.empty() && p.fstype != "ext2" && p.fstype != "ext3" &&
-               p.fstype != "ext4" && p.fstype != "vfat" && p.fstype != "swap") {
-      return Status(Code::kUnsupported,
-                    "the golden client's partition " + p.old_device + where_mounted + " holds " +
-                        p.fstype +
-                        "; the installer makes only ext2, ext3, ext4, vfat and swap: capture a "
-                        "golden client using those, or import its tree with 'goldcast image "
-                        "import --dir' to get the default layout");
-    }
-    if (p.fstype.empty() || p.fstype == "swap") p.mountpoint.clear();
-    if (!p.mountpoint.empty()) {
-      if (p.mountpoint[0] != '/') {
-        return InvalidArgument("layout: mount point '" + p.mountpoint + "' of " + p.old_device +
-                               " is not absolute");
-      }
-      if (p.mountpoint != "/") {
-        auto relative = NormalizeRelativePath(p.mountpoint.substr(1));
-        if (!relative.ok()) {
-          return InvalidArgument("layout: mount point '" + p.mountpoint + "' of " + p.old_device +
-                                 ": " + relative.status().message());
-        }
-        p.mountpoint = "/" + *relative;
-      }
-    }
-    plan.partitions.push_back(p);
+// One entry of the golden table (sfdisk --json): its number (distinct from
+// those in `numbers`), extent, type and GPT name, attributes and PARTUUID.
+Status ReadTableEntry(const json& item, const std::string& at, std::set<int>* numbers,
+                      PartitionPlan* p) {
+  GC_ASSIGN_OR_RETURN(const json* node, Field(item, "node", at, json::value_t::string, true));
+  p->old_device = node->get<std::string>();
+  p->number = PartitionNumber(p->old_device);
+  if (p->number <= 0 || !numbers->insert(p->number).second) {
+    return InvalidArgument("layout: " + at + ".node: '" + p->old_device +
+                           "' does not end in a distinct partition number");
   }
-  if (plan.partitions.empty()) {
-    return InvalidArgument("layout: the golden client's disk " + golden_path +
-                           " has no partitions; there is nothing to install onto");
-  }
-  std::sort(plan.partitions.begin(), plan.partitions.end(),
-            [](const auto& a, const auto& b) { return a.number < b.number; });
-
-  // The partition that starts last takes the rest of the disk; a logical
-  // one needs its extended partition to grow with it.
-  size_t last = plan.partitions.size();
-  for (size_t k = 0; k < plan.partitions.size(); ++k) {
-    const auto& p = plan.partitions[k];
-    if (IsExtended(plan.label, p.type)) continue;
-    if (last == plan.partitions.size() || p.start > plan.partitions[last].start) last = k;
-  }
-  if (last < plan.partitions.size()) {
-    plan.partitions[last].grow = true;
-    if (plan.label == "dos" && plan.partitions[last].number >= 5) {
-      for (auto& p : plan.partitions) {
-        if (IsExtended(plan.label, p.type)) p.grow = true;
-      }
+  GC_ASSIGN_OR_RETURN(const json* start,
+                      Field(item, "start", at, json::value_t::number_unsigned, true));
+  GC_ASSIGN_OR_RETURN(const json* size,
+                      Field(item, "size", at, json::value_t::number_unsigned, true));
+  GC_ASSIGN_OR_RETURN(const json* type, Field(item, "type", at, json::value_t::string, true));
+  p->start = start->get<uint64_t>();
+  p->size = size->get<uint64_t>();
+  p->type = type->get<std::string>();
+  GC_ASSIGN_OR_RETURN(p->gpt_name, OptString(item, "name", at));
+  GC_ASSIGN_OR_RETURN(p->gpt_attrs, OptString(item, "attrs", at));
+  GC_ASSIGN_OR_RETURN(p->old_partuuid, OptString(item, "uuid", at));
+  // They end up in the sfdisk script: nothing that could end a field.
+  for (const std::string* text : {&p->type, &p->gpt_name, &p->gpt_attrs}) {
+    bool is_type = text == &p->type;
+    if (std::any_of(text->begin(), text->end(), [&](char c) {
+          return c == '"' || c < ' ' || c == 0x7f || (is_type && (c == ',' || c == ' '));
+        })) {
+      return InvalidArgument("layout: " + at + ": '" + *text +
+                             "' holds a quote or control character");
     }
   }
-
-  uint64_t needed = (end + (plan.label == "gpt" ? 33 : 0)) * sector_size;
-  if (disk.bytes < needed) {
-    return InvalidArgument("disk " + disk.path + " has " + FormatBytes(disk.bytes) +
-                           "; the layout needs " + FormatBytes(needed) +
-                           " (the golden client's partitions end there): give the node a disk "
-                           "at least that big");
+  if (p->start == 0 || p->size == 0 || p->start > (1ull << 48) || p->size > (1ull << 48)) {
+    return InvalidArgument("layout: " + at + ": start/size out of range");
   }
+  return Status::Ok();
+}
 
+// A mount point as a clean absolute path ("/", "/boot", "/var/lib").
+Status NormalizeMountpoint(PartitionPlan* p) {
+  if (p->mountpoint[0] != '/') {
+    return InvalidArgument("layout: mount point '" + p->mountpoint + "' of " + p->old_device +
+                           " is not absolute");
+  }
+  if (p->mountpoint == "/") return Status::Ok();
+  auto relative = NormalizeRelativePath(p->mountpoint.substr(1));
+  if (!relative.ok()) {
+    return InvalidArgument("layout: mount point '" + p->mountpoint + "' of " + p->old_device +
+                           ": " + relative.status().message());
+  }
+  p->mountpoint = "/" + *relative;
+  return Status::Ok();
+}
+
+// What lsblk saw on the golden client's partition (file system, label, ids,
+// mount point), refusing file systems the installer cannot make.
+Status AddDeviceFacts(const std::map<std::string, const json*>& devices,
+                      const std::string& table_label, PartitionPlan* p) {
+  auto found = devices.find(p->old_device);
+  if (found != devices.end()) {
+    const json& device = *found->second;
+    const std::string where = "block_devices " + p->old_device;
+    GC_ASSIGN_OR_RETURN(p->fstype, OptString(device, "fstype", where));
+    GC_ASSIGN_OR_RETURN(p->label, OptString(device, "label", where));
+    GC_ASSIGN_OR_RETURN(p->old_uuid, OptString(device, "uuid", where));
+    if (p->old_partuuid.empty()) {
+      GC_ASSIGN_OR_RETURN(p->old_partuuid, OptString(device, "partuuid", where));
+    }
+    p->mountpoint = MountpointOf(device);
+  }
+  std::string where_mounted = p->mountpoint.empty() ? "" : " (mounted on " + p->mountpoint + ")";
+  if (IsExtended(table_label, p->type)) {
+    p->fstype.clear();
+    p->mountpoint.clear();
+  } else if (!p->fstype.empty() && p->fstype != "ext2" && p->fstype != "ext3" &&
+             p->fstype != "ext4" && p->fstype != "vfat" && p->fstype != "swap") {
+    return Status(Code::kUnsupported,
+                  "the golden client's partition " + p->old_device + where_mounted + " holds " +
+                      p->fstype +
+                      "; the installer makes only ext2, ext3, ext4, vfat and swap: capture a "
+                      "golden client using those, or import its tree with 'goldcast image "
+                      "import --dir' to get the default layout");
+  }
+  if (p->fstype.empty() || p->fstype == "swap") p->mountpoint.clear();
+  if (p->mountpoint.empty()) return Status::Ok();
+  return NormalizeMountpoint(p);
+}
+
+// The partition that starts last takes the rest of the disk; a logical
+// one needs its extended partition to grow with it.
+void MarkGrowing(DiskPlan* plan) {
+  auto& parts = plan->partitions;
+  size_t last = parts.size();
+  for (size_t k = 0; k < parts.size(); ++k) {
+    if (IsExtended(plan->label, parts[k].type)) continue;
+    if (last == parts.size() || parts[k].start > parts[last].start) last = k;
+  }
+  if (last == parts.size()) return;
+  parts[last].grow = true;
+  if (plan->label == "dos" && parts[last].number >= 5) {
+    for (auto& p : parts) {
+      if (IsExtended(plan->label, p.type)) p.grow = true;
+    }
+  }
+}
+
+// root_index and boot_index; without a /boot of its own, the root holds it.
+Status FindRootAndBoot(const std::string& golden_path, DiskPlan* plan) {
   bool have_root = false, have_boot = false;
-  for (size_t k = 0; k < plan.partitions.size(); ++k) {
-    if (plan.partitions[k].mountpoint == "/") {
-      plan.root_index = k;
+  for (size_t k = 0; k < plan->partitions.size(); ++k) {
+    if (plan->partitions[k].mountpoint == "/") {
+      plan->root_index = k;
       have_root = true;
     }
-    if (plan.partitions[k].mountpoint == "/boot") {
-      plan.boot_index = k;
+    if (plan->partitions[k].mountpoint == "/boot") {
+      plan->boot_index = k;
       have_boot = true;
     }
   }
@@ -293,23 +287,71 @@ Result<DiskPlan> ReplicatedPlan(const json& golden, const json& block_devices,
                            " was mounted on / with a supported file system; capture from the "
                            "running golden client (not a --root directory) or import the tree");
   }
-  if (!have_boot) plan.boot_index = plan.root_index;
-  for (size_t k = 0; k < plan.partitions.size(); ++k) {
-    auto& p = plan.partitions[k];
-    p.bootable = plan.label == "dos" && k == plan.boot_index;
-    if (plan.label == "gpt") {
-      // gptmbr.bin boots the partition flagged LegacyBIOSBootable.
-      std::string attrs;
-      std::stringstream words(p.gpt_attrs);
-      std::string word;
-      while (words >> word) {
-        if (word != "LegacyBIOSBootable") attrs += (attrs.empty() ? "" : " ") + word;
-      }
-      if (k == plan.boot_index)
-        attrs += (attrs.empty() ? "" : " ") + std::string("LegacyBIOSBootable");
-      p.gpt_attrs = attrs;
+  if (!have_boot) plan->boot_index = plan->root_index;
+  return Status::Ok();
+}
+
+// Only the partition holding /boot is bootable: dos's active flag, or
+// GPT's LegacyBIOSBootable attribute (gptmbr.bin boots the partition
+// carrying it), whatever the golden client had.
+void MarkBootable(DiskPlan* plan) {
+  for (size_t k = 0; k < plan->partitions.size(); ++k) {
+    auto& p = plan->partitions[k];
+    p.bootable = plan->label == "dos" && k == plan->boot_index;
+    if (plan->label != "gpt") continue;
+    std::string attrs;
+    std::stringstream words(p.gpt_attrs);
+    std::string word;
+    while (words >> word) {
+      if (word != "LegacyBIOSBootable") attrs += (attrs.empty() ? "" : " ") + word;
     }
+    if (k == plan->boot_index) {
+      attrs += (attrs.empty() ? "" : " ") + std::string("LegacyBIOSBootable");
+    }
+    p.gpt_attrs = attrs;
   }
+}
+
+Result<DiskPlan> ReplicatedPlan(const json& golden, const json& block_devices,
+                                const DiskInfo& disk) {
+  const std::string where = "disks[0].partitiontable";
+  GC_ASSIGN_OR_RETURN(std::string golden_path, OptString(golden, "path", "disks[0]"));
+  const json& table = golden["partitiontable"];
+  GC_ASSIGN_OR_RETURN(DiskPlan plan, StartReplicatedPlan(table, where, disk));
+  GC_ASSIGN_OR_RETURN(const json* parts,
+                      Field(table, "partitions", where, json::value_t::array, true));
+  std::map<std::string, const json*> devices;
+  FlattenBlockDevices(block_devices, &devices);
+
+  uint64_t end = 0;  // sectors
+  std::set<int> numbers;
+  for (size_t k = 0; k < parts->size(); ++k) {
+    std::string at = where + ".partitions[" + std::to_string(k) + "]";
+    PartitionPlan p;
+    GC_RETURN_IF_ERROR(ReadTableEntry((*parts)[k], at, &numbers, &p));
+    end = std::max(end, p.start + p.size);
+    GC_RETURN_IF_ERROR(AddDeviceFacts(devices, plan.label, &p));
+    plan.partitions.push_back(p);
+  }
+  if (plan.partitions.empty()) {
+    return InvalidArgument("layout: the golden client's disk " + golden_path +
+                           " has no partitions; there is nothing to install onto");
+  }
+  std::sort(plan.partitions.begin(), plan.partitions.end(),
+            [](const auto& a, const auto& b) { return a.number < b.number; });
+  MarkGrowing(&plan);
+
+  // The sector sizes match (StartReplicatedPlan); GPT keeps 33 sectors at
+  // the end for its backup table.
+  uint64_t needed = (end + (plan.label == "gpt" ? 33 : 0)) * disk.sector_size;
+  if (disk.bytes < needed) {
+    return InvalidArgument("disk " + disk.path + " has " + FormatBytes(disk.bytes) +
+                           "; the layout needs " + FormatBytes(needed) +
+                           " (the golden client's partitions end there): give the node a disk "
+                           "at least that big");
+  }
+  GC_RETURN_IF_ERROR(FindRootAndBoot(golden_path, &plan));
+  MarkBootable(&plan);
   AssignIds(&plan);
   return plan;
 }

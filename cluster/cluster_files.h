@@ -11,19 +11,13 @@
 
 #include "cluster/node_registry.h"
 #include "profiles/cluster_profile.h"
+#include "protocol/cluster_file.h"
 
 namespace gc {
 
 // Paths relative to the node's root.
 constexpr char kOpenMosixMapPath[] = "etc/openmosix.map";
 constexpr char kCalibrationPath[] = "etc/goldcast/calibration";
-
-struct ClusterFile {
-  std::string path;  // relative to the node's root, e.g. "etc/openmosix.map"
-  uint32_t mode = 0644;
-  std::string content;
-  bool operator==(const ClusterFile&) const = default;
-};
 
 // The openMosix map: one "ID IP COUNT" line per range, ID = the node's index
 // (openMosix node numbers start at 1, so index 0 is left out), ordered by

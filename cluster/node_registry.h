@@ -8,7 +8,6 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -17,6 +16,8 @@
 
 #include "common/status.h"
 #include "profiles/cluster_profile.h"
+#include "protocol/heartbeat.h"
+#include "protocol/progress.h"
 
 namespace gc {
 
@@ -24,29 +25,19 @@ enum class NodeState { kNew, kInstalling, kInstalled, kDiskless, kUpdating, kFai
 const char* NodeStateName(NodeState state);
 Result<NodeState> ParseNodeState(std::string_view text);
 
-// The installer's last report (POST /v1/node/progress, docs/node-api.md).
-struct InstallProgress {
-  std::string phase;  // see IsInstallPhase; "" = nothing reported yet
-  uint64_t done = 0;  // counters of the phase (0 when not given)
-  uint64_t total = 0;
-  std::string message;
+// The installer's last report (protocol/progress.h); phase "" = nothing
+// reported yet.
+struct InstallProgress : ProgressReport {
   int64_t time_ns = 0;  // when the server received it; 0 = never
 };
 
-// partition, format, image, kernel, identity, bootloader, done, failed.
-bool IsInstallPhase(std::string_view phase);
-
-// The node's last heartbeat (POST /v1/node/heartbeat): the fields goldcast
-// compares, plus the whole report for `goldcast nodes show`.
-struct Heartbeat {
-  int64_t time_ns = 0;          // when the server received it; 0 = never heard from
-  std::string boot;             // "installed" or "diskless"
-  std::string image;            // "compute@2" as the node reports it, or ""
-  std::string kernel_release;   // uname -r
-  std::string kernel_version;   // uname -v
-  std::string kernel_artifact;  // "test-6.1-tiny@1", or "" (the image's own kernel)
-  std::map<std::string, std::string> cluster_files;  // path -> SHA-256 hex
-  std::string json;  // the report's known fields as JSON (docs/node-api.md)
+// The node's last heartbeat (protocol/heartbeat.h). The registry keeps the
+// fields goldcast compares (boot, image, kernel, cluster files) and the
+// whole report as JSON for `goldcast nodes show`; the samples (load,
+// memory, ...) only in `json`.
+struct Heartbeat : HeartbeatReport {
+  int64_t time_ns = 0;  // when the server received it; 0 = never heard from
+  std::string json;     // EncodeHeartbeat of the report as received
 };
 
 struct Node {

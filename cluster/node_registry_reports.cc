@@ -13,20 +13,12 @@ namespace gc {
 
 namespace {
 
-constexpr const char* kInstallPhases[] = {"partition", "format",     "image", "kernel",
-                                          "identity",  "bootloader", "done",  "failed"};
-
 int64_t Clamp(uint64_t value) {
   return static_cast<int64_t>(
       std::min<uint64_t>(value, static_cast<uint64_t>(std::numeric_limits<int64_t>::max())));
 }
 
 }  // namespace
-
-bool IsInstallPhase(std::string_view phase) {
-  return std::find(std::begin(kInstallPhases), std::end(kInstallPhases), phase) !=
-         std::end(kInstallPhases);
-}
 
 bool SecretEquals(std::string_view expected, std::string_view presented) {
   if (expected.empty() || expected.size() != presented.size()) return false;

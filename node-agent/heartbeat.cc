@@ -10,7 +10,6 @@
 #include <charconv>
 #include <chrono>
 #include <cmath>
-#include <nlohmann/json.hpp>
 #include <random>
 #include <set>
 
@@ -21,18 +20,15 @@
 #include "common/text.h"
 #include "common/unique_fd.h"
 #include "node-agent/node_client.h"
+#include "node-agent/node_identity.h"
 
 namespace gc {
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
-using nlohmann::json;
 
 constexpr auto kMaxBackoff = std::chrono::minutes(5);
-// Bounds on a heartbeat answer: as many files as a heartbeat may report.
-constexpr size_t kMaxAnswerBytes = 1 << 20;
-constexpr size_t kMaxAnswerFiles = 64;
 
 Result<std::string> ReadProcFile(const SamplePaths& paths, const char* name) {
   return Env::Default()->ReadFile(JoinPath(paths.proc_root, name));
@@ -79,31 +75,35 @@ void ForEachKeyValue(std::string_view text, Fn fn) {
 Status SampleLoad(const SamplePaths& paths, HeartbeatSample* sample) {
   GC_ASSIGN_OR_RETURN(std::string text, ReadProcFile(paths, "loadavg"));
   std::vector<std::string_view> words = Words(text);
+  std::vector<double> load(3);
   for (size_t i = 0; i < 3; ++i) {
-    if (i >= words.size() || !ParseNumber(words[i], &sample->load[i])) {
+    if (i >= words.size() || !ParseNumber(words[i], &load[i])) {
       return Corrupt(JoinPath(paths.proc_root, "loadavg") + ": expected three load averages");
     }
   }
+  sample->report.load = std::move(load);
   return Status::Ok();
 }
 
 Status SampleUptime(const SamplePaths& paths, HeartbeatSample* sample) {
   GC_ASSIGN_OR_RETURN(std::string text, ReadProcFile(paths, "uptime"));
   std::vector<std::string_view> words = Words(text);
-  if (words.empty() || !ParseNumber(words[0], &sample->uptime_s)) {
+  double uptime_s = 0;
+  if (words.empty() || !ParseNumber(words[0], &uptime_s)) {
     return Corrupt(JoinPath(paths.proc_root, "uptime") + ": expected seconds since boot");
   }
+  sample->report.uptime_s = uptime_s;
   return Status::Ok();
 }
 
 Status SampleMemory(const SamplePaths& paths, HeartbeatSample* sample) {
   GC_ASSIGN_OR_RETURN(std::string text, ReadProcFile(paths, "meminfo"));
   bool total = false, available = false, free = false;
-  uint64_t free_kb = 0;
+  uint64_t total_kb = 0, available_kb = 0, free_kb = 0;
   ForEachKeyValue(text, [&](const std::string& key, const std::string& value) {
     std::string_view number = std::string_view(value).substr(0, value.find(' '));
-    if (key == "MemTotal") total = ParseDecimal(number, &sample->mem_total_kb);
-    if (key == "MemAvailable") available = ParseDecimal(number, &sample->mem_available_kb);
+    if (key == "MemTotal") total = ParseDecimal(number, &total_kb);
+    if (key == "MemAvailable") available = ParseDecimal(number, &available_kb);
     if (key == "MemFree") free = ParseDecimal(number, &free_kb);
   });
   std::string path = JoinPath(paths.proc_root, "meminfo");
@@ -111,9 +111,11 @@ Status SampleMemory(const SamplePaths& paths, HeartbeatSample* sample) {
   if (!available) {
     // Kernels before 3.14 lack MemAvailable; MemFree understates it.
     if (!free) return Corrupt(path + ": neither MemAvailable nor MemFree");
-    sample->mem_available_kb = free_kb;
+    available_kb = free_kb;
     sample->notes.push_back(path + " has no MemAvailable; reporting MemFree");
   }
+  sample->report.mem_total_kb = total_kb;
+  sample->report.mem_available_kb = available_kb;
   return Status::Ok();
 }
 
@@ -131,22 +133,22 @@ Status SampleCpus(const SamplePaths& paths, HeartbeatSample* sample) {
   });
   std::string path = JoinPath(paths.proc_root, "cpuinfo");
   if (processors == 0) return Corrupt(path + ": no 'processor' lines");
-  sample->cpus = processors;
+  sample->report.cpus = processors;
   // Several architectures (ARM) do not report a clock here.
-  sample->cpu_mhz = speeds == 0 ? 0 : mhz_sum / static_cast<double>(speeds);
+  sample->report.cpu_mhz = speeds == 0 ? 0 : mhz_sum / static_cast<double>(speeds);
   if (speeds == 0) sample->notes.push_back(path + " has no 'cpu MHz'; reporting 0");
   return Status::Ok();
 }
 
 void SampleKernel(const SamplePaths& paths, HeartbeatSample* sample) {
   if (!paths.uname_release.empty() || !paths.uname_version.empty()) {
-    sample->kernel_release = paths.uname_release;
-    sample->kernel_version = paths.uname_version;
+    sample->report.kernel_release = paths.uname_release;
+    sample->report.kernel_version = paths.uname_version;
   } else {
     struct utsname name {};
     if (::uname(&name) == 0) {
-      sample->kernel_release = name.release;
-      sample->kernel_version = name.version;
+      sample->report.kernel_release = name.release;
+      sample->report.kernel_version = name.version;
     } else {
       sample->notes.push_back(ErrnoError("uname").message());
     }
@@ -159,7 +161,9 @@ void SampleKernel(const SamplePaths& paths, HeartbeatSample* sample) {
   constexpr std::string_view kKey = "goldcast.kernel=";
   for (std::string_view word : Words(*cmdline)) {
     // The kernel lets the last repeat win, and so does the agent.
-    if (word.substr(0, kKey.size()) == kKey) sample->kernel_artifact = word.substr(kKey.size());
+    if (word.substr(0, kKey.size()) == kKey) {
+      sample->report.kernel_artifact = word.substr(kKey.size());
+    }
   }
 }
 
@@ -167,7 +171,7 @@ void SampleClusterFiles(const SamplePaths& paths, const NodeConfig& config,
                         HeartbeatSample* sample) {
   for (const std::string& file : config.cluster_files) {
     Result<std::string> hash = Sha256File(JoinPath(paths.fs_root, file));
-    sample->cluster_files[file] = hash.ok() ? *hash : "";
+    sample->report.cluster_files[file] = hash.ok() ? *hash : "";
     if (!hash.ok()) {
       sample->notes.push_back("cluster file " + file + ": " + hash.status().message() +
                               "; reporting an empty hash (the server flags it as drift)");
@@ -304,55 +308,24 @@ Result<Identity> LoadIdentity(const RunOptions& options) {
   return identity;
 }
 
-Result<std::vector<ClusterFile>> ParseAnswerFiles(const json& doc) {
-  std::vector<ClusterFile> files;
-  auto list = doc.find("cluster_files");
-  if (list == doc.end()) return files;
-  if (!list->is_array()) return InvalidArgument("field cluster_files: not a list");
-  if (list->size() > kMaxAnswerFiles) {
-    return InvalidArgument("field cluster_files: more than " + std::to_string(kMaxAnswerFiles) +
-                           " files");
-  }
-  for (size_t i = 0; i < list->size(); ++i) {
-    const json& item = (*list)[i];
-    std::string field = "field cluster_files[" + std::to_string(i) + "]";
-    if (!item.is_object()) return InvalidArgument(field + ": not an object");
-    auto path = item.find("path");
-    auto mode = item.find("mode");
-    auto content = item.find("content");
-    if (path == item.end() || !path->is_string()) {
-      return InvalidArgument(field + ".path: missing or not a string");
-    }
-    if (content == item.end() || !content->is_string()) {
-      return InvalidArgument(field + ".content: missing or not a string");
-    }
-    if (mode == item.end() || !mode->is_number_unsigned() || mode->get<uint64_t>() > 0777) {
-      return InvalidArgument(field + ".mode: missing or not an integer within 0777 (octal)");
-    }
-    files.push_back({path->get<std::string>(), static_cast<uint32_t>(mode->get<uint64_t>()),
-                     content->get<std::string>()});
-  }
-  return files;
-}
-
 // Writes the files of a heartbeat answer. Nothing here fails the beat: the
 // server took it; a problem is logged (once) and the drift stays visible.
-void ApplyAnswerFiles(const json& doc, const std::string& answer_source, const SamplePaths& paths,
-                      const NodeConfig& config, const HeartbeatSample& sample,
-                      std::set<std::string>* logged_notes) {
+void ApplyAnswerFiles(const HeartbeatAnswer& answer, const std::string& answer_source,
+                      const SamplePaths& paths, const NodeConfig& config,
+                      const HeartbeatSample& sample, std::set<std::string>* logged_notes) {
   auto warn_once = [&](const std::string& message) {
     if (logged_notes->insert(message).second) GC_LOG(Warning) << message;
   };
-  Result<std::vector<ClusterFile>> files = ParseAnswerFiles(doc);
-  if (!files.ok()) {
-    warn_once(answer_source + ": " + files.status().message() +
+  if (!answer.cluster_files_status.ok()) {
+    warn_once(answer_source + ": " + answer.cluster_files_status.message() +
               "; cluster files not updated (is the server of the same goldcast version?)");
     return;
   }
-  for (const ClusterFile& file : *files) {
-    auto reported = sample.cluster_files.find(file.path);
+  const std::map<std::string, std::string>& reported_files = sample.report.cluster_files;
+  for (const ClusterFile& file : answer.cluster_files) {
+    auto reported = reported_files.find(file.path);
     // The server answered a beat older than the file: already up to date.
-    if (reported != sample.cluster_files.end() && reported->second == Sha256Hex(file.content)) {
+    if (reported != reported_files.end() && reported->second == Sha256Hex(file.content)) {
       continue;
     }
     Status written = WriteClusterFile(paths.fs_root, config, file);
@@ -373,26 +346,16 @@ Status Beat(NodeClient& client, const SamplePaths& paths, BootKind boot,
     if (logged_notes->insert(note).second) GC_LOG(Warning) << note;
   }
   const std::string path = "/v1/node/heartbeat";
-  GC_ASSIGN_OR_RETURN(std::string answer, client.PostJson(path, HeartbeatJson(sample)));
-  bool accepted = false;
-  json doc;
-  if (answer.size() <= kMaxAnswerBytes) {
-    try {
-      doc = json::parse(answer);
-      auto ok = doc.is_object() ? doc.find("ok") : doc.end();
-      accepted = doc.is_object() && ok != doc.end() && ok->is_boolean() && ok->get<bool>();
-    } catch (const json::exception&) {
-      accepted = false;
-    }
-  }
-  if (!accepted) {
+  GC_ASSIGN_OR_RETURN(std::string body, client.PostJson(path, EncodeHeartbeat(sample.report)));
+  Result<HeartbeatAnswer> answer = DecodeHeartbeatAnswer(body);
+  if (!answer.ok() || !answer->ok) {
     return Status(Code::kUnsupported, "POST " + client.config().server + path +
                                           ": the server did not answer {\"ok\":true} but '" +
-                                          answer.substr(0, 200) +
+                                          body.substr(0, 200) +
                                           "' (is this a goldcast server of the same version?)");
   }
-  ApplyAnswerFiles(doc, "answer of POST " + client.config().server + path, paths, client.config(),
-                   sample, logged_notes);
+  ApplyAnswerFiles(*answer, "answer of POST " + client.config().server + path, paths,
+                   client.config(), sample, logged_notes);
   return Status::Ok();
 }
 
@@ -414,20 +377,6 @@ Clock::duration NextDelay(int interval_s, int failures, std::mt19937_64& random)
 
 }  // namespace
 
-Result<std::vector<ClusterFile>> ParseHeartbeatAnswer(std::string_view answer) {
-  if (answer.size() > kMaxAnswerBytes) {
-    return InvalidArgument("heartbeat answer larger than " + std::to_string(kMaxAnswerBytes) +
-                           " bytes");
-  }
-  try {
-    json doc = json::parse(answer);
-    if (!doc.is_object()) return InvalidArgument("heartbeat answer: not a JSON object");
-    return ParseAnswerFiles(doc);
-  } catch (const json::exception& e) {
-    return InvalidArgument(std::string("heartbeat answer: not JSON: ") + e.what());
-  }
-}
-
 Status WriteClusterFile(const std::string& fs_root, const NodeConfig& config,
                         const ClusterFile& file) {
   GC_RETURN_IF_ERROR(ValidateRelativePath(file.path).WithContext(
@@ -438,7 +387,7 @@ Status WriteClusterFile(const std::string& fs_root, const NodeConfig& config,
                            ", which is not one of node.json's cluster_files: refused (reinstall "
                            "the node to give it the profile's new cluster files)");
   }
-  if (file.mode > 0777) {
+  if (file.mode > kMaxClusterFileMode) {
     return InvalidArgument("cluster file " + file.path + ": mode beyond 0777 refused");
   }
   std::string shown = JoinPath(fs_root, file.path);
@@ -464,8 +413,8 @@ const char* BootKindName(BootKind boot) {
 Result<HeartbeatSample> SampleNode(const SamplePaths& paths, const NodeConfig& config,
                                    BootKind boot) {
   HeartbeatSample sample;
-  sample.boot = boot;
-  sample.image = config.image;
+  sample.report.boot = BootKindName(boot);
+  sample.report.image = config.image;
   GC_RETURN_IF_ERROR(SampleLoad(paths, &sample));
   GC_RETURN_IF_ERROR(SampleUptime(paths, &sample));
   GC_RETURN_IF_ERROR(SampleMemory(paths, &sample));
@@ -473,26 +422,6 @@ Result<HeartbeatSample> SampleNode(const SamplePaths& paths, const NodeConfig& c
   SampleKernel(paths, &sample);
   SampleClusterFiles(paths, config, &sample);
   return sample;
-}
-
-std::string HeartbeatJson(const HeartbeatSample& sample) {
-  nlohmann::ordered_json doc;
-  doc["format"] = 1;
-  doc["boot"] = BootKindName(sample.boot);
-  doc["image"] = sample.image;
-  doc["kernel"] = {{"release", sample.kernel_release},
-                   {"version", sample.kernel_version},
-                   {"artifact", sample.kernel_artifact}};
-  doc["uptime_s"] = sample.uptime_s;
-  doc["load"] = sample.load;
-  doc["cpus"] = sample.cpus;
-  doc["cpu_mhz"] = sample.cpu_mhz;
-  doc["mem_total_kb"] = sample.mem_total_kb;
-  doc["mem_available_kb"] = sample.mem_available_kb;
-  doc["cluster_files"] = nlohmann::ordered_json::object();
-  for (const auto& [path, hash] : sample.cluster_files) doc["cluster_files"][path] = hash;
-  // Replace, not throw, should a kernel version string hold invalid UTF-8.
-  return doc.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 Status RunAgent(const RunOptions& options) {

@@ -4,16 +4,13 @@
 // per node and flags drift from it.
 #pragma once
 
-#include <array>
-#include <cstdint>
-#include <map>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "common/status.h"
 #include "node-agent/node_config.h"
-#include "node-agent/node_identity.h"
+#include "protocol/cluster_file.h"
+#include "protocol/heartbeat.h"
 
 namespace gc {
 
@@ -32,19 +29,10 @@ enum class BootKind { kInstalled, kDiskless };
 const char* BootKindName(BootKind boot);
 
 struct HeartbeatSample {
-  BootKind boot = BootKind::kInstalled;
-  std::string image;            // from the config: what was installed / booted
-  std::string kernel_release;   // uname -r
-  std::string kernel_version;   // uname -v
-  std::string kernel_artifact;  // goldcast.kernel= on the command line, or ""
-  double uptime_s = 0;
-  std::array<double, 3> load = {0, 0, 0};
-  uint64_t cpus = 0;
-  double cpu_mhz = 0;  // average over CPUs; 0 where /proc/cpuinfo has no "cpu MHz"
-  uint64_t mem_total_kb = 0;
-  uint64_t mem_available_kb = 0;
-  // Path -> SHA-256 hex; "" for a file that could not be read.
-  std::map<std::string, std::string> cluster_files;
+  // What is sent (EncodeHeartbeat), every sample set: image from the
+  // config, kernel_artifact from goldcast.kernel= on the command line,
+  // cpu_mhz the average over CPUs (0 where /proc/cpuinfo has no "cpu MHz").
+  HeartbeatReport report;
   // What could not be sampled and why (for the log; not sent).
   std::vector<std::string> notes;
 };
@@ -55,16 +43,6 @@ struct HeartbeatSample {
 // cmdline, "cpu MHz" or cluster file only adds a note.
 Result<HeartbeatSample> SampleNode(const SamplePaths& paths, const NodeConfig& config,
                                    BootKind boot);
-
-// The heartbeat body, exactly as docs/node-api.md lists it.
-std::string HeartbeatJson(const HeartbeatSample& sample);
-
-// The cluster files of a heartbeat answer (docs/node-api.md): the server's
-// copy of each file whose reported hash differs from it. Network input,
-// parsed strictly: at most 1 MiB and 64 files, each with a string `path`
-// and `content` and an integer `mode` within 0777; an error names the
-// field. No `cluster_files` field is an empty list.
-Result<std::vector<ClusterFile>> ParseHeartbeatAnswer(std::string_view answer);
 
 // Replaces FS_ROOT/file.path with the server's copy, if the path is one of
 // config.cluster_files (the server never gets to write anywhere else):

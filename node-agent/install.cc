@@ -9,21 +9,20 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 #include "common/env.h"
 #include "common/log.h"
 #include "common/progress.h"
 #include "common/text.h"
+#include "protocol/progress.h"
 
 namespace gc {
 
 namespace {
-
-using nlohmann::json;
 
 bool HasWord(std::string_view cmdline, std::string_view word) {
   std::stringstream words{std::string(cmdline)};
@@ -70,12 +69,9 @@ class Reporter {
   }
 
   Status Post(const std::string& phase, const Counts& counts, const std::string& message) {
-    json body = {{"phase", phase}, {"message", message}};
-    if (counts) {
-      body["done"] = counts->first;
-      body["total"] = counts->second;
-    }
-    return server_->PostProgress(body.dump());
+    ProgressReport report{phase, 0, 0, message};
+    if (counts) std::tie(report.done, report.total) = *counts;
+    return server_->PostProgress(EncodeProgress(report));
   }
 
   void Send(const std::string& phase, const Counts& counts, const std::string& message,
@@ -148,7 +144,7 @@ class Installer {
       }
     }
     GC_ASSIGN_OR_RETURN(std::string plan_text, server_->Get("/v1/node/plan"));
-    GC_ASSIGN_OR_RETURN(plan_, ParseInstallPlan(plan_text));
+    GC_ASSIGN_OR_RETURN(plan_, DecodeInstallPlan(plan_text));
     if (plan_.node_name != config_.node) {
       return InvalidArgument("the server's plan is for node '" + plan_.node_name +
                              "' but this node is '" + config_.node + "'");

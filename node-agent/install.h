@@ -18,10 +18,10 @@
 #include "common/subprocess.h"
 #include "common/tree_writer.h"
 #include "node-agent/disk_setup.h"
-#include "node-agent/install_plan.h"
 #include "node-agent/node_client.h"
 #include "node-agent/node_config.h"
 #include "node-agent/node_identity.h"
+#include "protocol/plan.h"
 
 namespace gc {
 

@@ -20,6 +20,7 @@
 #include "common/unique_fd.h"
 #include "node-agent/disk_setup.h"
 #include "node-agent/node_config.h"
+#include "protocol/cluster_file.h"
 
 namespace gc {
 
@@ -64,12 +65,6 @@ std::string RandomHex(size_t bytes);
 std::string RandomUuid();
 
 // ---- The node's identity ----
-
-struct ClusterFile {
-  std::string path;  // relative to the root, e.g. "etc/openmosix.map"
-  uint32_t mode = 0644;
-  std::string content;
-};
 
 struct IdentityOptions {
   std::string hostname;  // the node's name, e.g. "mosix3"

@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <nlohmann/json.hpp>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -18,13 +17,14 @@
 #include "common/manifest.h"
 #include "common/object_stream.h"
 #include "common/text.h"
+#include "protocol/heartbeat.h"
+#include "protocol/plan.h"
+#include "protocol/progress.h"
 #include "pxe/boot_service.h"
 
 namespace gc {
 
 namespace {
-
-using nlohmann::json;
 
 // Cached image indexes and module trees; a handful of groups at most.
 constexpr size_t kMaxCached = 8;
@@ -59,11 +59,6 @@ HttpResponse FromStatus(const Status& status) {
     default:
       return Fail(500, status.message());
   }
-}
-
-std::string Dump(const json& value) {
-  // Never throws: profile text that is not UTF-8 is replaced, not fatal.
-  return value.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 // Produces the frames of POST /v1/node/objects, one open file at a time.
@@ -257,41 +252,29 @@ HttpResponse NodeApi::Plan(const Node& node) {
   auto nodes = registry_->List();
   if (!nodes.ok()) return Fail(500, nodes.status().message());
 
+  InstallPlan plan;
+  plan.node_name = node.name;
+  // Without fixed addresses (proxy DHCP) the node keeps asking DHCP.
   bool fixed = profile_.network.dhcp_mode == DhcpMode::kAuthoritative;
-  json plan = {{"format", kNodeApiFormat},
-               {"server", server_url_},
-               {"node",
-                {{"name", node.name},
-                 {"index", node.index},
-                 {"mac", node.mac},
-                 {"ip", fixed ? node.ip : ""},
-                 {"prefix_length", profile_.network.prefix_length},
-                 {"gateway", ""},
-                 {"domain", profile_.naming.domain},
-                 {"group", node.group}}},
-               {"image",
-                {{"ref", target->image->ToString()},
-                 {"files", (*image)->files},
-                 {"bytes", (*image)->bytes}}},
-               {"kernel", nullptr},
-               {"kernel_args", profile_.groups.at(node.group).kernel_args},
-               {"cluster_files", json::array()}};
+  plan.ip = fixed ? node.ip : "";
+  plan.domain = profile_.naming.domain;
+  plan.image_ref = target->image->ToString();
+  plan.image_bytes = (*image)->bytes;
   if (target->kernel) {
-    plan["kernel"] = {{"ref", target->kernel->ToString()},
-                      {"release", target->kernel_release},
-                      {"has_modules", target->kernel_has_modules}};
+    plan.has_kernel = true;
+    plan.kernel_ref = target->kernel->ToString();
+    plan.kernel_release = target->kernel_release;
+    plan.kernel_has_modules = target->kernel_has_modules;
   }
-  for (const ClusterFile& file : ClusterFiles(profile_, *nodes)) {
-    plan["cluster_files"].push_back(
-        {{"path", file.path}, {"mode", file.mode}, {"content", file.content}});
-  }
+  plan.kernel_args = profile_.groups.at(node.group).kernel_args;
+  plan.cluster_files = ClusterFiles(profile_, *nodes);
   {
     std::lock_guard<std::mutex> lock(mu_);
     served_[node.name] = PlanRefs{target->image, target->kernel};
   }
   GC_LOG(Info) << "plan for " << node.name << ": image " << target->image->ToString() << ", kernel "
                << (target->kernel ? target->kernel->ToString() : "of the image");
-  return HttpResponse::Json(200, Dump(plan));
+  return HttpResponse::Json(200, EncodeInstallPlan(plan));
 }
 
 HttpResponse NodeApi::Image(const Node& node, const std::string& rest) {
@@ -411,56 +394,60 @@ HttpResponse NodeApi::Objects(const Node& node, const std::string& body) {
 }
 
 HttpResponse NodeApi::Progress(const Node& node, const std::string& body) {
-  Result<InstallProgress> progress = ParseProgress(body);
-  if (!progress.ok()) return Fail(400, progress.status().message());
-  Result<Node> updated = registry_->RecordProgress(node.name, *progress, env_->NowNanos());
+  Result<ProgressReport> report = DecodeProgress(body);
+  if (!report.ok()) return Fail(400, report.status().message());
+  const InstallProgress progress{*report, /*time_ns=*/0};  // the registry sets the time
+  Result<Node> updated = registry_->RecordProgress(node.name, progress, env_->NowNanos());
   if (!updated.ok()) return FromStatus(updated.status());
-  if (progress->phase == "done") {
+  if (progress.phase == "done") {
     GC_LOG(Info) << node.name << ": installed; its next boot boots the disk";
-  } else if (progress->phase == "failed") {
-    GC_LOG(Warning) << node.name << ": install failed: " << progress->message;
+  } else if (progress.phase == "failed") {
+    GC_LOG(Warning) << node.name << ": install failed: " << progress.message;
   } else {
-    GC_LOG(Debug) << node.name << ": install " << progress->phase << " " << progress->done << "/"
-                  << progress->total << " " << progress->message;
+    GC_LOG(Debug) << node.name << ": install " << progress.phase << " " << progress.done << "/"
+                  << progress.total << " " << progress.message;
   }
   return HttpResponse::Json(200, "{\"ok\":true}");
 }
 
 HttpResponse NodeApi::Beat(const Node& node, const std::string& body) {
-  Result<Heartbeat> beat = ParseHeartbeat(body);
-  if (!beat.ok()) return Fail(400, beat.status().message());
+  Result<HeartbeatReport> report = DecodeHeartbeat(body);
+  if (!report.ok()) return Fail(400, report.status().message());
+  // The registry sets the time; the stored report holds the known fields only.
+  const Heartbeat beat{*report, /*time_ns=*/0, EncodeHeartbeat(*report)};
   int64_t now = env_->NowNanos();
-  Result<Node> updated = registry_->RecordHeartbeat(node.name, *beat, now);
+  Result<Node> updated = registry_->RecordHeartbeat(node.name, beat, now);
   if (!updated.ok()) return FromStatus(updated.status());
   if (node.heartbeat.time_ns == 0) {
-    GC_LOG(Info) << node.name << ": first heartbeat (" << beat->boot << ", image "
-                 << (beat->image.empty() ? "?" : beat->image) << ")";
+    GC_LOG(Info) << node.name << ": first heartbeat (" << beat.boot << ", image "
+                 << (beat.image.empty() ? "?" : beat.image) << ")";
   }
-  json answer = {{"ok", true}, {"time_ns", now}, {"cluster_files", json::array()}};
+  HeartbeatAnswer answer;
+  answer.ok = true;
+  answer.time_ns = now;
   // Cluster files follow the registry (a new node changes the openMosix
   // map): an installed node gets the server's copy of each file it reports
   // with another hash, writes it and reports the new hash next beat, so the
   // drift clears. A diskless node's root is RAM, rebuilt from the plan at
   // every boot: nothing to converge. Files the node does not report are not
   // in its node.json and it would refuse them anyway.
-  if (beat->boot == "installed" && !beat->cluster_files.empty()) {
+  if (beat.boot == "installed" && !beat.cluster_files.empty()) {
     Result<std::vector<Node>> nodes = registry_->List();
     if (!nodes.ok()) {
       GC_LOG(Warning) << node.name << ": heartbeat recorded, but no cluster files sent: "
                       << nodes.status().message();
     } else {
       for (const ClusterFile& file : ClusterFiles(profile_, *nodes)) {
-        auto reported = beat->cluster_files.find(file.path);
-        if (reported == beat->cluster_files.end() || reported->second == Sha256Hex(file.content)) {
+        auto reported = beat.cluster_files.find(file.path);
+        if (reported == beat.cluster_files.end() || reported->second == Sha256Hex(file.content)) {
           continue;
         }
         GC_LOG(Info) << node.name << ": sending " << file.path << " (its copy differs)";
-        answer["cluster_files"].push_back(
-            {{"path", file.path}, {"mode", file.mode}, {"content", file.content}});
+        answer.cluster_files.push_back(file);
       }
     }
   }
-  return HttpResponse::Json(200, Dump(answer));
+  return HttpResponse::Json(200, EncodeHeartbeatAnswer(answer));
 }
 
 Result<std::shared_ptr<const NodeApi::ImageIndex>> NodeApi::LoadImage(const ImageRef& ref) {

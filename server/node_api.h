@@ -27,21 +27,12 @@
 namespace gc {
 
 constexpr char kNodeApiPrefix[] = "/v1/node/";
-constexpr int kNodeApiFormat = 1;
 // JSON bodies (progress, heartbeat).
 constexpr size_t kNodeApiMaxJsonBytes = 1 << 20;
 // POST /v1/node/objects: its body, and the number of hashes in it. The HTTP
 // server's max_body_bytes must allow this much.
 constexpr size_t kNodeApiMaxBodyBytes = 8 << 20;
 constexpr size_t kNodeApiMaxObjects = 100000;
-
-// The bodies of POST /v1/node/progress and /v1/node/heartbeat, checked
-// field by field: a wrong type, a missing required field or a value out of
-// bounds is kInvalidArgument naming the field. Unknown fields are ignored
-// (a newer agent may send more). ParseHeartbeat sets Heartbeat::json to the
-// known fields only; time_ns stays 0 (the server's clock sets it).
-Result<InstallProgress> ParseProgress(std::string_view body);
-Result<Heartbeat> ParseHeartbeat(std::string_view body);
 
 class NodeApi {
  public:

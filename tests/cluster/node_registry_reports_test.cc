@@ -347,14 +347,5 @@ TEST(SecretEqualsTest, ExactMatchOnly) {
   EXPECT_FALSE(SecretEquals("", ""));  // a node without a secret never authenticates
 }
 
-TEST(InstallPhaseTest, KnowsTheDocumentedPhases) {
-  for (const char* phase :
-       {"partition", "format", "image", "kernel", "identity", "bootloader", "done", "failed"}) {
-    EXPECT_TRUE(IsInstallPhase(phase)) << phase;
-  }
-  EXPECT_FALSE(IsInstallPhase(""));
-  EXPECT_FALSE(IsInstallPhase("Done"));
-}
-
 }  // namespace
 }  // namespace gc

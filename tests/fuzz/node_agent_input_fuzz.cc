@@ -1,14 +1,17 @@
 // Fuzzes what goldcast-agent reads before it trusts anything: the install
-// plan the server sends (ParseInstallPlan), its own /etc/goldcast/node.json
+// plan the server sends (DecodeInstallPlan), the answer to its heartbeats
+// (DecodeHeartbeatAnswer), its own /etc/goldcast/node.json
 // (ParseNodeConfig) and the kernel command line of a diskless or installer
-// boot (NodeConfigFromCmdline). Every input goes to all three. Never crash
+// boot (NodeConfigFromCmdline). Every input goes to all four. Never crash
 // or throw; invariants:
-// - an accepted plan keeps the promises of install_plan.h (host name,
+// - an accepted plan keeps the promises of protocol/plan.h (host name,
 //   NAME@N refs, a safe kernel release, relative cluster file paths, modes
-//   up to 07777, kernel_args without control characters, no negative
-//   numbers), and the node.json the installer writes from it (image,
-//   kernel, cluster file paths) is one ParseNodeConfig accepts: else an
-//   installed node could never start `goldcast-agent run`;
+//   up to 0777, kernel_args without control characters), encodes to a plan
+//   that decodes the same, and the node.json the installer writes from it
+//   (image, kernel, cluster file paths) is one ParseNodeConfig accepts:
+//   else an installed node could never start `goldcast-agent run`;
+// - the cluster files of an answer are at most 64, with relative paths and
+//   modes up to 0777;
 // - an accepted config, from JSON or from a command line, survives
 //   SerializeNodeConfig -> ParseNodeConfig, and written as a command line
 //   (as the boot script does) it reads back the same;
@@ -18,10 +21,12 @@
 #include <cstdlib>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/manifest.h"
-#include "node-agent/install_plan.h"
 #include "node-agent/node_config.h"
+#include "protocol/heartbeat.h"
+#include "protocol/plan.h"
 
 namespace {
 
@@ -79,8 +84,18 @@ void CheckConfig(const gc::NodeConfig& config, const char* source) {
   if (!SameConfig(expected, *booted)) Fail(source, "config changed on the cmdline round trip");
 }
 
+void CheckClusterFiles(const std::vector<gc::ClusterFile>& files) {
+  if (files.size() > 64) Fail("more than 64 cluster files accepted", "");
+  for (const gc::ClusterFile& file : files) {
+    if (!gc::ValidateRelativePath(file.path).ok() || file.path == ".") {
+      Fail("bad cluster file path accepted", file.path);
+    }
+    if (file.mode > 0777) Fail("cluster file mode above 0777", file.path);
+  }
+}
+
 void CheckPlan(std::string_view input) {
-  gc::Result<gc::InstallPlan> parsed = gc::ParseInstallPlan(input);
+  gc::Result<gc::InstallPlan> parsed = gc::DecodeInstallPlan(input);
   if (!parsed.ok()) {
     CheckError(parsed.status(), "plan: ");
     return;
@@ -91,9 +106,6 @@ void CheckPlan(std::string_view input) {
   }
   if (!OnlyChars(plan.domain, "-.")) Fail("bad domain accepted", plan.domain);
   if (!OnlyChars(plan.ip, ".:")) Fail("bad ip accepted", plan.ip);
-  if (plan.node_index < 0 || plan.prefix_length < 0) {
-    Fail("negative number accepted", std::to_string(plan.node_index));
-  }
   if (!IsRef(plan.image_ref)) Fail("bad image ref accepted", plan.image_ref);
   if (plan.has_kernel) {
     if (!IsRef(plan.kernel_ref)) Fail("bad kernel ref accepted", plan.kernel_ref);
@@ -107,12 +119,11 @@ void CheckPlan(std::string_view input) {
   for (char c : plan.kernel_args) {
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) Fail("control in kernel_args", "");
   }
-  for (const gc::ClusterFile& file : plan.cluster_files) {
-    if (!gc::ValidateRelativePath(file.path).ok() || file.path == ".") {
-      Fail("bad cluster file path accepted", file.path);
-    }
-    if (file.mode > 07777) Fail("cluster file mode above 07777", file.path);
-  }
+  CheckClusterFiles(plan.cluster_files);
+  std::string encoded = gc::EncodeInstallPlan(plan);
+  gc::Result<gc::InstallPlan> again = gc::DecodeInstallPlan(encoded);
+  if (!again.ok()) Fail("accepted plan, encoded, does not decode", again.status().message());
+  if (!(*again == plan)) Fail("plan changed on the round trip", encoded);
 
   // The installer's node.json: the plan's facts with the installer's own.
   gc::NodeConfig config;
@@ -123,6 +134,19 @@ void CheckPlan(std::string_view input) {
   config.kernel = plan.has_kernel ? plan.kernel_ref : "";
   for (const gc::ClusterFile& file : plan.cluster_files) config.cluster_files.push_back(file.path);
   CheckConfig(config, "node.json written from an accepted plan");
+}
+
+void CheckAnswer(std::string_view input) {
+  gc::Result<gc::HeartbeatAnswer> answer = gc::DecodeHeartbeatAnswer(input);
+  if (!answer.ok()) {
+    CheckError(answer.status(), "heartbeat answer: ");
+    return;
+  }
+  if (!answer->cluster_files_status.ok()) {
+    CheckError(answer->cluster_files_status, "heartbeat answer: ");
+    if (!answer->cluster_files.empty()) Fail("files kept from a malformed list", "");
+  }
+  CheckClusterFiles(answer->cluster_files);
 }
 
 void CheckNodeConfig(std::string_view input) {
@@ -149,6 +173,7 @@ void CheckCmdline(std::string_view input) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view input(reinterpret_cast<const char*>(data), size);
   CheckPlan(input);
+  CheckAnswer(input);
   CheckNodeConfig(input);
   CheckCmdline(input);
   return 0;

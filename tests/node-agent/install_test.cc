@@ -393,7 +393,7 @@ TEST(InstallTest, BootEntryWithoutKernelArtifactUsesTheImagesNewestKernel) {
   WriteTestFile(root.Sub("boot/vmlinuz-6.1.0-9-amd64"), "k9");
   WriteTestFile(root.Sub("boot/vmlinuz-6.1.0-13-amd64"), "k13");
   WriteTestFile(root.Sub("boot/initrd.img-6.1.0-13-amd64"), "i13");
-  auto plan = ParseInstallPlan(testing::PlanJson().dump());
+  auto plan = DecodeInstallPlan(testing::PlanJson().dump());
   plan->has_kernel = false;
   DiskInfo disk{"vda", "/dev/vda", 1ull << 30, 512};
   auto disk_plan = PlanDisk(R"({"disks":[]})", disk, 0);

@@ -14,6 +14,7 @@
 #include "common/http_server.h"
 #include "common/object_stream.h"
 #include "imager/import_export.h"
+#include "protocol/plan.h"
 #include "tests/testing/fault_env.h"
 #include "tests/testing/http_test_support.h"
 #include "tests/testing/lab_profile.h"
@@ -191,19 +192,11 @@ TEST_F(NodeApiTest, PlanNamesTheResolvedImageKernelAndClusterFiles) {
   ASSERT_EQ(response.status, 200) << response.body;
   EXPECT_EQ(response.content_type, "application/json");
   json plan = json::parse(response.body);
-  EXPECT_EQ(plan["format"], 1);
-  EXPECT_EQ(plan["server"], "http://10.77.0.1:8470");
-  EXPECT_EQ(plan["node"], json({{"name", "mosix1"},
-                                {"index", 1},
-                                {"mac", "52:54:00:00:00:01"},
-                                {"ip", "10.77.0.10"},
-                                {"prefix_length", 24},
-                                {"gateway", ""},
-                                {"domain", "cluster.local"},
-                                {"group", "compute"}}));
-  EXPECT_EQ(plan["image"]["ref"], "compute@1");
-  EXPECT_EQ(plan["image"]["files"], 2);
-  EXPECT_EQ(plan["image"]["bytes"], 7 + 20);
+  EXPECT_EQ(plan["format"], 2);
+  EXPECT_FALSE(plan.contains("server"));
+  EXPECT_EQ(plan["node"],
+            json({{"name", "mosix1"}, {"ip", "10.77.0.10"}, {"domain", "cluster.local"}}));
+  EXPECT_EQ(plan["image"], json({{"ref", "compute@1"}, {"bytes", 7 + 20}}));
   EXPECT_EQ(plan["kernel"],
             json({{"ref", "tiny@1"}, {"release", "6.1.176"}, {"has_modules", true}}));
   EXPECT_EQ(plan["kernel_args"], "quiet");
@@ -216,6 +209,13 @@ TEST_F(NodeApiTest, PlanNamesTheResolvedImageKernelAndClusterFiles) {
   json plain = json::parse(Get("/v1/node/plan", "mosix2").body);
   EXPECT_TRUE(plain["kernel"].is_null());  // keeps the image's kernel
   EXPECT_EQ(plain["node"]["ip"], "10.77.0.11");
+
+  // What the agent reads back (protocol/plan.h).
+  Result<InstallPlan> decoded = DecodeInstallPlan(response.body);
+  ASSERT_TRUE(decoded.ok()) << decoded.status().message();
+  EXPECT_EQ(decoded->node_name, "mosix1");
+  EXPECT_EQ(decoded->kernel_release, "6.1.176");
+  EXPECT_EQ(decoded->cluster_files, ClusterFiles(profile_, registry_->List().value()));
 }
 
 TEST_F(NodeApiTest, PlanFailsClearlyWhenTheImageDoesNotExist) {

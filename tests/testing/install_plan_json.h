@@ -8,10 +8,9 @@
 namespace gc::testing {
 
 inline nlohmann::json PlanJson() {
-  return nlohmann::json::parse(R"({"format":1,"server":"http://10.77.0.1:8470",
-    "node":{"name":"mosix3","index":3,"mac":"52:54:00:12:34:03","ip":"10.77.0.12",
-            "prefix_length":24,"gateway":"","domain":"cluster.local","group":"compute"},
-    "image":{"ref":"compute@2","files":4,"bytes":100},
+  return nlohmann::json::parse(R"({"format":2,
+    "node":{"name":"mosix3","ip":"10.77.0.12","domain":"cluster.local"},
+    "image":{"ref":"compute@2","bytes":100},
     "kernel":{"ref":"tiny@1","release":"6.1.176","has_modules":true},
     "kernel_args":"quiet",
     "cluster_files":[{"path":"etc/openmosix.map","mode":420,"content":"1 10.77.0.10 4\n"}]})");

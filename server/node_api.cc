@@ -11,6 +11,7 @@
 #include <unordered_set>
 
 #include "cluster/cluster_files.h"
+#include "cluster/install_plan.h"
 #include "common/fs_walk.h"
 #include "common/hash.h"
 #include "common/log.h"
@@ -139,7 +140,6 @@ class FrameProducer {
 struct NodeApi::ImageIndex {
   std::string manifest;  // serialised
   std::unordered_set<std::string> hashes;
-  uint64_t files = 0;
   uint64_t bytes = 0;
 };
 
@@ -149,11 +149,10 @@ struct NodeApi::ModulesTree {
 };
 
 NodeApi::NodeApi(const ClusterProfile& profile, NodeRegistry* registry, TargetResolver* resolver,
-                 std::string server_url, Env* env)
+                 Env* env)
     : profile_(profile),
       registry_(registry),
       resolver_(resolver),
-      server_url_(std::move(server_url)),
       env_(env),
       images_(kMaxCached),
       modules_(kMaxCached) {}
@@ -239,41 +238,21 @@ std::vector<NodeApi::PlanRefs> NodeApi::Allowed(const Node& node) {
 HttpResponse NodeApi::Plan(const Node& node) {
   Result<GroupTarget> target = resolver_->ResolveNode(node);
   if (!target.ok()) return FromStatus(target.status());
-  if (!target->image) {
-    GC_LOG(Error) << "plan for " << node.name << ": " << target->image_error;
-    return Fail(500, target->image_error + " (capture or import it first)");
-  }
-  if (!target->kernel_spec.empty() && !target->kernel) {
-    GC_LOG(Error) << "plan for " << node.name << ": " << target->kernel_error;
-    return Fail(500, target->kernel_error);
+  if (Status installable = CheckInstallable(*target); !installable.ok()) {
+    GC_LOG(Error) << "plan for " << node.name << ": " << installable.message();
+    return FromStatus(installable);
   }
   auto image = LoadImage(*target->image);
   if (!image.ok()) return Fail(500, image.status().message());
   auto nodes = registry_->List();
   if (!nodes.ok()) return Fail(500, nodes.status().message());
-
-  InstallPlan plan;
-  plan.node_name = node.name;
-  // Without fixed addresses (proxy DHCP) the node keeps asking DHCP.
-  bool fixed = profile_.network.dhcp_mode == DhcpMode::kAuthoritative;
-  plan.ip = fixed ? node.ip : "";
-  plan.domain = profile_.naming.domain;
-  plan.image_ref = target->image->ToString();
-  plan.image_bytes = (*image)->bytes;
-  if (target->kernel) {
-    plan.has_kernel = true;
-    plan.kernel_ref = target->kernel->ToString();
-    plan.kernel_release = target->kernel_release;
-    plan.kernel_has_modules = target->kernel_has_modules;
-  }
-  plan.kernel_args = profile_.groups.at(node.group).kernel_args;
-  plan.cluster_files = ClusterFiles(profile_, *nodes);
+  InstallPlan plan = MakeInstallPlan(profile_, node, *target, *nodes, (*image)->bytes);
   {
     std::lock_guard<std::mutex> lock(mu_);
     served_[node.name] = PlanRefs{target->image, target->kernel};
   }
-  GC_LOG(Info) << "plan for " << node.name << ": image " << target->image->ToString() << ", kernel "
-               << (target->kernel ? target->kernel->ToString() : "of the image");
+  GC_LOG(Info) << "plan for " << node.name << ": image " << plan.image_ref << ", kernel "
+               << (target->kernel ? plan.kernel_ref : "of the image");
   return HttpResponse::Json(200, EncodeInstallPlan(plan));
 }
 
@@ -459,7 +438,6 @@ Result<std::shared_ptr<const NodeApi::ImageIndex>> NodeApi::LoadImage(const Imag
       if (entry.type == EntryType::kFile) index->hashes.insert(entry.hash);
     }
     ManifestTotals totals = ComputeTotals(manifest);
-    index->files = totals.files;
     index->bytes = totals.file_bytes;
     index->manifest = SerializeManifest(manifest);
     return index;

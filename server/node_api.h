@@ -36,11 +36,10 @@ constexpr size_t kNodeApiMaxObjects = 100000;
 
 class NodeApi {
  public:
-  // `server_url` is what plans tell nodes to use ("http://10.77.0.1:8470");
   // `env` gives the clock that stamps reports. The registry and the
   // resolver must outlive the NodeApi.
   NodeApi(const ClusterProfile& profile, NodeRegistry* registry, TargetResolver* resolver,
-          std::string server_url, Env* env = Env::Default());
+          Env* env = Env::Default());
   ~NodeApi();
   NodeApi(const NodeApi&) = delete;
   NodeApi& operator=(const NodeApi&) = delete;
@@ -77,7 +76,6 @@ class NodeApi {
   const ClusterProfile& profile_;
   NodeRegistry* registry_;
   TargetResolver* resolver_;
-  const std::string server_url_;
   Env* env_;
 
   std::mutex mu_;

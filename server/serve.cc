@@ -170,7 +170,7 @@ struct Areas {
         const std::string& boot_files)
       : resolver(profile, state_dir),
         boot(profile, registry, &resolver, boot_files),
-        node_api(profile, registry, &resolver, ServerUrl(profile)) {
+        node_api(profile, registry, &resolver) {
     // The node API has its own methods (POST for reports and objects);
     // the boot service is read-only.
     router.Add("node API", NodeApi::Handles,

@@ -79,8 +79,7 @@ class NodeApiTest : public ::testing::Test {
     ASSERT_TRUE(registry_->SetGroup("mosix2", "plain").ok());
     secret1_ = one->install_secret;
     secret2_ = two->install_secret;
-    api_ = std::make_unique<NodeApi>(profile_, registry_.get(), &resolver_, "http://10.77.0.1:8470",
-                                     &env_);
+    api_ = std::make_unique<NodeApi>(profile_, registry_.get(), &resolver_, &env_);
   }
 
   HttpRequest Request(const std::string& method, const std::string& path,
@@ -220,7 +219,7 @@ TEST_F(NodeApiTest, PlanNamesTheResolvedImageKernelAndClusterFiles) {
 
 TEST_F(NodeApiTest, PlanFailsClearlyWhenTheImageDoesNotExist) {
   profile_.groups["compute"].image = "ghost";
-  api_ = std::make_unique<NodeApi>(profile_, registry_.get(), &resolver_, "http://x", &env_);
+  api_ = std::make_unique<NodeApi>(profile_, registry_.get(), &resolver_, &env_);
   HttpResponse response = Get("/v1/node/plan");
   EXPECT_EQ(response.status, 500);
   EXPECT_THAT(response.body, HasSubstr("image 'ghost' of group compute"));

@@ -1,0 +1,28 @@
+// The install plan of one node: what GET /v1/node/plan answers, made from
+// the same target resolution as the node's boot script, so the installer
+// and the boot service never disagree about what its group means.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "cluster/node_registry.h"
+#include "cluster/target_resolver.h"
+#include "common/status.h"
+#include "profiles/cluster_profile.h"
+#include "protocol/plan.h"
+
+namespace gc {
+
+// Fails with kInternal and the admin's next step when the group's image or
+// kernel cannot be resolved now (nothing captured, kernel not built).
+Status CheckInstallable(const GroupTarget& target);
+
+// The plan for `node` of a group resolved to `target` (CheckInstallable
+// passed); `nodes` is the whole registry (the openMosix map lists every
+// node) and `image_bytes` the apparent size of the image's files.
+InstallPlan MakeInstallPlan(const ClusterProfile& profile, const Node& node,
+                            const GroupTarget& target, const std::vector<Node>& nodes,
+                            uint64_t image_bytes);
+
+}  // namespace gc

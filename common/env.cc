@@ -1,6 +1,5 @@
 #include "common/env.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -11,6 +10,9 @@
 #include <chrono>
 #include <filesystem>
 #include <random>
+
+#include "common/list_dir.h"
+#include "common/unique_fd.h"
 
 namespace gc {
 
@@ -233,18 +235,12 @@ class RealEnv : public Env {
   }
 
   Result<std::vector<std::string>> ListDir(const std::string& path) override {
-    std::vector<std::string> names;
-    DIR* dir = ::opendir(path.c_str());
-    if (dir == nullptr) {
-      if (errno == ENOENT) return names;
+    UniqueFd dir(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dir.valid()) {
+      if (errno == ENOENT) return std::vector<std::string>();
       return ErrnoError("list " + path);
     }
-    while (struct dirent* ent = ::readdir(dir)) {
-      std::string_view name = ent->d_name;
-      if (name == "." || name == "..") continue;
-      names.emplace_back(name);
-    }
-    ::closedir(dir);
+    GC_ASSIGN_OR_RETURN(std::vector<std::string> names, ListDirFd(dir.get(), path));
     std::sort(names.begin(), names.end());
     return names;
   }

@@ -1,6 +1,5 @@
 #include "node-agent/node_identity.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -14,6 +13,7 @@
 #include <memory>
 #include <sstream>
 
+#include "common/list_dir.h"
 #include "common/log.h"
 #include "common/manifest.h"
 #include "common/text.h"
@@ -58,23 +58,6 @@ Status SplitParent(std::string_view relative, std::string* parent, std::string* 
 }
 
 std::string TempName(const std::string& name) { return "." + name + ".gc-" + RandomHex(6); }
-
-Result<std::vector<std::string>> ListDirFd(int dir_fd, const std::string& shown) {
-  int copy = ::dup(dir_fd);
-  if (copy < 0) return ErrnoError("dup directory fd of " + shown);
-  std::unique_ptr<DIR, int (*)(DIR*)> dir(::fdopendir(copy), ::closedir);
-  if (!dir) {
-    ::close(copy);
-    return ErrnoError("list " + shown);
-  }
-  ::rewinddir(dir.get());
-  std::vector<std::string> names;
-  while (dirent* item = ::readdir(dir.get())) {
-    std::string name = item->d_name;
-    if (name != "." && name != "..") names.push_back(name);
-  }
-  return names;
-}
 
 // Removes `name` in `dir_fd` and, for a directory, everything below it,
 // never following a symlink.

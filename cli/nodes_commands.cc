@@ -49,12 +49,6 @@ std::string Ago(int64_t ns, const char* never) {
   return std::to_string(seconds / 86400) + " d ago";
 }
 
-std::string JoinWords(const std::vector<std::string>& words, const char* separator) {
-  std::string out;
-  for (const std::string& word : words) out += (out.empty() ? "" : separator) + word;
-  return out;
-}
-
 std::string OrDash(const std::string& text) { return text.empty() ? "-" : text; }
 
 json ProgressJson(const InstallProgress& progress) {
@@ -163,7 +157,7 @@ void PrintNode(const Node& node, const std::vector<std::string>& drift,
       if (!beat.cluster_files.count(path)) PrintField("cluster file", path + " missing");
     }
   }
-  PrintField("drift", drift.empty() ? "-" : JoinWords(drift, ", "));
+  PrintField("drift", drift.empty() ? "-" : JoinStrings(drift, ", "));
   // What the comparison was made against, and why a part was not compared.
   auto group = expected.groups.find(node.group);
   if (group == expected.groups.end()) return;
@@ -213,7 +207,7 @@ void AddNodesCommands(CLI::App* app, CliContext* context) {
           const Heartbeat& beat = node.heartbeat;
           std::string kernel = beat.time_ns ? OrDash(beat.kernel_artifact) : "-";
           std::string image = beat.time_ns ? OrDash(beat.image) : "-";
-          std::string drift = OrDash(JoinWords(DriftReasons(node, expected), ","));
+          std::string drift = OrDash(JoinStrings(DriftReasons(node, expected), ","));
           std::printf(format, std::to_string(node.index).c_str(), node.name.c_str(),
                       node.mac.c_str(), OrDash(node.ip).c_str(), node.group.c_str(),
                       BootModeName(node.mode), NodeStateName(node.state),

@@ -224,7 +224,7 @@ Status Parser::ParseNodes(const Field& field, ClusterProfile* profile) {
       if (!profile->groups.count(node.group)) {
         return Error(*f, QuoteValue(node.group) +
                              " is not a group of this profile (expected one of " +
-                             JoinList(group_names) + ")");
+                             JoinStrings(group_names, ", ") + ")");
       }
     }
     profile->nodes.push_back(std::move(node));
@@ -314,15 +314,15 @@ Result<ClusterProfile> Parser::Parse(std::string_view text) {
     GC_ASSIGN_OR_RETURN(profile.default_group, yaml_.Text(*f, "a group name"));
     if (!profile.groups.count(profile.default_group)) {
       return Error(*f, QuoteValue(profile.default_group) +
-                           " is not a group of this profile (expected one of " + JoinList(names) +
-                           ")");
+                           " is not a group of this profile (expected one of " +
+                           JoinStrings(names, ", ") + ")");
     }
   } else if (profile.groups.size() == 1) {
     profile.default_group = profile.groups.begin()->first;
   } else {
-    return yaml_.At(
-        groups->key.Mark(), "default_group",
-        "missing (required when there is more than one group: one of " + JoinList(names) + ")");
+    return yaml_.At(groups->key.Mark(), "default_group",
+                    "missing (required when there is more than one group: one of " +
+                        JoinStrings(names, ", ") + ")");
   }
   if ((f = s.Get("nodes"))) GC_RETURN_IF_ERROR(ParseNodes(*f, &profile));
   if ((f = s.Get("openmosix"))) GC_RETURN_IF_ERROR(ParseOpenMosix(*f, &profile.openmosix));

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "common/text.h"
 
 namespace gc {
 
@@ -50,12 +51,6 @@ inline bool ParsePlainDecimal(std::string_view text, int64_t* out) {
   for (char c : text) value = value * 10 + (c - '0');
   *out = value;
   return true;
-}
-
-inline std::string JoinList(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
-  return out;
 }
 
 inline const char* YamlKind(const YAML::Node& node) {
@@ -234,14 +229,14 @@ class YamlReader {
   // A map with a fixed set of keys: any other key is an error naming them.
   Result<YamlSection> Map(const YamlField& field, const std::vector<std::string>& allowed) const {
     if (!field.value.IsMap()) {
-      return Error(field, "expected a map (with keys " + JoinList(allowed) + "), got " +
+      return Error(field, "expected a map (with keys " + JoinStrings(allowed, ", ") + "), got " +
                               YamlKind(field.value));
     }
     GC_ASSIGN_OR_RETURN(std::vector<YamlField> items, Entries(field, "settings"));
     for (const auto& item : items) {
       if (std::find(allowed.begin(), allowed.end(), item.key.Scalar()) == allowed.end()) {
         return At(item.key.Mark(), item.path,
-                  "unknown key (allowed: " + JoinList(allowed) + "; check the spelling)");
+                  "unknown key (allowed: " + JoinStrings(allowed, ", ") + "; check the spelling)");
       }
     }
     return YamlSection{field, std::move(items)};

@@ -179,16 +179,6 @@ Result<UniqueFd> OpenDirBeneath(const std::string& root, std::string_view relati
   return OpenDirBeneath(dir.get(), root, relative, options);
 }
 
-Status WriteAllFd(int fd, std::string_view data, std::string_view what) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return ErrnoError("write " + std::string(what));
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return Status::Ok();
-}
-
 Status WriteFileBeneath(const std::string& root, std::string_view relative, mode_t mode,
                         const std::function<Status(int fd)>& fill) {
   std::string parent, name;

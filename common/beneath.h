@@ -60,7 +60,4 @@ Status RemoveBeneath(const std::string& root, std::string_view relative);
 // as written.
 Result<std::string> ResolveInRoot(const std::string& root, std::string_view relative);
 
-// Writes all of `data` to `fd`, naming `what` on error.
-Status WriteAllFd(int fd, std::string_view data, std::string_view what);
-
 }  // namespace gc

@@ -18,18 +18,6 @@ namespace gc {
 
 namespace {
 
-Status WriteAll(int fd, std::string_view data, const std::string& path) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoError("write " + path);
-    }
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return Status::Ok();
-}
-
 std::string TempSuffix() {
   static thread_local std::mt19937_64 rng(std::random_device{}());
   return ".tmp." + std::to_string(::getpid()) + "." + std::to_string(rng() % 1000000000);
@@ -72,7 +60,7 @@ class RealWritableFile : public WritableFile {
   }
 
   Status Append(std::string_view data) override {
-    GC_RETURN_IF_ERROR(WriteAll(fd_.get(), data, path_));
+    GC_RETURN_IF_ERROR(WriteAllFd(fd_.get(), data, path_));
     size_ += data.size();
     return Status::Ok();
   }
@@ -283,6 +271,16 @@ Result<FileLock> FileLock::Acquire(const std::string& path, Mode mode, bool wait
     return ErrnoError("lock " + path);
   }
   return FileLock(std::move(fd));
+}
+
+Status WriteAllFd(int fd, std::string_view data, std::string_view what) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoError("write " + std::string(what));
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return Status::Ok();
 }
 
 std::string JoinPath(std::string_view a, std::string_view b) {

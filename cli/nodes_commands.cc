@@ -58,12 +58,6 @@ std::string Ago(int64_t ns, int64_t now_ns, const char* never) {
   return std::to_string(seconds / 86400) + " d ago";
 }
 
-std::string JoinWords(const std::vector<std::string>& words, const char* separator) {
-  std::string out;
-  for (const std::string& word : words) out += (out.empty() ? "" : separator) + word;
-  return out;
-}
-
 std::string OrDash(const std::string& text) { return text.empty() ? "-" : text; }
 
 void PrintField(const char* key, const std::string& value) {
@@ -83,7 +77,7 @@ void PrintNodeTable(const ClusterView& cluster) {
                 OrDash(node.ip).c_str(), node.group.c_str(), BootModeName(node.mode),
                 NodeStateName(node.state), Ago(node.last_seen_ns, cluster.now_ns, "never").c_str(),
                 Ago(beat.time_ns, cluster.now_ns, "-").c_str(), kernel.c_str(), image.c_str(),
-                OrDash(JoinWords(view.drift, ",")).c_str());
+                OrDash(JoinStrings(view.drift, ",")).c_str());
   }
 }
 
@@ -154,7 +148,7 @@ void PrintNode(const NodeView& view, int64_t now_ns) {
                                             : "never");
   PrintProgress(node.progress, now_ns);
   PrintHeartbeat(view, now_ns);
-  PrintField("drift", view.drift.empty() ? "-" : JoinWords(view.drift, ", "));
+  PrintField("drift", view.drift.empty() ? "-" : JoinStrings(view.drift, ", "));
   if (view.target) PrintGroupTarget(*view.target);
 }
 

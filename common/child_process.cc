@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -10,46 +9,12 @@
 #include <thread>
 
 #include "common/log.h"
+#include "common/spawn.h"
 #include "common/unique_fd.h"
-
-extern char** environ;
 
 namespace gc {
 
-namespace {
-
-// posix_spawn's C objects, destroyed on every return path.
-class SpawnAttributes {
- public:
-  SpawnAttributes() {
-    actions_ok_ = posix_spawn_file_actions_init(&actions_) == 0;
-    attr_ok_ = posix_spawnattr_init(&attr_) == 0;
-  }
-  ~SpawnAttributes() {
-    if (actions_ok_) posix_spawn_file_actions_destroy(&actions_);
-    if (attr_ok_) posix_spawnattr_destroy(&attr_);
-  }
-  SpawnAttributes(const SpawnAttributes&) = delete;
-  SpawnAttributes& operator=(const SpawnAttributes&) = delete;
-
-  bool ok() const { return actions_ok_ && attr_ok_; }
-  posix_spawn_file_actions_t* actions() { return &actions_; }
-  posix_spawnattr_t* attr() { return &attr_; }
-
- private:
-  posix_spawn_file_actions_t actions_;
-  posix_spawnattr_t attr_;
-  bool actions_ok_ = false;
-  bool attr_ok_ = false;
-};
-
-int DecodeWaitStatus(int wstatus) {
-  if (WIFEXITED(wstatus)) return WEXITSTATUS(wstatus);
-  if (WIFSIGNALED(wstatus)) return 128 + WTERMSIG(wstatus);
-  return -1;
-}
-
-}  // namespace
+using spawn_internal::DecodeWaitStatus;
 
 Result<std::unique_ptr<ChildProcess>> ChildProcess::Start(const std::vector<std::string>& argv,
                                                           const std::string& log_path) {
@@ -64,45 +29,15 @@ Result<std::unique_ptr<ChildProcess>> ChildProcess::Start(const std::vector<std:
     if (!log_fd.valid()) return ErrnoError("open log file " + log_path + " for " + name);
   }
 
-  SpawnAttributes spawn;
-  if (!spawn.ok()) return Internal("posix_spawn set-up failed for " + name);
-  posix_spawn_file_actions_t* actions = spawn.actions();
-  bool actions_ok = posix_spawn_file_actions_addopen(actions, 0, "/dev/null", O_RDONLY, 0) == 0;
-  if (log_fd.valid()) {
-    // dup2 clears O_CLOEXEC on the copies, so the child keeps 1 and 2.
-    actions_ok = actions_ok && posix_spawn_file_actions_adddup2(actions, log_fd.get(), 1) == 0 &&
-                 posix_spawn_file_actions_adddup2(actions, log_fd.get(), 2) == 0;
-  }
-  // A daemon must not keep a listening socket or a database of ours open
-  // just because some library forgot O_CLOEXEC.
-  actions_ok = actions_ok && posix_spawn_file_actions_addclosefrom_np(actions, 3) == 0;
-  if (!actions_ok) return Internal("posix_spawn file actions failed for " + name);
-
-  // The server blocks SIGTERM/SIGINT to handle them in a thread and ignores
-  // SIGPIPE; both would be inherited across exec and make the child deaf to
-  // Stop(). Its own process group keeps a terminal's Ctrl-C from reaching it
-  // directly: the supervisor decides when it stops.
-  sigset_t all, none;
-  sigfillset(&all);
-  sigemptyset(&none);
-  posix_spawnattr_t* attr = spawn.attr();
-  if (posix_spawnattr_setsigdefault(attr, &all) != 0 ||
-      posix_spawnattr_setsigmask(attr, &none) != 0 || posix_spawnattr_setpgroup(attr, 0) != 0 ||
-      posix_spawnattr_setflags(
-          attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP) != 0) {
-    return Internal("posix_spawn attributes failed for " + name);
-  }
-
-  std::vector<char*> args;
-  args.reserve(argv.size() + 1);
-  for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
-  args.push_back(nullptr);
-
-  pid_t pid = -1;
-  int err = posix_spawnp(&pid, name.c_str(), actions, attr, args.data(), environ);
-  if (err == ENOENT) return NotFound("'" + name + "' was not found in PATH");
-  if (err == EACCES) return IoError("'" + name + "' is not executable (check its permissions)");
-  if (err != 0) return ErrnoError("start " + name, err);
+  spawn_internal::SpawnOptions options;
+  options.stdout_fd = log_fd.get();  // -1 (inherited) without a log
+  options.stderr_fd = log_fd.get();
+  // Obeys Stop() whatever the server blocks or ignores; the supervisor, not
+  // a terminal's Ctrl-C, decides when it stops.
+  options.close_other_fds = true;
+  options.default_all_signals = true;
+  options.new_process_group = true;
+  GC_ASSIGN_OR_RETURN(pid_t pid, spawn_internal::Spawn(argv, options));
   GC_LOG(Debug) << "started " << name << " as pid " << pid;
   return std::unique_ptr<ChildProcess>(new ChildProcess(pid));
 }

@@ -26,7 +26,7 @@ class ChildProcess {
   pid_t pid() const { return pid_; }
   Status Signal(int signal);
   // The exit status if it has exited (reaps it), nullopt if still running.
-  // Killed by a signal: 128 + signal.
+  // Killed by a signal: 128 + signal (as ProcessResult::exit_code).
   std::optional<int> Poll();
   // Waits up to `timeout` for it to exit; nullopt on timeout.
   std::optional<int> Wait(std::chrono::milliseconds timeout);

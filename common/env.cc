@@ -1,6 +1,5 @@
 #include "common/env.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -12,21 +11,12 @@
 #include <filesystem>
 #include <random>
 
+#include "common/list_dir.h"
+#include "common/unique_fd.h"
+
 namespace gc {
 
 namespace {
-
-Status WriteAll(int fd, std::string_view data, const std::string& path) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoError("write " + path);
-    }
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return Status::Ok();
-}
 
 std::string TempSuffix() {
   static thread_local std::mt19937_64 rng(std::random_device{}());
@@ -70,7 +60,7 @@ class RealWritableFile : public WritableFile {
   }
 
   Status Append(std::string_view data) override {
-    GC_RETURN_IF_ERROR(WriteAll(fd_.get(), data, path_));
+    GC_RETURN_IF_ERROR(WriteAllFd(fd_.get(), data, path_));
     size_ += data.size();
     return Status::Ok();
   }
@@ -233,18 +223,12 @@ class RealEnv : public Env {
   }
 
   Result<std::vector<std::string>> ListDir(const std::string& path) override {
-    std::vector<std::string> names;
-    DIR* dir = ::opendir(path.c_str());
-    if (dir == nullptr) {
-      if (errno == ENOENT) return names;
+    UniqueFd dir(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dir.valid()) {
+      if (errno == ENOENT) return std::vector<std::string>();
       return ErrnoError("list " + path);
     }
-    while (struct dirent* ent = ::readdir(dir)) {
-      std::string_view name = ent->d_name;
-      if (name == "." || name == "..") continue;
-      names.emplace_back(name);
-    }
-    ::closedir(dir);
+    GC_ASSIGN_OR_RETURN(std::vector<std::string> names, ListDirFd(dir.get(), path));
     std::sort(names.begin(), names.end());
     return names;
   }
@@ -287,6 +271,16 @@ Result<FileLock> FileLock::Acquire(const std::string& path, Mode mode, bool wait
     return ErrnoError("lock " + path);
   }
   return FileLock(std::move(fd));
+}
+
+Status WriteAllFd(int fd, std::string_view data, std::string_view what) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoError("write " + std::string(what));
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return Status::Ok();
 }
 
 std::string JoinPath(std::string_view a, std::string_view b) {

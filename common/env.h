@@ -92,4 +92,8 @@ class FileLock {
 
 std::string JoinPath(std::string_view a, std::string_view b);
 
+// Writes all of `data` to `fd` (retrying short writes), naming `what` on
+// error.
+Status WriteAllFd(int fd, std::string_view data, std::string_view what);
+
 }  // namespace gc

@@ -1,6 +1,5 @@
 #include "common/fs_walk.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <limits.h>
@@ -12,10 +11,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <map>
-#include <memory>
 #include <utility>
 
 #include "common/env.h"
+#include "common/list_dir.h"
 #include "common/log.h"
 #include "common/unique_fd.h"
 
@@ -33,35 +32,13 @@ int64_t ToNanos(const struct timespec& ts) {
   return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
-struct DirCloser {
-  void operator()(DIR* dir) const { ::closedir(dir); }
-};
-
 // Names in the directory open on `fd`, sorted bytewise (std::string
 // compares as unsigned char), which with a depth-first walk is manifest
 // order.
 Result<std::vector<std::string>> ReadSortedNames(int fd, const std::string& shown_path) {
-  int copy = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
-  if (copy < 0) return ErrnoError("walk: dup fd of " + shown_path);
-  std::unique_ptr<DIR, DirCloser> dir(::fdopendir(copy));
-  if (!dir) {
-    int err = errno;
-    ::close(copy);
-    return ErrnoError("walk: opendir " + shown_path, err);
-  }
-  std::vector<std::string> names;
-  for (;;) {
-    errno = 0;
-    struct dirent* d = ::readdir(dir.get());
-    if (d == nullptr) {
-      if (errno != 0) return ErrnoError("walk: reading directory " + shown_path);
-      break;
-    }
-    std::string_view name(d->d_name);
-    if (name == "." || name == "..") continue;
-    names.emplace_back(name);
-  }
-  std::sort(names.begin(), names.end());
+  auto names = ListDirFd(fd, shown_path);
+  if (!names.ok()) return names.status().WithContext("walk");
+  std::sort(names->begin(), names->end());
   return names;
 }
 

@@ -2,45 +2,17 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 
+#include "common/spawn.h"
 #include "common/unique_fd.h"
-
-extern char** environ;
 
 namespace gc {
 
 namespace {
-
-// posix_spawn's C objects, destroyed on every return path.
-class SpawnSetup {
- public:
-  SpawnSetup() {
-    ok_ = posix_spawn_file_actions_init(&actions_) == 0;
-    attr_ok_ = posix_spawnattr_init(&attr_) == 0;
-  }
-  ~SpawnSetup() {
-    if (ok_) posix_spawn_file_actions_destroy(&actions_);
-    if (attr_ok_) posix_spawnattr_destroy(&attr_);
-  }
-  SpawnSetup(const SpawnSetup&) = delete;
-  SpawnSetup& operator=(const SpawnSetup&) = delete;
-
-  bool ok() const { return ok_ && attr_ok_; }
-  posix_spawn_file_actions_t* actions() { return &actions_; }
-  posix_spawnattr_t* attr() { return &attr_; }
-
- private:
-  posix_spawn_file_actions_t actions_;
-  posix_spawnattr_t attr_;
-  bool ok_ = false;
-  bool attr_ok_ = false;
-};
 
 Status MakePipe(UniqueFd* read_end, UniqueFd* write_end) {
   int fds[2];
@@ -95,35 +67,10 @@ class PosixProcessRunner : public ProcessRunner {
     GC_RETURN_IF_ERROR(MakePipe(&out_read, &out_write));
     GC_RETURN_IF_ERROR(MakePipe(&err_read, &err_write));
 
-    SpawnSetup setup;
-    if (!setup.ok()) return Internal("posix_spawn set-up failed for " + name);
-    posix_spawn_file_actions_t* actions = setup.actions();
-    // dup2 clears O_CLOEXEC on the copy, so the child keeps exactly 0, 1, 2.
-    if (posix_spawn_file_actions_addopen(actions, 0, "/dev/null", O_RDONLY, 0) != 0 ||
-        posix_spawn_file_actions_adddup2(actions, out_write.get(), 1) != 0 ||
-        posix_spawn_file_actions_adddup2(actions, err_write.get(), 2) != 0) {
-      return Internal("posix_spawn file actions failed for " + name);
-    }
-    // A server ignores SIGPIPE; tools like `head` in a child's pipeline
-    // expect the default, and blocked signals would be inherited too.
-    sigset_t defaults, empty;
-    sigemptyset(&defaults);
-    sigaddset(&defaults, SIGPIPE);
-    sigemptyset(&empty);
-    posix_spawnattr_setsigdefault(setup.attr(), &defaults);
-    posix_spawnattr_setsigmask(setup.attr(), &empty);
-    posix_spawnattr_setflags(setup.attr(), POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-
-    std::vector<char*> args;
-    args.reserve(argv.size() + 1);
-    for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
-    args.push_back(nullptr);
-
-    pid_t pid = -1;
-    int err = posix_spawnp(&pid, name.c_str(), actions, setup.attr(), args.data(), environ);
-    if (err == ENOENT) return NotFound("'" + name + "' was not found in PATH");
-    if (err == EACCES) return IoError("'" + name + "' is not executable (check its permissions)");
-    if (err != 0) return ErrnoError("start " + name, err);
+    spawn_internal::SpawnOptions options;
+    options.stdout_fd = out_write.get();
+    options.stderr_fd = err_write.get();
+    GC_ASSIGN_OR_RETURN(pid_t pid, spawn_internal::Spawn(argv, options));
     // Our copies of the write ends must go, or the reads never see EOF.
     out_write.Reset();
     err_write.Reset();
@@ -136,7 +83,7 @@ class PosixProcessRunner : public ProcessRunner {
       return ErrnoError("wait for " + name);
     }
     GC_RETURN_IF_ERROR(drained);
-    result.exit_code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1;
+    result.exit_code = spawn_internal::DecodeWaitStatus(wstatus);
     return result;
   }
 };

@@ -10,7 +10,9 @@
 namespace gc {
 
 struct ProcessResult {
-  int exit_code = -1;  // -1 if killed by a signal
+  // As the shell reports it: the exit code, or 128 + the signal that killed
+  // it (as ChildProcess does).
+  int exit_code = -1;
   std::string stdout_text;
   std::string stderr_text;
 };

@@ -11,6 +11,19 @@ std::string Trim(std::string_view text) {
   return std::string(text.substr(begin, end - begin + 1));
 }
 
+std::string JoinStrings(const std::vector<std::string>& items, std::string_view separator,
+                        bool skip_empty) {
+  std::string out;
+  bool first = true;
+  for (const std::string& item : items) {
+    if (skip_empty && item.empty()) continue;
+    if (!first) out += separator;
+    out += item;
+    first = false;
+  }
+  return out;
+}
+
 bool ParseDecimal(std::string_view text, uint64_t* out) {
   if (text.empty() || text.size() > 19) return false;
   uint64_t value = 0;

@@ -4,11 +4,17 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace gc {
 
 // Without leading and trailing spaces, tabs, CR and LF.
 std::string Trim(std::string_view text);
+
+// The items with `separator` between them: {"a", "b"}, ", " is "a, b".
+// With `skip_empty`, empty items are left out (and get no separator).
+std::string JoinStrings(const std::vector<std::string>& items, std::string_view separator,
+                        bool skip_empty = false);
 
 // A plain decimal (digits only, no sign, at most 19 digits). False otherwise.
 bool ParseDecimal(std::string_view text, uint64_t* out);

@@ -1,6 +1,5 @@
 #include "common/tree_writer.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -15,6 +14,7 @@
 
 #include "common/env.h"
 #include "common/hash.h"
+#include "common/list_dir.h"
 #include "common/tree_writer_fs.h"
 #include "common/unique_fd.h"
 
@@ -45,10 +45,6 @@ std::string NameOf(const std::string& path) {
 bool AllZero(std::string_view data) {
   return std::all_of(data.begin(), data.end(), [](char c) { return c == '\0'; });
 }
-
-struct DirCloser {
-  void operator()(DIR* dir) const { ::closedir(dir); }
-};
 
 // The object being received and its first file, written and hashed as the
 // bytes arrive.
@@ -139,25 +135,11 @@ Status TreeWriter::OpenRoot() {
   if (!root_fd_.valid()) {
     return ErrnoError("target root " + root_ + " (it must be an existing, empty directory)");
   }
-  int copy = ::fcntl(root_fd_.get(), F_DUPFD_CLOEXEC, 0);
-  if (copy < 0) return ErrnoError("dup of the fd of " + root_);
-  std::unique_ptr<DIR, DirCloser> dir(::fdopendir(copy));
-  if (!dir) {
-    int err = errno;
-    ::close(copy);
-    return ErrnoError("opendir " + root_, err);
-  }
-  for (;;) {
-    errno = 0;
-    struct dirent* d = ::readdir(dir.get());
-    if (d == nullptr) {
-      if (errno != 0) return ErrnoError("reading directory " + root_);
-      break;
-    }
-    std::string_view name(d->d_name);
-    if (name == "." || name == ".." || name == "lost+found") continue;
+  GC_ASSIGN_OR_RETURN(std::vector<std::string> names, ListDirFd(root_fd_.get(), root_));
+  for (const std::string& name : names) {
+    if (name == "lost+found") continue;
     return Status(Code::kAlreadyExists,
-                  root_ + ": is not empty (it holds '" + std::string(name) +
+                  root_ + ": is not empty (it holds '" + name +
                       "'); an image is written only onto a fresh file system or an empty "
                       "directory: empty it or make the file system again");
   }

@@ -2,25 +2,19 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
-#include <cstring>
 
+#include "common/beneath.h"
 #include "common/env.h"
-
-#if __has_include(<linux/openat2.h>)
-#include <linux/openat2.h>
-#endif
 
 namespace gc::tree_writer_internal {
 namespace {
 
-constexpr int kDirFlags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
 constexpr size_t kMaxCachedDirs = 64;
 constexpr size_t kCopyBlock = 1 << 16;
 constexpr int64_t kNanos = 1'000'000'000;
@@ -143,61 +137,15 @@ Status CopyNonZero(int from, int to, uint64_t begin, uint64_t end, const std::st
 
 }  // namespace
 
-std::string Resolver::Show(const std::string& path) const {
-  return path == "." ? root_ : JoinPath(root_, path);
-}
-
-Status Resolver::Refused(const std::string& path, int err) const {
-  if (err == ELOOP || err == EXDEV || err == ENOTDIR) {
-    return InvalidArgument(
-        Show(path) + ": a component is a symlink or not a directory (" + std::strerror(err) +
-        "); refusing to write through it: the manifest and the tree under " + root_ + " disagree");
+Result<UniqueFd> Resolver::Open(const std::string& path) const {
+  BeneathOptions options;
+  options.use_openat2 = openat2_;
+  auto fd = OpenDirBeneath(root_fd_, root_, path, options);
+  if (fd.status().code() == Code::kInvalidArgument) {
+    return InvalidArgument(fd.status().message() + "; refusing to write through it: the manifest " +
+                           "and the tree under " + root_ + " disagree");
   }
-  return ErrnoError("opening directory " + Show(path), err);
-}
-
-Result<UniqueFd> Resolver::OpenByComponents(const std::string& path) const {
-  UniqueFd current(::openat(root_fd_, ".", kDirFlags));
-  if (!current.valid()) return ErrnoError("opening " + root_);
-  if (path == ".") return current;
-  for (size_t start = 0; start <= path.size();) {
-    size_t slash = path.find('/', start);
-    if (slash == std::string::npos) slash = path.size();
-    const std::string part = path.substr(start, slash - start);
-    if (part.empty() || part == "." || part == "..") {
-      return InvalidArgument(Show(path) + ": not a normalised relative path");
-    }
-    UniqueFd next(::openat(current.get(), part.c_str(), kDirFlags));
-    if (!next.valid()) return Refused(path, errno);
-    current = std::move(next);
-    start = slash + 1;
-  }
-  return current;
-}
-
-Result<UniqueFd> Resolver::Open(const std::string& path) {
-#if defined(SYS_openat2) && defined(RESOLVE_BENEATH)
-  if (openat2_ && path != ".") {
-    struct open_how how {};
-    how.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
-    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-    for (int attempt = 0;; ++attempt) {
-      long fd = ::syscall(SYS_openat2, root_fd_, path.c_str(), &how, sizeof(how));
-      if (fd >= 0) return UniqueFd(static_cast<int>(fd));
-      const int err = errno;
-      // EAGAIN: a rename raced with the lookup and the kernel asks to retry.
-      if ((err == EAGAIN || err == EINTR) && attempt < 16) continue;
-      // ENOSYS: a kernel before 5.6; EPERM: a seccomp filter that does not
-      // know the call.
-      if (err == ENOSYS || err == EPERM) {
-        openat2_ = false;
-        break;
-      }
-      return Refused(path, err);
-    }
-  }
-#endif
-  return OpenByComponents(path);
+  return fd;
 }
 
 Result<int> Resolver::Cached(const std::string& path) {

@@ -17,9 +17,9 @@
 
 namespace gc::tree_writer_internal {
 
-// Opens directories beneath the root without following any symlink, so a
-// symlink in the tree (written from the manifest, or planted on a running
-// system) cannot redirect a write outside it. Every open starts at the root
+// Opens directories beneath the root without following any symlink
+// (OpenDirBeneath), so a symlink in the tree (written from the manifest, or
+// planted on a running system) cannot redirect a write outside it. Every open starts at the root
 // fd rather than at a cached ancestor, which might have been moved out of
 // the root meanwhile.
 class Resolver {
@@ -27,22 +27,19 @@ class Resolver {
   Resolver(int root_fd, std::string root, bool use_openat2)
       : root_fd_(root_fd), root_(std::move(root)), openat2_(use_openat2) {}
 
-  // A new fd of the directory `path` (relative, "." for the root). A symlink
-  // or non-directory on the way is kInvalidArgument.
-  Result<UniqueFd> Open(const std::string& path);
+  // A new fd of the directory `path` (relative, "." for the root), opened by
+  // OpenDirBeneath (common/beneath.h). A symlink or non-directory on the way
+  // is kInvalidArgument.
+  Result<UniqueFd> Open(const std::string& path) const;
   // The same, kept open while the next calls name it or a directory below it
   // (manifest order visits a directory's entries in runs). The fd is valid
   // until the next call.
   Result<int> Cached(const std::string& path);
 
  private:
-  std::string Show(const std::string& path) const;
-  Status Refused(const std::string& path, int err) const;
-  Result<UniqueFd> OpenByComponents(const std::string& path) const;
-
   int root_fd_;
   std::string root_;
-  bool openat2_;
+  const bool openat2_;
   // Each directory is below the one before it; bounded so deep trees do not
   // exhaust the fd limit.
   std::vector<std::pair<std::string, UniqueFd>> stack_;

@@ -56,16 +56,10 @@ bool IsInstallableDiskName(const std::string& name) {
   return false;
 }
 
-std::string JoinArgv(const std::vector<std::string>& argv) {
-  std::string out;
-  for (const auto& arg : argv) out += (out.empty() ? "" : " ") + arg;
-  return out;
-}
-
 Status RunChecked(ProcessRunner* runner, const std::vector<std::string>& argv) {
   GC_ASSIGN_OR_RETURN(auto result, runner->Run(argv));
   if (result.exit_code != 0) {
-    return IoError(JoinArgv(argv) + " exited " + std::to_string(result.exit_code) + ": " +
+    return IoError(JoinStrings(argv, " ") + " exited " + std::to_string(result.exit_code) + ": " +
                    Trim(result.stderr_text.empty() ? result.stdout_text : result.stderr_text));
   }
   return Status::Ok();

@@ -1,19 +1,15 @@
 #include "node-agent/node_identity.h"
 
-#include <dirent.h>
 #include <fcntl.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
-#include <cstdlib>
-#include <deque>
 #include <map>
-#include <memory>
 #include <sstream>
 
+#include "common/env.h"
+#include "common/list_dir.h"
 #include "common/log.h"
 #include "common/manifest.h"
 #include "common/text.h"
@@ -22,88 +18,11 @@ namespace gc {
 
 namespace {
 
-std::vector<std::string> SplitPath(std::string_view path) {
-  std::vector<std::string> parts;
-  size_t begin = 0;
-  while (begin <= path.size()) {
-    size_t end = path.find('/', begin);
-    if (end == std::string_view::npos) end = path.size();
-    std::string_view part = path.substr(begin, end - begin);
-    if (!part.empty() && part != ".") parts.emplace_back(part);
-    begin = end + 1;
-  }
-  return parts;
-}
-
-std::string JoinParts(const std::vector<std::string>& parts, size_t count) {
-  std::string out;
-  for (size_t k = 0; k < count; ++k) out += (k ? "/" : "") + parts[k];
-  return out;
-}
-
-std::string Shown(const std::string& root, std::string_view relative) {
-  return relative.empty() ? root : root + "/" + std::string(relative);
-}
-
-// Splits "a/b/c" into "a/b" and "c"; the name must be a real component.
-Status SplitParent(std::string_view relative, std::string* parent, std::string* name) {
-  auto parts = SplitPath(relative);
-  if (parts.empty()) return InvalidArgument("empty path to write beneath the root");
-  for (const auto& part : parts) {
-    if (part == "..") return InvalidArgument("path '" + std::string(relative) + "' contains '..'");
-  }
-  *name = parts.back();
-  *parent = JoinParts(parts, parts.size() - 1);
-  return Status::Ok();
-}
-
-std::string TempName(const std::string& name) { return "." + name + ".gc-" + RandomHex(6); }
-
-Result<std::vector<std::string>> ListDirFd(int dir_fd, const std::string& shown) {
-  int copy = ::dup(dir_fd);
-  if (copy < 0) return ErrnoError("dup directory fd of " + shown);
-  std::unique_ptr<DIR, int (*)(DIR*)> dir(::fdopendir(copy), ::closedir);
-  if (!dir) {
-    ::close(copy);
-    return ErrnoError("list " + shown);
-  }
-  ::rewinddir(dir.get());
-  std::vector<std::string> names;
-  while (dirent* item = ::readdir(dir.get())) {
-    std::string name = item->d_name;
-    if (name != "." && name != "..") names.push_back(name);
-  }
-  return names;
-}
-
-// Removes `name` in `dir_fd` and, for a directory, everything below it,
-// never following a symlink.
-Status RemoveAt(int dir_fd, const std::string& name, const std::string& shown) {
-  struct stat st;
-  if (::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-    return errno == ENOENT ? Status::Ok() : ErrnoError("stat " + shown);
-  }
-  if (S_ISDIR(st.st_mode)) {
-    UniqueFd sub(::openat(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    if (!sub.valid()) return ErrnoError("open " + shown);
-    GC_ASSIGN_OR_RETURN(auto names, ListDirFd(sub.get(), shown));
-    for (const auto& child : names) {
-      GC_RETURN_IF_ERROR(RemoveAt(sub.get(), child, shown + "/" + child));
-    }
-    if (::unlinkat(dir_fd, name.c_str(), AT_REMOVEDIR) != 0) return ErrnoError("remove " + shown);
-    return Status::Ok();
-  }
-  if (::unlinkat(dir_fd, name.c_str(), 0) != 0 && errno != ENOENT) {
-    return ErrnoError("remove " + shown);
-  }
-  return Status::Ok();
-}
-
 bool IsRegularBeneath(const std::string& root, const std::string& relative) {
   auto resolved = ResolveInRoot(root, relative);
   if (!resolved.ok()) return false;
   struct stat st;
-  return ::lstat(Shown(root, *resolved).c_str(), &st) == 0 && S_ISREG(st.st_mode);
+  return ::lstat(JoinPath(root, *resolved).c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
 Status CopyFileInto(const std::string& source, const std::string& root, const std::string& dest,
@@ -117,7 +36,7 @@ Status CopyFileInto(const std::string& source, const std::string& root, const st
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) return ErrnoError("read " + source);
       if (n == 0) return Status::Ok();
-      GC_RETURN_IF_ERROR(WriteAllFd(out, std::string_view(buffer, n), Shown(root, dest)));
+      GC_RETURN_IF_ERROR(WriteAllFd(out, std::string_view(buffer, n), JoinPath(root, dest)));
     }
   });
 }
@@ -232,178 +151,6 @@ bool NamesADisk(const std::string& device) {
 }
 
 }  // namespace
-
-Result<UniqueFd> OpenDirBeneath(const std::string& root, std::string_view relative, bool create) {
-  UniqueFd dir(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!dir.valid()) return ErrnoError("open target root " + root);
-  auto parts = SplitPath(relative);
-  for (size_t k = 0; k < parts.size(); ++k) {
-    const std::string& part = parts[k];
-    std::string shown = Shown(root, JoinParts(parts, k + 1));
-    if (part == "..") return InvalidArgument("path " + shown + " contains '..'");
-    int fd = ::openat(dir.get(), part.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0 && errno == ENOENT && create) {
-      if (::mkdirat(dir.get(), part.c_str(), 0755) != 0 && errno != EEXIST) {
-        return ErrnoError("create directory " + shown);
-      }
-      fd = ::openat(dir.get(), part.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    }
-    if (fd < 0) {
-      int err = errno;
-      struct stat st;
-      if ((err == ELOOP || err == ENOTDIR) &&
-          ::fstatat(dir.get(), part.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-          S_ISLNK(st.st_mode)) {
-        return InvalidArgument(shown +
-                               " is a symlink; the installer never writes through one (it could "
-                               "lead outside the target root): make it a directory in the image");
-      }
-      if (err == ENOTDIR) return InvalidArgument(shown + " is not a directory");
-      return ErrnoError("open directory " + shown, err);
-    }
-    dir.Reset(fd);
-  }
-  return dir;
-}
-
-Status WriteAllFd(int fd, std::string_view data, std::string_view what) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return ErrnoError("write " + std::string(what));
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return Status::Ok();
-}
-
-Status WriteFileBeneath(const std::string& root, std::string_view relative, mode_t mode,
-                        const std::function<Status(int fd)>& fill) {
-  std::string parent, name;
-  GC_RETURN_IF_ERROR(SplitParent(relative, &parent, &name));
-  GC_ASSIGN_OR_RETURN(UniqueFd dir, OpenDirBeneath(root, parent, true));
-  std::string shown = Shown(root, relative);
-  std::string temp = TempName(name);
-  UniqueFd file(::openat(dir.get(), temp.c_str(),
-                         O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-  if (!file.valid()) return ErrnoError("create " + shown);
-  Status status = fill(file.get());
-  if (status.ok() && ::fchmod(file.get(), mode) != 0) status = ErrnoError("chmod " + shown);
-  if (status.ok() && ::renameat(dir.get(), temp.c_str(), dir.get(), name.c_str()) != 0) {
-    status = ErrnoError("rename into place " + shown);
-  }
-  if (!status.ok()) ::unlinkat(dir.get(), temp.c_str(), 0);
-  return status;
-}
-
-Status WriteFileBeneath(const std::string& root, std::string_view relative, mode_t mode,
-                        std::string_view data) {
-  std::string shown = Shown(root, relative);
-  return WriteFileBeneath(root, relative, mode,
-                          [&](int fd) { return WriteAllFd(fd, data, shown); });
-}
-
-Status SymlinkBeneath(const std::string& root, std::string_view relative,
-                      const std::string& target) {
-  std::string parent, name;
-  GC_RETURN_IF_ERROR(SplitParent(relative, &parent, &name));
-  GC_ASSIGN_OR_RETURN(UniqueFd dir, OpenDirBeneath(root, parent, true));
-  std::string temp = TempName(name);
-  std::string shown = Shown(root, relative);
-  if (::symlinkat(target.c_str(), dir.get(), temp.c_str()) != 0) {
-    return ErrnoError("create symlink " + shown);
-  }
-  if (::renameat(dir.get(), temp.c_str(), dir.get(), name.c_str()) != 0) {
-    Status status = ErrnoError("rename into place " + shown);
-    ::unlinkat(dir.get(), temp.c_str(), 0);
-    return status;
-  }
-  return Status::Ok();
-}
-
-Result<std::string> ReadFileBeneath(const std::string& root, std::string_view relative) {
-  std::string parent, name;
-  GC_RETURN_IF_ERROR(SplitParent(relative, &parent, &name));
-  GC_ASSIGN_OR_RETURN(UniqueFd dir, OpenDirBeneath(root, parent, false));
-  std::string shown = Shown(root, relative);
-  UniqueFd file(::openat(dir.get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-  if (!file.valid()) return ErrnoError("open " + shown);
-  std::string data;
-  char buffer[1 << 16];
-  for (;;) {
-    ssize_t n = ::read(file.get(), buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return ErrnoError("read " + shown);
-    if (n == 0) return data;
-    data.append(buffer, static_cast<size_t>(n));
-  }
-}
-
-Status RemoveBeneath(const std::string& root, std::string_view relative) {
-  std::string parent, name;
-  GC_RETURN_IF_ERROR(SplitParent(relative, &parent, &name));
-  auto dir = OpenDirBeneath(root, parent, false);
-  if (!dir.ok()) return dir.status().code() == Code::kNotFound ? Status::Ok() : dir.status();
-  return RemoveAt(dir->get(), name, Shown(root, relative));
-}
-
-Result<std::string> ResolveInRoot(const std::string& root, std::string_view relative) {
-  std::vector<std::string> done;
-  std::deque<std::string> todo;
-  for (auto& part : SplitPath(relative)) todo.push_back(part);
-  int links = 0;
-  while (!todo.empty()) {
-    std::string part = todo.front();
-    todo.pop_front();
-    if (part == "..") {
-      if (!done.empty()) done.pop_back();  // ".." at the root stays at the root
-      continue;
-    }
-    done.push_back(part);
-    std::string candidate = Shown(root, JoinParts(done, done.size()));
-    struct stat st;
-    if (::lstat(candidate.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) continue;
-    if (++links > 40) return InvalidArgument("too many symlinks resolving " + candidate);
-    char target[4096];
-    ssize_t n = ::readlink(candidate.c_str(), target, sizeof target - 1);
-    if (n < 0) return ErrnoError("readlink " + candidate);
-    std::string_view link(target, static_cast<size_t>(n));
-    done.pop_back();
-    if (!link.empty() && link[0] == '/') done.clear();
-    auto parts = SplitPath(link);
-    todo.insert(todo.begin(), parts.begin(), parts.end());
-  }
-  return JoinParts(done, done.size());
-}
-
-std::string RandomHex(size_t bytes) {
-  std::string raw(bytes, '\0');
-  size_t got = 0;
-  while (got < bytes) {
-    ssize_t n = ::getrandom(raw.data() + got, bytes - got, 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      // Without randomness every node would share its identity; stop here.
-      std::fprintf(stderr, "goldcast-agent: getrandom failed: %d\n", errno);
-      std::abort();
-    }
-    got += static_cast<size_t>(n);
-  }
-  static const char kDigits[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned char c : raw) {
-    hex += kDigits[c >> 4];
-    hex += kDigits[c & 15];
-  }
-  return hex;
-}
-
-std::string RandomUuid() {
-  std::string hex = RandomHex(16);
-  hex[12] = '4';                                                               // version 4
-  hex[16] = "89ab"[std::strtoul(hex.substr(16, 1).c_str(), nullptr, 16) & 3];  // variant 10
-  return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" +
-         hex.substr(16, 4) + "-" + hex.substr(20);
-}
 
 std::string HostsFile(const std::string& hostname, const std::string& domain,
                       const std::string& ip) {

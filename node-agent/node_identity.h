@@ -1,9 +1,9 @@
 // What makes an installed tree this node rather than the golden client:
 // hostname, hosts, a fresh machine-id and ssh host keys, fstab, the
 // cluster-wide files, /etc/goldcast/node.json and the agent itself with its
-// systemd unit. Also the helpers every installer step uses to write beneath
-// the target root: the tree came from the network, so a symlink planted in
-// it (etc -> /somewhere) must never redirect a write outside the root.
+// systemd unit. Every write beneath the target root goes through
+// common/beneath.h (included here for the installer steps that use it), so
+// a symlink planted in the tree never redirects it outside the root.
 #pragma once
 
 #include <sys/types.h>
@@ -15,6 +15,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/beneath.h"
+#include "common/random.h"
 #include "common/status.h"
 #include "common/subprocess.h"
 #include "common/unique_fd.h"
@@ -23,46 +25,6 @@
 #include "protocol/cluster_file.h"
 
 namespace gc {
-
-// ---- Writing beneath a root without following symlinks ----
-
-// Opens ROOT/relative as a directory, walking it component by component
-// with O_NOFOLLOW: a symlink anywhere on the way is refused (naming the
-// path). With `create`, missing directories are made (mode 0755).
-// `relative` "" or "." is the root itself.
-Result<UniqueFd> OpenDirBeneath(const std::string& root, std::string_view relative, bool create);
-
-// Creates or replaces ROOT/relative (parents made as needed): `fill` writes
-// the content into a temp file in the same directory, which then gets
-// `mode` and is renamed over the final name (an existing symlink there is
-// replaced, never followed).
-Status WriteFileBeneath(const std::string& root, std::string_view relative, mode_t mode,
-                        const std::function<Status(int fd)>& fill);
-Status WriteFileBeneath(const std::string& root, std::string_view relative, mode_t mode,
-                        std::string_view data);
-// Creates or replaces ROOT/relative as a symlink to `target`.
-Status SymlinkBeneath(const std::string& root, std::string_view relative,
-                      const std::string& target);
-// Reads ROOT/relative, refusing symlinks on the way and at the end.
-Result<std::string> ReadFileBeneath(const std::string& root, std::string_view relative);
-// Removes ROOT/relative (a file, symlink or whole directory tree); missing
-// is fine.
-Status RemoveBeneath(const std::string& root, std::string_view relative);
-
-// Resolves symlinks of `relative` as if ROOT were "/" (an absolute link
-// target starts again at ROOT, ".." stops at ROOT), so a merged-/usr
-// image's lib -> usr/lib is followed but nothing leads outside. Returns
-// the symlink-free relative path; components that do not exist are kept
-// as written.
-Result<std::string> ResolveInRoot(const std::string& root, std::string_view relative);
-
-// Writes all of `data` to `fd`, naming `what` on error.
-Status WriteAllFd(int fd, std::string_view data, std::string_view what);
-
-// `bytes` random bytes as lowercase hex (OpenSSL's generator).
-std::string RandomHex(size_t bytes);
-// A random (version 4) UUID, lowercase.
-std::string RandomUuid();
 
 // ---- The node's identity ----
 

@@ -3,6 +3,7 @@
 // and addresses). The network section is read in cluster_profile_network.cc;
 // MACs, addresses and modes are parsed by profiles/vocabulary.h.
 #include "profiles/cluster_profile.h"
+#include "common/text.h"
 
 #include <algorithm>
 
@@ -175,7 +176,7 @@ Result<std::string> Parser::GroupName(const Field& field, const ClusterProfile& 
     std::vector<std::string> names;
     for (const auto& [group_name, group] : profile.groups) names.push_back(group_name);
     return Error(field, QuoteValue(name) + " is not a group of this profile (expected one of " +
-                            JoinList(names) + ")");
+                            JoinStrings(names, ", ") + ")");
   }
   return name;
 }
@@ -341,9 +342,9 @@ Result<ClusterProfile> Parser::ParseDocument(std::string_view text) {
   } else {
     std::vector<std::string> names;
     for (const auto& [name, group] : profile.groups) names.push_back(name);
-    return yaml_.At(
-        groups->key.Mark(), "default_group",
-        "missing (required when there is more than one group: one of " + JoinList(names) + ")");
+    return yaml_.At(groups->key.Mark(), "default_group",
+                    "missing (required when there is more than one group: one of " +
+                        JoinStrings(names, ", ") + ")");
   }
   if ((f = s.Get("nodes"))) GC_RETURN_IF_ERROR(ParseNodes(*f, &profile));
   if ((f = s.Get("openmosix"))) GC_RETURN_IF_ERROR(ParseOpenMosix(*f, &profile.openmosix));

@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <sstream>
 
+#include "common/text.h"
+
 namespace gc {
 
 namespace {
@@ -71,12 +73,6 @@ bool ParsePlainDecimal(std::string_view text, int64_t* out) {
   for (char c : text) value = value * 10 + (c - '0');
   *out = value;
   return true;
-}
-
-std::string JoinList(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
-  return out;
 }
 
 const char* YamlKind(const YAML::Node& node) {
@@ -214,14 +210,14 @@ Result<std::vector<YamlField>> YamlReader::Entries(const YamlField& field,
 Result<YamlSection> YamlReader::Map(const YamlField& field,
                                     const std::vector<std::string>& allowed) const {
   if (!field.value.IsMap()) {
-    return Error(field, "expected a map (with keys " + JoinList(allowed) + "), got " +
+    return Error(field, "expected a map (with keys " + JoinStrings(allowed, ", ") + "), got " +
                             YamlKind(field.value));
   }
   GC_ASSIGN_OR_RETURN(std::vector<YamlField> items, Entries(field, "settings"));
   for (const auto& item : items) {
     if (std::find(allowed.begin(), allowed.end(), item.key.Scalar()) == allowed.end()) {
       return At(item.key.Mark(), item.path,
-                "unknown key (allowed: " + JoinList(allowed) + "; check the spelling)");
+                "unknown key (allowed: " + JoinStrings(allowed, ", ") + "; check the spelling)");
     }
   }
   return YamlSection{field, std::move(items)};

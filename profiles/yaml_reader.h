@@ -26,8 +26,6 @@ std::string QuoteValue(std::string_view text);
 // read 010 as octal 8, so such a value is ambiguous and refused).
 bool ParsePlainDecimal(std::string_view text, int64_t* out);
 
-std::string JoinList(const std::vector<std::string>& items);  // "a, b, c"
-
 // "a map", "a list", "a single value" or "nothing", for "expected X, got Y".
 const char* YamlKind(const YAML::Node& node);
 

@@ -4,6 +4,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/text.h"
+
 namespace gc {
 
 namespace {
@@ -59,16 +61,6 @@ bool WordChar(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') 
 std::string Lower(std::string text) {
   for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return text;
-}
-
-std::string Join(const std::vector<std::string>& words) {
-  std::string out;
-  for (const std::string& word : words) {
-    if (word.empty()) continue;
-    if (!out.empty()) out += ' ';
-    out += word;
-  }
-  return out;
 }
 
 // The last path component: iPXE names a downloaded image after it, and the
@@ -155,7 +147,8 @@ std::string NodeScript(const Node& node, const NodeGroup& group, const BootFiles
       kernel_ref = "goldcast.kernel=" + files.diskless_kernel_ref;
     if (!files.diskless_image_ref.empty()) image_ref = "goldcast.image=" + files.diskless_image_ref;
   }
-  std::string kernel_line = Join({
+  // Empty ones (no kernel or image ref, no extra arguments) are left out.
+  std::vector<std::string> words = {
       "kernel",
       files.server_url + kernel,
       "initrd=" + BaseName(initrd),
@@ -167,7 +160,8 @@ std::string NodeScript(const Node& node, const NodeGroup& group, const BootFiles
       kernel_ref,
       image_ref,
       group.kernel_args,
-  });
+  };
+  std::string kernel_line = JoinStrings(words, " ", /*skip_empty=*/true);
   // A failed download starts over through the start script instead of
   // falling to the next boot device, which on a blank node is nothing.
   return script + kernel_line + " || goto failed\n" + "initrd " + files.server_url + initrd +

@@ -92,6 +92,107 @@ Result<std::vector<Xattr>> ReadXattrsAt(const std::string& path, bool* vanished)
   return out;
 }
 
+// The metadata every entry takes straight from lstat.
+void FillStatFields(const struct stat& st, WalkedEntry* walked) {
+  walked->dev = st.st_dev;
+  walked->ino = st.st_ino;
+  walked->ctime_ns = ToNanos(st.st_ctim);
+  walked->entry.mode = st.st_mode & 07777;
+  walked->entry.uid = st.st_uid;
+  walked->entry.gid = st.st_gid;
+  walked->entry.mtime_ns = ToNanos(st.st_mtim);
+}
+
+// The target of the symlink `name` in `parent_fd` (`full` names it in
+// errors). Sets *vanished when it is gone or no longer a symlink.
+Result<std::string> ReadLinkTarget(int parent_fd, const std::string& name, const struct stat& st,
+                                   const std::string& full, bool* vanished) {
+  std::string target(std::max<size_t>(static_cast<size_t>(st.st_size), 64) + 1, '\0');
+  for (;;) {
+    ssize_t n = ::readlinkat(parent_fd, name.c_str(), target.data(), target.size());
+    if (n < 0) {
+      if (Vanished(errno) || errno == EINVAL) {  // EINVAL: no longer a symlink
+        *vanished = true;
+        return std::string();
+      }
+      return ErrnoError("walk: readlink " + full);
+    }
+    if (static_cast<size_t>(n) < target.size()) {
+      target.resize(static_cast<size_t>(n));
+      return target;
+    }
+    target.resize(target.size() * 2);
+  }
+}
+
+// Sets the entry's type from lstat, with what that type carries (a file's
+// size, a symlink's target, a device's numbers).
+Status FillType(int parent_fd, const std::string& name, const struct stat& st,
+                const std::string& full, Entry* e, bool* vanished) {
+  switch (st.st_mode & S_IFMT) {
+    case S_IFREG:
+      e->type = EntryType::kFile;
+      e->size = static_cast<uint64_t>(st.st_size);
+      break;
+    case S_IFDIR:
+      e->type = EntryType::kDir;
+      break;
+    case S_IFLNK: {
+      e->type = EntryType::kSymlink;
+      GC_ASSIGN_OR_RETURN(e->target, ReadLinkTarget(parent_fd, name, st, full, vanished));
+      break;
+    }
+    case S_IFCHR:
+    case S_IFBLK:
+      e->type = S_ISCHR(st.st_mode) ? EntryType::kCharDevice : EntryType::kBlockDevice;
+      e->rdev_major = major(st.st_rdev);
+      e->rdev_minor = minor(st.st_rdev);
+      break;
+    case S_IFIFO:
+      e->type = EntryType::kFifo;
+      break;
+    case S_IFSOCK:
+      e->type = EntryType::kSocket;
+      break;
+    default:
+      return Status(Code::kUnsupported,
+                    "walk: " + full + ": unknown file type " + std::to_string(st.st_mode & S_IFMT));
+  }
+  return Status::Ok();
+}
+
+// Paths longer than PATH_MAX are reached through the parent's fd instead
+// (needs /proc, which every system deep enough to need it has).
+std::string XattrPath(const std::string& full, int parent_fd, const std::string& name) {
+  if (full.size() < PATH_MAX) return full;
+  return "/proc/self/fd/" + std::to_string(parent_fd) + "/" + name;
+}
+
+// Reads the data extents of the sparse file `name` in `parent_fd` into
+// e->data_extents; one replaced since its lstat is taken as dense. Sets
+// *vanished when it is gone.
+Status ReadSparseMap(int parent_fd, const std::string& name, const struct stat& st,
+                     const std::string& full, Entry* e, bool* vanished) {
+  constexpr int kFlags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
+  UniqueFd fd(::openat(parent_fd, name.c_str(), kFlags | O_NOATIME));
+  if (!fd.valid() && errno == EPERM) fd.Reset(::openat(parent_fd, name.c_str(), kFlags));
+  if (!fd.valid()) {
+    if (Vanished(errno) || errno == ELOOP) {  // ELOOP: replaced by a symlink
+      *vanished = true;
+      return Status::Ok();
+    }
+    return ErrnoError("walk: opening " + full + " to read its sparse map");
+  }
+  struct stat now;
+  if (::fstat(fd.get(), &now) != 0) return ErrnoError("walk: fstat " + full);
+  if (now.st_dev != st.st_dev || now.st_ino != st.st_ino) {
+    GC_LOG(Debug) << "walk: " << full << " was replaced during the walk; taken as dense";
+  } else {
+    GC_ASSIGN_OR_RETURN(e->data_extents, ReadDataExtents(fd.get(), e->size));
+  }
+  return Status::Ok();
+}
+
 struct Frame {
   std::string path;  // relative to the root; "." for the root
   std::string name;  // in the parent directory
@@ -172,71 +273,16 @@ Result<int> Walker::FrameFd(size_t index) {
 Status Walker::FillEntry(int parent_fd, const std::string& name, const struct stat& st,
                          WalkedEntry* walked, bool* vanished) {
   Entry& e = walked->entry;
-  walked->dev = st.st_dev;
-  walked->ino = st.st_ino;
-  walked->ctime_ns = ToNanos(st.st_ctim);
-  e.mode = st.st_mode & 07777;
-  e.uid = st.st_uid;
-  e.gid = st.st_gid;
-  e.mtime_ns = ToNanos(st.st_mtim);
+  FillStatFields(st, walked);
   const std::string full = FullPath(e.path);
-  switch (st.st_mode & S_IFMT) {
-    case S_IFREG:
-      e.type = EntryType::kFile;
-      e.size = static_cast<uint64_t>(st.st_size);
-      break;
-    case S_IFDIR:
-      e.type = EntryType::kDir;
-      break;
-    case S_IFLNK: {
-      e.type = EntryType::kSymlink;
-      std::string target(std::max<size_t>(static_cast<size_t>(st.st_size), 64) + 1, '\0');
-      for (;;) {
-        ssize_t n = ::readlinkat(parent_fd, name.c_str(), target.data(), target.size());
-        if (n < 0) {
-          if (Vanished(errno) || errno == EINVAL) {  // EINVAL: no longer a symlink
-            *vanished = true;
-            return Status::Ok();
-          }
-          return ErrnoError("walk: readlink " + full);
-        }
-        if (static_cast<size_t>(n) < target.size()) {
-          target.resize(static_cast<size_t>(n));
-          break;
-        }
-        target.resize(target.size() * 2);
-      }
-      e.target = std::move(target);
-      break;
-    }
-    case S_IFCHR:
-    case S_IFBLK:
-      e.type = S_ISCHR(st.st_mode) ? EntryType::kCharDevice : EntryType::kBlockDevice;
-      e.rdev_major = major(st.st_rdev);
-      e.rdev_minor = minor(st.st_rdev);
-      break;
-    case S_IFIFO:
-      e.type = EntryType::kFifo;
-      break;
-    case S_IFSOCK:
-      e.type = EntryType::kSocket;
-      break;
-    default:
-      return Status(Code::kUnsupported,
-                    "walk: " + full + ": unknown file type " + std::to_string(st.st_mode & S_IFMT));
-  }
-
-  // Paths longer than PATH_MAX are reached through the parent's fd instead
-  // (needs /proc, which every system deep enough to need it has).
-  std::string xattr_path = full;
-  if (xattr_path.size() >= PATH_MAX) {
-    xattr_path = "/proc/self/fd/" + std::to_string(parent_fd) + "/" + name;
-  }
-  GC_ASSIGN_OR_RETURN(e.xattrs, ReadXattrsAt(xattr_path, vanished));
+  GC_RETURN_IF_ERROR(FillType(parent_fd, name, st, full, &e, vanished));
+  if (*vanished) return Status::Ok();
+  GC_ASSIGN_OR_RETURN(e.xattrs, ReadXattrsAt(XattrPath(full, parent_fd, name), vanished));
   if (*vanished) return Status::Ok();
 
   const std::pair<dev_t, ino_t> inode{st.st_dev, st.st_ino};
-  if (e.type == EntryType::kFile && st.st_nlink > 1) {
+  const bool linked_file = e.type == EntryType::kFile && st.st_nlink > 1;
+  if (linked_file) {
     auto it = first_link_.find(inode);
     if (it != first_link_.end()) {
       // Same inode as an earlier file: the caller copies its hash.
@@ -247,26 +293,11 @@ Status Walker::FillEntry(int parent_fd, const std::string& name, const struct st
   }
   if (e.type == EntryType::kFile &&
       static_cast<uint64_t>(st.st_blocks) * 512 < static_cast<uint64_t>(st.st_size)) {
-    constexpr int kFlags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
-    UniqueFd fd(::openat(parent_fd, name.c_str(), kFlags | O_NOATIME));
-    if (!fd.valid() && errno == EPERM) fd.Reset(::openat(parent_fd, name.c_str(), kFlags));
-    if (!fd.valid()) {
-      if (Vanished(errno) || errno == ELOOP) {  // ELOOP: replaced by a symlink
-        *vanished = true;
-        return Status::Ok();
-      }
-      return ErrnoError("walk: opening " + full + " to read its sparse map");
-    }
-    struct stat now;
-    if (::fstat(fd.get(), &now) != 0) return ErrnoError("walk: fstat " + full);
-    if (now.st_dev != st.st_dev || now.st_ino != st.st_ino) {
-      GC_LOG(Debug) << "walk: " << full << " was replaced during the walk; taken as dense";
-    } else {
-      GC_ASSIGN_OR_RETURN(e.data_extents, ReadDataExtents(fd.get(), e.size));
-    }
+    GC_RETURN_IF_ERROR(ReadSparseMap(parent_fd, name, st, full, &e, vanished));
+    if (*vanished) return Status::Ok();
   }
   // Only now that the entry is sure to be visited may later names point to it.
-  if (e.type == EntryType::kFile && st.st_nlink > 1) first_link_.emplace(inode, e.path);
+  if (linked_file) first_link_.emplace(inode, e.path);
   return Status::Ok();
 }
 
@@ -349,13 +380,7 @@ Status Walker::Run() {
   WalkedEntry walked;
   walked.entry.path = ".";
   walked.entry.type = EntryType::kDir;
-  walked.dev = st.st_dev;
-  walked.ino = st.st_ino;
-  walked.ctime_ns = ToNanos(st.st_ctim);
-  walked.entry.mode = st.st_mode & 07777;
-  walked.entry.uid = st.st_uid;
-  walked.entry.gid = st.st_gid;
-  walked.entry.mtime_ns = ToNanos(st.st_mtim);
+  FillStatFields(st, &walked);
   GC_ASSIGN_OR_RETURN(walked.entry.xattrs, ReadXattrsAt(root_, nullptr));
   GC_ASSIGN_OR_RETURN(std::vector<std::string> children, ReadSortedNames(fd.get(), root_));
   GC_RETURN_IF_ERROR(visit_(std::move(walked)));

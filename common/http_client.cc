@@ -256,102 +256,150 @@ Outcome Evaluate(Slot& slot, CURLcode code, Status* error) {
   return Outcome::kFail;
 }
 
-// Runs `calls` on `session` with at most `width` transfers in flight.
-Result<std::vector<HttpResult>> RunBatch(HttpSession& session, std::vector<HttpCall>& calls,
-                                         size_t width) {
-  std::vector<HttpResult> results(calls.size());
-  if (calls.empty()) return results;
-  width = std::clamp<size_t>(width, 1, calls.size());
+// Gives the session at least `width` easy handles.
+Status GrowSession(HttpSession& session, size_t width) {
   while (session.easies.size() < width) {
     EasyPtr easy(curl_easy_init());
     if (!easy) return Internal("libcurl could not create a transfer handle (out of memory?)");
     session.easies.push_back(std::move(easy));
   }
-  CURLM* multi = session.multi.get();
-  std::vector<std::unique_ptr<Slot>> slots;
-  for (size_t i = 0; i < width; ++i) {
-    slots.push_back(std::make_unique<Slot>());
-    slots.back()->easy = session.easies[i].get();
+  return Status::Ok();
+}
+
+// One batch of calls running on a session's first easy handles, a Slot each.
+class Batch {
+ public:
+  Batch(HttpSession& session, std::vector<HttpCall>& calls, size_t width)
+      : multi_(session.multi.get()), calls_(calls), results_(calls.size()) {
+    for (size_t i = 0; i < width; ++i) {
+      slots_.push_back(std::make_unique<Slot>());
+      slots_.back()->easy = session.easies[i].get();
+    }
   }
   // Leaves no handle in the multi, so the session can be reused.
-  auto stop = [&](Status status) -> Result<std::vector<HttpResult>> {
-    for (auto& slot : slots) {
-      if (slot->in_multi) curl_multi_remove_handle(multi, slot->easy);
+  ~Batch() {
+    for (auto& slot : slots_) {
+      if (slot->in_multi) curl_multi_remove_handle(multi_, slot->easy);
       slot->in_multi = false;
     }
-    return status;
-  };
+  }
+  Batch(const Batch&) = delete;
+  Batch& operator=(const Batch&) = delete;
 
-  size_t next = 0;
-  size_t done = 0;
-  while (done < calls.size()) {
-    Clock::time_point now = Clock::now();
-    for (auto& slot : slots) {
-      if (!slot->busy && next < calls.size()) {
-        slot->busy = true;
-        slot->index = next;
-        slot->call = &calls[next++];
-        slot->attempt = 0;
-        slot->delivered = 0;
-      } else if (!slot->busy || slot->in_multi || now < slot->retry_at) {
-        continue;
-      }
-      Status started = StartAttempt(multi, *slot);
-      if (!started.ok()) return stop(started);
+  Result<std::vector<HttpResult>> Run() {
+    while (done_ < calls_.size()) {
+      GC_RETURN_IF_ERROR(StartDue());
+      GC_RETURN_IF_ERROR(Perform());
+      GC_RETURN_IF_ERROR(CollectFinished());
+      if (done_ == calls_.size()) break;
+      GC_RETURN_IF_ERROR(Wait());
     }
+    return std::move(results_);
+  }
 
-    int running = 0;
-    CURLMcode performed = curl_multi_perform(multi, &running);
-    if (performed != CURLM_OK) {
-      return stop(
-          Internal(std::string("libcurl transfer loop failed: ") + curl_multi_strerror(performed)));
-    }
-    int queued = 0;
-    while (CURLMsg* message = curl_multi_info_read(multi, &queued)) {
-      if (message->msg != CURLMSG_DONE) continue;
-      // The message is invalid once its handle is removed: copy it first.
-      CURL* easy = message->easy_handle;
-      CURLcode code = message->data.result;
-      char* user = nullptr;
-      curl_easy_getinfo(easy, CURLINFO_PRIVATE, &user);
-      Slot& slot = *reinterpret_cast<Slot*>(user);
-      curl_multi_remove_handle(multi, easy);
-      slot.in_multi = false;
-      Status error;
-      switch (Evaluate(slot, code, &error)) {
-        case Outcome::kDone:
-          results[slot.index] = std::move(slot.result);
-          slot.busy = false;
-          ++done;
-          break;
-        case Outcome::kRetry:
-          slot.retry_at = Clock::now() + Backoff(slot.attempt);
-          ++slot.attempt;
-          break;
-        case Outcome::kFail:
-          return stop(error);
-      }
-    }
-    if (done == calls.size()) break;
+ private:
+  Status StartDue();
+  Status Perform();
+  Status CollectFinished();
+  Status Wait();
 
-    bool can_start = false;
-    auto wait = std::chrono::milliseconds(1000);
-    now = Clock::now();
-    for (const auto& slot : slots) {
-      if (!slot->busy && next < calls.size()) can_start = true;
-      if (slot->busy && !slot->in_multi) {
-        auto until = std::chrono::ceil<std::chrono::milliseconds>(slot->retry_at - now);
-        wait = std::clamp(until, std::chrono::milliseconds(0), wait);
-      }
+  CURLM* multi_;
+  std::vector<HttpCall>& calls_;
+  std::vector<HttpResult> results_;
+  std::vector<std::unique_ptr<Slot>> slots_;
+  size_t next_ = 0;  // the first call not yet given a slot
+  size_t done_ = 0;
+};
+
+// Gives each free slot the next call and starts it, and restarts the
+// attempts whose backoff is over.
+Status Batch::StartDue() {
+  Clock::time_point now = Clock::now();
+  for (auto& slot : slots_) {
+    if (!slot->busy && next_ < calls_.size()) {
+      slot->busy = true;
+      slot->index = next_;
+      slot->call = &calls_[next_++];
+      slot->attempt = 0;
+      slot->delivered = 0;
+    } else if (!slot->busy || slot->in_multi || now < slot->retry_at) {
+      continue;
     }
-    if (can_start) continue;
-    // Sleeps even with no transfer in the multi, which is the backoff wait.
-    CURLMcode polled = curl_multi_poll(multi, nullptr, 0, static_cast<int>(wait.count()), nullptr);
-    if (polled != CURLM_OK) {
-      return stop(Internal(std::string("libcurl poll failed: ") + curl_multi_strerror(polled)));
+    GC_RETURN_IF_ERROR(StartAttempt(multi_, *slot));
+  }
+  return Status::Ok();
+}
+
+Status Batch::Perform() {
+  int running = 0;
+  CURLMcode performed = curl_multi_perform(multi_, &running);
+  if (performed != CURLM_OK) {
+    return Internal(std::string("libcurl transfer loop failed: ") + curl_multi_strerror(performed));
+  }
+  return Status::Ok();
+}
+
+// Takes the finished attempts out of the multi: a result, or a retry later.
+Status Batch::CollectFinished() {
+  int queued = 0;
+  while (CURLMsg* message = curl_multi_info_read(multi_, &queued)) {
+    if (message->msg != CURLMSG_DONE) continue;
+    // The message is invalid once its handle is removed: copy it first.
+    CURL* easy = message->easy_handle;
+    CURLcode code = message->data.result;
+    char* user = nullptr;
+    curl_easy_getinfo(easy, CURLINFO_PRIVATE, &user);
+    Slot& slot = *reinterpret_cast<Slot*>(user);
+    curl_multi_remove_handle(multi_, easy);
+    slot.in_multi = false;
+    Status error;
+    switch (Evaluate(slot, code, &error)) {
+      case Outcome::kDone:
+        results_[slot.index] = std::move(slot.result);
+        slot.busy = false;
+        ++done_;
+        break;
+      case Outcome::kRetry:
+        slot.retry_at = Clock::now() + Backoff(slot.attempt);
+        ++slot.attempt;
+        break;
+      case Outcome::kFail:
+        return error;
     }
   }
-  return results;
+  return Status::Ok();
+}
+
+// Sleeps until a transfer progresses or the next retry is due, at most a
+// second; not at all when a free slot can take a call now.
+Status Batch::Wait() {
+  bool can_start = false;
+  auto wait = std::chrono::milliseconds(1000);
+  Clock::time_point now = Clock::now();
+  for (const auto& slot : slots_) {
+    if (!slot->busy && next_ < calls_.size()) can_start = true;
+    if (slot->busy && !slot->in_multi) {
+      auto until = std::chrono::ceil<std::chrono::milliseconds>(slot->retry_at - now);
+      wait = std::clamp(until, std::chrono::milliseconds(0), wait);
+    }
+  }
+  if (can_start) return Status::Ok();
+  // Sleeps even with no transfer in the multi, which is the backoff wait.
+  CURLMcode polled = curl_multi_poll(multi_, nullptr, 0, static_cast<int>(wait.count()), nullptr);
+  if (polled != CURLM_OK) {
+    return Internal(std::string("libcurl poll failed: ") + curl_multi_strerror(polled));
+  }
+  return Status::Ok();
+}
+
+// Runs `calls` on `session` with at most `width` transfers in flight.
+Result<std::vector<HttpResult>> RunBatch(HttpSession& session, std::vector<HttpCall>& calls,
+                                         size_t width) {
+  if (calls.empty()) return std::vector<HttpResult>();
+  width = std::clamp<size_t>(width, 1, calls.size());
+  GC_RETURN_IF_ERROR(GrowSession(session, width));
+  Batch batch(session, calls, width);
+  return batch.Run();
 }
 
 }  // namespace

@@ -82,6 +82,111 @@ class ObjectsProducer {
   uint64_t offset_ = 0;
 };
 
+// Opens the file at `path` under `root` to read it, without touching its
+// atime where the kernel lets us.
+Result<UniqueFd> OpenFile(const std::string& root, const std::string& path) {
+  std::string full = JoinPath(root, path);
+  int flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC;
+  UniqueFd fd(::open(full.c_str(), flags | O_NOATIME));
+  if (!fd.valid() && errno == EPERM) fd.Reset(::open(full.c_str(), flags));
+  if (!fd.valid()) return ErrnoError(full);
+  return fd;
+}
+
+// What a walk leaves to hash: the files the cache did not know, and the
+// hardlinks, which copy their file's hash.
+struct PendingHashes {
+  struct Miss {
+    size_t index;
+    FileKey key;
+  };
+  std::vector<Miss> misses;
+  std::vector<std::pair<size_t, size_t>> hardlinks;  // (index, index of its file)
+};
+
+// Walks the tree into `manifest`, with the hashes the cache knows.
+Result<PendingHashes> WalkIntoManifest(const CaptureServiceOptions& options, HashCache* cache,
+                                       Manifest* manifest) {
+  PendingHashes pending;
+  std::map<std::pair<uint64_t, uint64_t>, size_t> file_by_inode;  // -> index of the kFile
+  Status status = WalkTree(options.root, options.walk, [&](WalkedEntry&& walked) -> Status {
+    Entry& entry = walked.entry;
+    auto inode =
+        std::make_pair(static_cast<uint64_t>(walked.dev), static_cast<uint64_t>(walked.ino));
+    size_t index = manifest->entries.size();
+    if (entry.type == EntryType::kFile) {
+      FileKey key{walked.dev, walked.ino, entry.size, entry.mtime_ns, walked.ctime_ns};
+      if (auto hit = cache->Lookup(key)) {
+        entry.hash = *hit;
+      } else {
+        pending.misses.push_back({index, key});
+      }
+      file_by_inode[inode] = index;
+    } else if (entry.type == EntryType::kHardlink) {
+      auto it = file_by_inode.find(inode);
+      if (it == file_by_inode.end()) return Status::Ok();  // its first name vanished
+      pending.hardlinks.emplace_back(index, it->second);
+    }
+    manifest->entries.push_back(std::move(entry));
+    return Status::Ok();
+  });
+  GC_RETURN_IF_ERROR(status);
+  return pending;
+}
+
+// Hashes what the cache did not know on every core: a first capture is
+// bound by SHA-256 otherwise. A file gone since the walk is marked vanished.
+Status HashMisses(const std::string& root, const std::vector<PendingHashes::Miss>& misses,
+                  HashCache* cache, Manifest* manifest, std::vector<bool>* vanished) {
+  std::atomic<size_t> next{0};
+  std::mutex error_mutex;
+  Status first_error;
+  auto worker = [&] {
+    for (size_t i = next++; i < misses.size(); i = next++) {
+      Entry& entry = manifest->entries[misses[i].index];
+      auto fd = OpenFile(root, entry.path);
+      Result<std::string> hash = fd.ok() ? Sha256Fd(fd->get()) : Result<std::string>(fd.status());
+      if (hash.ok()) {
+        entry.hash = *hash;
+        cache->Insert(misses[i].key, entry.hash);
+      } else if (hash.status().code() == Code::kNotFound) {
+        (*vanished)[misses[i].index] = true;
+      } else {
+        std::lock_guard<std::mutex> guard(error_mutex);
+        if (first_error.ok()) first_error = hash.status();
+      }
+    }
+  };
+  unsigned threads = std::clamp(std::thread::hardware_concurrency(), 1u, 8u);
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < threads && t < misses.size(); ++t) pool.emplace_back(worker);
+  worker();
+  for (auto& thread : pool) thread.join();
+  return first_error;
+}
+
+// A hardlink takes its file's hash and size, and vanishes with it.
+void CopyHardlinkHashes(const std::vector<std::pair<size_t, size_t>>& hardlinks, Manifest* manifest,
+                        std::vector<bool>* vanished) {
+  for (auto [index, file] : hardlinks) {
+    if ((*vanished)[file]) {
+      (*vanished)[index] = true;
+      continue;
+    }
+    manifest->entries[index].hash = manifest->entries[file].hash;
+    manifest->entries[index].size = manifest->entries[file].size;
+  }
+}
+
+void DropVanished(const std::vector<bool>& vanished, Manifest* manifest) {
+  if (std::find(vanished.begin(), vanished.end(), true) == vanished.end()) return;
+  size_t out = 0;
+  for (size_t i = 0; i < manifest->entries.size(); ++i) {
+    if (!vanished[i]) manifest->entries[out++] = std::move(manifest->entries[i]);
+  }
+  manifest->entries.resize(out);
+}
+
 }  // namespace
 
 CaptureService::CaptureService(CaptureServiceOptions options, HashCache* cache)
@@ -125,80 +230,11 @@ HttpResponse CaptureService::Handle(const HttpRequest& request) {
 Result<Manifest> CaptureService::BuildManifest() {
   std::lock_guard<std::mutex> lock(mutex_);
   Manifest manifest;
-  struct Miss {
-    size_t index;
-    FileKey key;
-  };
-  std::vector<Miss> misses;
-  std::map<std::pair<uint64_t, uint64_t>, size_t> file_by_inode;  // -> index of the kFile
-  std::vector<std::pair<size_t, size_t>> hardlinks;               // (index, index of its file)
-  Status status = WalkTree(options_.root, options_.walk, [&](WalkedEntry&& walked) -> Status {
-    Entry& entry = walked.entry;
-    auto inode =
-        std::make_pair(static_cast<uint64_t>(walked.dev), static_cast<uint64_t>(walked.ino));
-    size_t index = manifest.entries.size();
-    if (entry.type == EntryType::kFile) {
-      FileKey key{walked.dev, walked.ino, entry.size, entry.mtime_ns, walked.ctime_ns};
-      if (auto hit = cache_->Lookup(key)) {
-        entry.hash = *hit;
-      } else {
-        misses.push_back({index, key});
-      }
-      file_by_inode[inode] = index;
-    } else if (entry.type == EntryType::kHardlink) {
-      auto it = file_by_inode.find(inode);
-      if (it == file_by_inode.end()) return Status::Ok();  // its first name vanished
-      hardlinks.emplace_back(index, it->second);
-    }
-    manifest.entries.push_back(std::move(entry));
-    return Status::Ok();
-  });
-  GC_RETURN_IF_ERROR(status);
-
-  // Hash what the cache did not know on every core: a first capture is
-  // bound by SHA-256 otherwise.
+  GC_ASSIGN_OR_RETURN(PendingHashes pending, WalkIntoManifest(options_, cache_, &manifest));
   std::vector<bool> vanished(manifest.entries.size(), false);
-  std::atomic<size_t> next{0};
-  std::mutex error_mutex;
-  Status first_error;
-  auto worker = [&] {
-    for (size_t i = next++; i < misses.size(); i = next++) {
-      Entry& entry = manifest.entries[misses[i].index];
-      auto fd = OpenSource(ObjectSource{entry.path, entry.size});
-      Result<std::string> hash = fd.ok() ? Sha256Fd(fd->get()) : Result<std::string>(fd.status());
-      if (hash.ok()) {
-        entry.hash = *hash;
-        cache_->Insert(misses[i].key, entry.hash);
-      } else if (hash.status().code() == Code::kNotFound) {
-        vanished[misses[i].index] = true;
-      } else {
-        std::lock_guard<std::mutex> guard(error_mutex);
-        if (first_error.ok()) first_error = hash.status();
-      }
-    }
-  };
-  unsigned threads = std::clamp(std::thread::hardware_concurrency(), 1u, 8u);
-  std::vector<std::thread> pool;
-  for (unsigned t = 1; t < threads && t < misses.size(); ++t) pool.emplace_back(worker);
-  worker();
-  for (auto& thread : pool) thread.join();
-  GC_RETURN_IF_ERROR(first_error);
-
-  for (auto [index, file] : hardlinks) {
-    if (vanished[file]) {
-      vanished[index] = true;
-      continue;
-    }
-    manifest.entries[index].hash = manifest.entries[file].hash;
-    manifest.entries[index].size = manifest.entries[file].size;
-  }
-  if (std::find(vanished.begin(), vanished.end(), true) != vanished.end()) {
-    size_t out = 0;
-    for (size_t i = 0; i < manifest.entries.size(); ++i) {
-      if (!vanished[i]) manifest.entries[out++] = std::move(manifest.entries[i]);
-    }
-    manifest.entries.resize(out);
-  }
+  GC_RETURN_IF_ERROR(HashMisses(options_.root, pending.misses, cache_, &manifest, &vanished));
+  CopyHardlinkHashes(pending.hardlinks, &manifest, &vanished);
+  DropVanished(vanished, &manifest);
   GC_RETURN_IF_ERROR(ValidateManifest(manifest));
 
   std::unordered_map<std::string, ObjectSource> sources;
@@ -253,12 +289,7 @@ Result<CaptureService::ObjectSource> CaptureService::Find(const std::string& has
 }
 
 Result<UniqueFd> CaptureService::OpenSource(const ObjectSource& source) const {
-  std::string full = JoinPath(options_.root, source.path);
-  int flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC;
-  UniqueFd fd(::open(full.c_str(), flags | O_NOATIME));
-  if (!fd.valid() && errno == EPERM) fd.Reset(::open(full.c_str(), flags));
-  if (!fd.valid()) return ErrnoError(full);
-  return fd;
+  return OpenFile(options_.root, source.path);
 }
 
 HttpResponse CaptureService::ServeObject(const std::string& hash) {

@@ -1,6 +1,8 @@
 // goldcast-agent: the node side of goldcast.
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <functional>
+#include <memory>
 
 #include "common/cli_errors.h"
 #include "common/status.h"
@@ -15,6 +17,80 @@ int Fail(const gc::Status& status) {
   return status.code() == gc::Code::kInvalidArgument ? 2 : 1;
 }
 
+// The command to run once parsing is done, set by the parsed subcommand.
+using RunCommand = std::function<gc::Status()>;
+
+void AddPrepareClientCommand(CLI::App* app, RunCommand* run) {
+  auto prepare = std::make_shared<gc::PrepareClientOptions>();
+  auto* cmd = app->add_subcommand(
+      "prepareclient",
+      "Serve this machine's tree (or --root DIR) to the image server behind a one-time token");
+  cmd->add_option("--root", prepare->root, "Capture this directory as if it were /")
+      ->capture_default_str();
+  cmd->add_option("--listen", prepare->listen, "ADDRESS:PORT to serve on")->capture_default_str();
+  cmd->add_option("--exclude", prepare->excludes,
+                  "Leave out paths matching this glob (repeatable), e.g. '/home/*'");
+  cmd->add_option("--exclude-file", prepare->exclude_files,
+                  "File of exclude patterns, one per line (repeatable)");
+  cmd->add_option("--state", prepare->state_dir, "Agent state directory (hash cache)")
+      ->capture_default_str();
+  cmd->add_option("--token-file", prepare->token_file,
+                  "Also write the token to this file (mode 0600) once listening");
+  cmd->add_option("--image", prepare->image, "Image name to put in the printed command");
+  cmd->add_flag("--keep-serving", prepare->keep_serving,
+                "Keep serving after a getimage finished (until SIGTERM)");
+  cmd->callback([=] { *run = [=] { return gc::RunPrepareClient(*prepare); }; });
+}
+
+void AddInstallCommand(CLI::App* app, RunCommand* run) {
+  auto install = std::make_shared<gc::InstallOptions>();
+  auto* cmd = app->add_subcommand(
+      "install", "Install this node from the image server (runs in the installer initramfs)");
+  cmd->add_option("--server", install->server, "Server URL (default: goldcast.server=)");
+  cmd->add_option("--node", install->node, "Node name (default: goldcast.node=)");
+  auto* secret_opt =
+      cmd->add_option("--secret", install->secret, "Node secret (default: goldcast.secret=)");
+  cmd->add_option("--secret-file", install->secret_file, "Read the node secret from a file")
+      ->excludes(secret_opt);
+  cmd->add_option("--disk", install->disk, "Disk to erase, e.g. /dev/vda (default: first)");
+  cmd->add_option("--target-root", install->target_root,
+                  "Install into this empty directory instead of a disk");
+  cmd->add_option("--mount-dir", install->mount_dir, "Where to mount the new root")
+      ->capture_default_str();
+  cmd->add_option("--syslinux-dir", install->syslinux_dir, "Holds mbr/mbr.bin")
+      ->capture_default_str();
+  cmd->add_option("--agent-bundle", install->agent_bundle,
+                  "Agent bundle to copy onto the node (default: the running one)");
+  cmd->add_flag("--yes-erase", install->yes_erase,
+                "Erase the disk even outside the installer (no goldcast.mode=install)");
+  cmd->add_flag("--reboot", install->reboot, "Reboot when the install succeeded");
+  cmd->callback([=] { *run = [=] { return gc::RunInstallCommand(*install); }; });
+}
+
+void AddRunCommand(CLI::App* app, RunCommand* run) {
+  auto options = std::make_shared<gc::RunOptions>();
+  auto* cmd = app->add_subcommand(
+      "run",
+      "Send heartbeats to the image server (load, memory, CPUs, kernel, image, cluster-file "
+      "hashes) until SIGTERM");
+  cmd->footer(
+      "The node's identity comes from --config (written by the installer); on a diskless "
+      "node, which has none, from goldcast.server=, goldcast.node=, goldcast.secret=, "
+      "goldcast.image= and goldcast.kernel= on /proc/cmdline. Failures are retried with "
+      "backoff of up to 5 minutes.");
+  cmd->add_option("--config", options->config_path, "The node's configuration (node.json)")
+      ->capture_default_str();
+  cmd->add_option("--interval", options->interval_s, "Seconds between heartbeats (at least 1)")
+      ->capture_default_str();
+  cmd->add_flag("--once", options->once,
+                "Send one heartbeat and exit: status 0 only if the server accepted it");
+  cmd->add_option("--server", options->server, "Server URL instead of the configured one");
+  cmd->add_option("--node", options->node, "Node name instead of the configured one");
+  cmd->add_option("--secret-file", options->secret_file,
+                  "Read the node secret from this file instead of the configuration");
+  cmd->callback([=] { *run = [=] { return gc::RunAgent(*options); }; });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -23,80 +99,17 @@ int main(int argc, char** argv) {
       "heartbeats)"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "goldcast-agent 0.1.0");
-
-  gc::PrepareClientOptions prepare;
-  auto* prepare_cmd = app.add_subcommand(
-      "prepareclient",
-      "Serve this machine's tree (or --root DIR) to the image server behind a one-time token");
-  prepare_cmd->add_option("--root", prepare.root, "Capture this directory as if it were /")
-      ->capture_default_str();
-  prepare_cmd->add_option("--listen", prepare.listen, "ADDRESS:PORT to serve on")
-      ->capture_default_str();
-  prepare_cmd->add_option("--exclude", prepare.excludes,
-                          "Leave out paths matching this glob (repeatable), e.g. '/home/*'");
-  prepare_cmd->add_option("--exclude-file", prepare.exclude_files,
-                          "File of exclude patterns, one per line (repeatable)");
-  prepare_cmd->add_option("--state", prepare.state_dir, "Agent state directory (hash cache)")
-      ->capture_default_str();
-  prepare_cmd->add_option("--token-file", prepare.token_file,
-                          "Also write the token to this file (mode 0600) once listening");
-  prepare_cmd->add_option("--image", prepare.image, "Image name to put in the printed command");
-  prepare_cmd->add_flag("--keep-serving", prepare.keep_serving,
-                        "Keep serving after a getimage finished (until SIGTERM)");
-
-  gc::InstallOptions install;
-  auto* install_cmd = app.add_subcommand(
-      "install", "Install this node from the image server (runs in the installer initramfs)");
-  install_cmd->add_option("--server", install.server, "Server URL (default: goldcast.server=)");
-  install_cmd->add_option("--node", install.node, "Node name (default: goldcast.node=)");
-  auto* secret_opt = install_cmd->add_option("--secret", install.secret,
-                                             "Node secret (default: goldcast.secret=)");
-  install_cmd->add_option("--secret-file", install.secret_file, "Read the node secret from a file")
-      ->excludes(secret_opt);
-  install_cmd->add_option("--disk", install.disk, "Disk to erase, e.g. /dev/vda (default: first)");
-  install_cmd->add_option("--target-root", install.target_root,
-                          "Install into this empty directory instead of a disk");
-  install_cmd->add_option("--mount-dir", install.mount_dir, "Where to mount the new root")
-      ->capture_default_str();
-  install_cmd->add_option("--syslinux-dir", install.syslinux_dir, "Holds mbr/mbr.bin")
-      ->capture_default_str();
-  install_cmd->add_option("--agent-bundle", install.agent_bundle,
-                          "Agent bundle to copy onto the node (default: the running one)");
-  install_cmd->add_flag("--yes-erase", install.yes_erase,
-                        "Erase the disk even outside the installer (no goldcast.mode=install)");
-  install_cmd->add_flag("--reboot", install.reboot, "Reboot when the install succeeded");
-
-  gc::RunOptions run;
-  auto* run_cmd = app.add_subcommand(
-      "run",
-      "Send heartbeats to the image server (load, memory, CPUs, kernel, image, cluster-file "
-      "hashes) until SIGTERM");
-  run_cmd->footer(
-      "The node's identity comes from --config (written by the installer); on a diskless "
-      "node, which has none, from goldcast.server=, goldcast.node=, goldcast.secret=, "
-      "goldcast.image= and goldcast.kernel= on /proc/cmdline. Failures are retried with "
-      "backoff of up to 5 minutes.");
-  run_cmd->add_option("--config", run.config_path, "The node's configuration (node.json)")
-      ->capture_default_str();
-  run_cmd->add_option("--interval", run.interval_s, "Seconds between heartbeats (at least 1)")
-      ->capture_default_str();
-  run_cmd->add_flag("--once", run.once,
-                    "Send one heartbeat and exit: status 0 only if the server accepted it");
-  run_cmd->add_option("--server", run.server, "Server URL instead of the configured one");
-  run_cmd->add_option("--node", run.node, "Node name instead of the configured one");
-  run_cmd->add_option("--secret-file", run.secret_file,
-                      "Read the node secret from this file instead of the configuration");
+  RunCommand run;
+  AddPrepareClientCommand(&app, &run);
+  AddInstallCommand(&app, &run);
+  AddRunCommand(&app, &run);
 
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return gc::ReportUsageError(app, e, "goldcast-agent");
   }
-
-  gc::Status status;
-  if (prepare_cmd->parsed()) status = gc::RunPrepareClient(prepare);
-  if (install_cmd->parsed()) status = gc::RunInstallCommand(install);
-  if (run_cmd->parsed()) status = gc::RunAgent(run);
+  gc::Status status = run ? run() : gc::Status::Ok();
   if (!status.ok()) return Fail(status);
   return 0;
 }

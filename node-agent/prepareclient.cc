@@ -123,60 +123,124 @@ Result<std::vector<std::string>> ReadExcludeFile(const std::string& path) {
   return patterns;
 }
 
-Status RunPrepareClient(const PrepareClientOptions& options) {
+namespace {
+
+// The --root checks, in the order an admin fixes them.
+Status CheckRoot(const std::string& root) {
   namespace fs = std::filesystem;
   std::error_code ec;
-  if (!fs::exists(options.root, ec)) {
-    return NotFound("--root " + options.root + ": no such directory");
+  if (!fs::exists(root, ec)) {
+    return NotFound("--root " + root + ": no such directory");
   }
-  if (!fs::is_directory(options.root, ec)) {
-    return InvalidArgument("--root " + options.root + ": not a directory");
+  if (!fs::is_directory(root, ec)) {
+    return InvalidArgument("--root " + root + ": not a directory");
   }
-  if (::access(options.root.c_str(), R_OK | X_OK) != 0) {
-    return ErrnoError("--root " + options.root + " is not readable");
+  if (::access(root.c_str(), R_OK | X_OK) != 0) {
+    return ErrnoError("--root " + root + " is not readable");
   }
+  return Status::Ok();
+}
+
+// What a capture of `root` (canonical) leaves out: the defaults, swap files,
+// each --exclude-file's patterns, then each --exclude.
+Result<std::vector<std::string>> CaptureExcludes(const PrepareClientOptions& options,
+                                                 const std::string& root, bool real_root) {
+  std::vector<std::string> excludes = DefaultExcludes();
+  for (const auto& path : SwapFileExcludes(root, real_root)) excludes.push_back(path);
+  for (const auto& file : options.exclude_files) {
+    GC_ASSIGN_OR_RETURN(auto patterns, ReadExcludeFile(file));
+    excludes.insert(excludes.end(), patterns.begin(), patterns.end());
+  }
+  excludes.insert(excludes.end(), options.excludes.begin(), options.excludes.end());
+  return excludes;
+}
+
+// Creates the state directory and returns its canonical path. goldcast's own
+// state never goes into an image: when it is inside `root` it is excluded.
+Result<std::filesystem::path> PrepareStateDir(Env* env, const std::string& state_dir,
+                                              const std::string& root,
+                                              std::vector<std::string>* excludes) {
+  namespace fs = std::filesystem;
+  GC_RETURN_IF_ERROR(env->CreateDirs(state_dir));
+  fs::path state = fs::canonical(state_dir);
+  fs::path relative = state.lexically_relative(root);
+  if (!relative.empty() && *relative.begin() != "..") {
+    excludes->push_back("/" + relative.string());
+  }
+  return state;
+}
+
+// Walk before listening: it reports the size of the capture, and the first
+// getimage is served this walk (a capture that fails because a file changed
+// since is retried with a fresh walk).
+Status WalkBeforeListening(CaptureService& service, const std::string& root,
+                           const HashCache& cache) {
+  Progress progress("prepareclient: hashing " + root);
+  GC_ASSIGN_OR_RETURN(ManifestTotals totals, service.WalkAtStart());
+  progress.Finish();
+  GC_LOG(Info) << "prepareclient: " << root << ": " << totals.entries << " entries, "
+               << totals.files << " files, " << FormatBytes(totals.file_bytes) << " ("
+               << cache.hits() << " hashes from cache)";
+  return Status::Ok();
+}
+
+// Prints the getimage command to run on the image server and writes the
+// --token-file, now that the server listens.
+Status Announce(const PrepareClientOptions& options, const CaptureServiceOptions& service_options,
+                const std::string& bound, uint16_t port, Env* env) {
+  std::string address = ReachableAddress(bound);
+  std::printf("goldcast getimage --golden-client %s:%u --token %s --image %s\n", address.c_str(),
+              port, service_options.token.c_str(), options.image.c_str());
+  std::fflush(stdout);
+  if (!options.token_file.empty()) {
+    GC_RETURN_IF_ERROR(env->WriteFileAtomic(options.token_file, service_options.token + "\n"));
+    ::chmod(options.token_file.c_str(), 0600);
+  }
+  GC_LOG(Info) << "prepareclient: serving " << service_options.root << " on " << bound << ":"
+               << port << "; anyone with the token can read every file of this tree until it stops";
+  return Status::Ok();
+}
+
+// Serves until a getimage is done (all of them with --keep-serving) or
+// SIGTERM/SIGINT, then stops the server.
+void ServeUntilDone(const CaptureService& service, HttpServer& server, bool keep_serving) {
+  struct sigaction action {};
+  action.sa_handler = OnSignal;
+  ::sigaction(SIGTERM, &action, nullptr);
+  ::sigaction(SIGINT, &action, nullptr);
+  while (!g_stop) {
+    if (service.done() && !keep_serving) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  // Let the "done" response reach the server before the socket closes.
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  server.Stop();
+  GC_LOG(Info) << (g_stop ? "prepareclient: stopped" : "prepareclient: capture finished");
+}
+
+}  // namespace
+
+Status RunPrepareClient(const PrepareClientOptions& options) {
+  namespace fs = std::filesystem;
+  GC_RETURN_IF_ERROR(CheckRoot(options.root));
   GC_ASSIGN_OR_RETURN(auto listen, ParseListen(options.listen));
+  std::error_code ec;
   bool real_root = fs::equivalent(options.root, "/", ec);
 
   CaptureServiceOptions service_options;
   service_options.root = fs::canonical(options.root).string();
-  service_options.walk.excludes = DefaultExcludes();
-  for (const auto& path : SwapFileExcludes(service_options.root, real_root)) {
-    service_options.walk.excludes.push_back(path);
-  }
-  for (const auto& file : options.exclude_files) {
-    GC_ASSIGN_OR_RETURN(auto patterns, ReadExcludeFile(file));
-    service_options.walk.excludes.insert(service_options.walk.excludes.end(), patterns.begin(),
-                                         patterns.end());
-  }
-  service_options.walk.excludes.insert(service_options.walk.excludes.end(),
-                                       options.excludes.begin(), options.excludes.end());
-
-  // goldcast's own state never goes into an image.
+  GC_ASSIGN_OR_RETURN(service_options.walk.excludes,
+                      CaptureExcludes(options, service_options.root, real_root));
   Env* env = Env::Default();
-  GC_RETURN_IF_ERROR(env->CreateDirs(options.state_dir));
-  fs::path state = fs::canonical(options.state_dir);
-  fs::path relative = state.lexically_relative(service_options.root);
-  if (!relative.empty() && *relative.begin() != "..") {
-    service_options.walk.excludes.push_back("/" + relative.string());
-  }
-
+  GC_ASSIGN_OR_RETURN(fs::path state, PrepareStateDir(env, options.state_dir, service_options.root,
+                                                      &service_options.walk.excludes));
   GC_ASSIGN_OR_RETURN(service_options.token, NewToken());
   GC_ASSIGN_OR_RETURN(service_options.layout_json,
                       CollectLayout({service_options.root, "/sys"}, ProcessRunner::Default()));
 
   auto cache = HashCache::Load(env, (state / "hashcache").string());
   CaptureService service(service_options, cache.get());
-
-  // Walk before listening: it reports the size of the capture, and the first
-  // getimage is served this walk (a capture that fails because a file changed
-  // since is retried with a fresh walk).
-  Progress progress("prepareclient: hashing " + service_options.root);
-  GC_ASSIGN_OR_RETURN(ManifestTotals totals, service.WalkAtStart());
-  progress.Finish();
-  GC_LOG(Info) << "prepareclient: " << service_options.root << ": " << totals.entries
-               << " entries, " << totals.files << " files, " << FormatBytes(totals.file_bytes)
-               << " (" << cache->hits() << " hashes from cache)";
+  GC_RETURN_IF_ERROR(WalkBeforeListening(service, service_options.root, *cache));
 
   HttpServerOptions server_options;
   server_options.address = listen.first;
@@ -186,31 +250,8 @@ Status RunPrepareClient(const PrepareClientOptions& options) {
                       HttpServer::Start(server_options, [&service](const HttpRequest& request) {
                         return service.Handle(request);
                       }));
-
-  std::string address = ReachableAddress(listen.first);
-  std::printf("goldcast getimage --golden-client %s:%u --token %s --image %s\n", address.c_str(),
-              server->port(), service_options.token.c_str(), options.image.c_str());
-  std::fflush(stdout);
-  if (!options.token_file.empty()) {
-    GC_RETURN_IF_ERROR(env->WriteFileAtomic(options.token_file, service_options.token + "\n"));
-    ::chmod(options.token_file.c_str(), 0600);
-  }
-  GC_LOG(Info) << "prepareclient: serving " << service_options.root << " on " << listen.first << ":"
-               << server->port()
-               << "; anyone with the token can read every file of this tree until it stops";
-
-  struct sigaction action {};
-  action.sa_handler = OnSignal;
-  ::sigaction(SIGTERM, &action, nullptr);
-  ::sigaction(SIGINT, &action, nullptr);
-  while (!g_stop) {
-    if (service.done() && !options.keep_serving) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  // Let the "done" response reach the server before the socket closes.
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  server->Stop();
-  GC_LOG(Info) << (g_stop ? "prepareclient: stopped" : "prepareclient: capture finished");
+  GC_RETURN_IF_ERROR(Announce(options, service_options, listen.first, server->port(), env));
+  ServeUntilDone(service, *server, options.keep_serving);
   return Status::Ok();
 }
 

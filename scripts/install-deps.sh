@@ -16,6 +16,8 @@ packages=(
   dnsmasq ipxe qemu-system-x86 ovmf debootstrap busybox-static cpio
   # the installer initramfs: BIOS bootloader for installed nodes
   extlinux syslinux-common
+  # the Vagrantfile's lab (CI checks it with vagrant validate)
+  vagrant vagrant-libvirt
   # bench/boot.sh serves the same file with nginx for comparison
   nginx-light
   # kernel builds (goldcast kernel build, tests/integration/kernel_*_test.sh); kmod

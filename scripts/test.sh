@@ -17,6 +17,9 @@ bash scripts/install-deps.sh
 step "check formatting"
 bash scripts/check-format.sh
 
+step "check the Vagrantfile (vagrant validate)"
+VAGRANT_DEFAULT_PROVIDER=libvirt GOLDCAST_NODES=3 vagrant validate
+
 step "build (ASan/UBSan, -Werror)"
 cmake -S . -B build-ci -G Ninja -DCMAKE_BUILD_TYPE=Debug -DGOLDCAST_SANITIZE=ON >/dev/null
 ninja -C build-ci -j "$jobs"

@@ -14,8 +14,9 @@ step() { printf '\n=== %s (%s)\n' "$1" "$(date +%T)"; }
 step "install packages"
 bash scripts/install-deps.sh
 
-step "check formatting"
+step "check formatting and the dependency order of the folders"
 bash scripts/check-format.sh
+bash scripts/check-layers.sh
 
 step "check the Vagrantfile (vagrant validate)"
 VAGRANT_DEFAULT_PROVIDER=libvirt GOLDCAST_NODES=3 vagrant validate

@@ -284,11 +284,13 @@ for tool in "${tools[@]}"; do
   gc_log "warm-up $tool: $T_SYNC s ${PHASES:+(phases: $PHASES)}"
 done
 # The installer writes the node's identity (hostname, hosts, machine-id,
-# etc/goldcast/) and the kernel (boot/*-RELEASE, the modules under
+# etc/goldcast/, and where the tree has them new SSH host keys and dbus's
+# machine-id link) and the kernel (boot/*-RELEASE, the modules under
 # usr/lib/modules since lib -> usr/lib), which also changes the mtime of the
 # directories holding them. Nothing else may differ, and nothing may be
 # missing or extra (--delete itemizes extra files).
 gc_paths='\./|etc/|etc/(hostname|hosts|machine-id)|etc/goldcast/(node\.json)?'
+gc_paths+='|etc/ssh/|etc/ssh/ssh_host_[a-z0-9]+_key(\.pub)?|var/lib/dbus/|var/lib/dbus/machine-id'
 gc_paths+="|boot/|boot/(vmlinuz|System\\.map|config)-$release|usr/lib/|usr/lib/modules/.*"
 compare "$GC_TMP/out-goldcast.0" goldcast "^[^ ]+ +($gc_paths)\$"
 compare "$GC_TMP/out-rsync.0" rsync '^$'

@@ -15,6 +15,7 @@
 #include "common/env.h"
 #include "common/hash.h"
 #include "common/list_dir.h"
+#include "common/object_receiver.h"
 #include "common/tree_writer_fs.h"
 #include "common/unique_fd.h"
 
@@ -31,6 +32,9 @@ using tree_writer_internal::WriteAt;
 // Stream bytes are gathered into writes of this size: an HTTP body arrives
 // in chunks of a few KiB.
 constexpr size_t kWriteBufferBytes = 1 << 20;
+// Received but not yet written: how far the network may run ahead of the
+// disk (ObjectReceiver).
+constexpr uint64_t kReceiveAheadBytes = 64ull << 20;
 
 std::string ParentOf(const std::string& path) {
   size_t slash = path.rfind('/');
@@ -46,14 +50,13 @@ bool AllZero(std::string_view data) {
   return std::all_of(data.begin(), data.end(), [](char c) { return c == '\0'; });
 }
 
-// The object being received and its first file, written and hashed as the
-// bytes arrive.
+// The object being received and its first file, written as the bytes
+// arrive (the receiving thread hashes them).
 struct Incoming {
   std::string hash;
   const std::vector<size_t>* users = nullptr;  // entry indices; the first is written
   const Entry* entry = nullptr;
   TempFile file;
-  Sha256 sha;
   uint64_t offset = 0;  // bytes of the object received
   size_t extent = 0;    // first data extent not yet behind `offset`
   std::string buffer;   // bytes for the file at buffer_offset, not yet written
@@ -84,22 +87,18 @@ class TreeWriter {
   Status CreateNode(const Entry& entry, int dir_fd);
   Status CreateEmptyFile(const Entry& entry, int dir_fd);
   Status WriteFiles();
-  Status FetchBatch(const std::vector<std::string_view>& hashes);
+  std::vector<std::vector<std::string>> Batches();
+  Status WriteBatch(const std::vector<std::string>& hashes, ObjectReceiver* receiver);
+  Status Consume(ObjectEvent event);
   Status Begin(const std::string& hash, uint64_t size);
   Status Data(std::string_view data);
-  Status End();
+  Status End(const std::string& received);
   Status Put(uint64_t offset, std::string_view data);
   Status Flush();
   Status WriteCopy(int from_fd, const Entry& entry);
   Status FileDone(TempFile* file, const Entry& entry);
   Status LinkHardlinks();
   Status FinishDirs();
-  // Keeps the first error a callback returned: a source may report its own
-  // error instead, or carry on after ours.
-  Status Remember(Status status) {
-    if (!status.ok() && callback_error_.ok()) callback_error_ = status;
-    return status;
-  }
   Result<UniqueFd> ParentFd(const std::string& path) {
     GC_ASSIGN_OR_RETURN(int fd, resolver_->Cached(ParentOf(path)));
     UniqueFd own(::fcntl(fd, F_DUPFD_CLOEXEC, 0));
@@ -120,7 +119,6 @@ class TreeWriter {
   std::vector<std::string_view> hashes_;  // distinct non-empty objects, in order of first use
   std::unordered_map<std::string_view, bool> batch_;  // requested -> received
   std::optional<Incoming> incoming_;
-  Status callback_error_;
   uint64_t files_total_ = 0;
   uint64_t temp_counter_ = 0;
 };
@@ -269,51 +267,65 @@ Status TreeWriter::FileDone(TempFile* file, const Entry& e) {
   return Status::Ok();
 }
 
+// The objects are received on a thread of their own (ObjectReceiver) while
+// this one writes them: receiving and writing overlap. A failure on either
+// side stops both: the receiver is cancelled and joined on every return.
 Status TreeWriter::WriteFiles() {
-  const size_t max_objects = std::max<size_t>(1, options_.batch_objects);
-  const uint64_t max_bytes = options_.batch_bytes;
-  std::vector<std::string_view> batch;
-  uint64_t batch_bytes = 0;
-  for (std::string_view hash : hashes_) {
-    const uint64_t size = manifest_.entries[users_[hash].front()].size;
-    // An object larger than the budget goes in a batch of its own.
-    if (!batch.empty() && (batch.size() >= max_objects || batch_bytes >= max_bytes ||
-                           size > max_bytes - batch_bytes)) {
-      GC_RETURN_IF_ERROR(FetchBatch(batch));
-      batch.clear();
-      batch_bytes = 0;
-    }
-    batch.push_back(hash);
-    batch_bytes += size;
+  std::vector<std::vector<std::string>> batches = Batches();
+  if (batches.empty()) return Status::Ok();
+  std::vector<std::vector<std::string>> requests = batches;
+  ObjectReceiver receiver(source_, std::move(requests), kReceiveAheadBytes);
+  for (const std::vector<std::string>& batch : batches) {
+    GC_RETURN_IF_ERROR(WriteBatch(batch, &receiver));
   }
-  if (!batch.empty()) GC_RETURN_IF_ERROR(FetchBatch(batch));
   return Status::Ok();
 }
 
-Status TreeWriter::FetchBatch(const std::vector<std::string_view>& hashes) {
+// The distinct objects, in batches of at most batch_objects and about
+// batch_bytes; an object larger than the budget goes in a batch of its own.
+std::vector<std::vector<std::string>> TreeWriter::Batches() {
+  const size_t max_objects = std::max<size_t>(1, options_.batch_objects);
+  const uint64_t max_bytes = options_.batch_bytes;
+  std::vector<std::vector<std::string>> batches;
+  uint64_t batch_bytes = 0;
+  for (std::string_view hash : hashes_) {
+    const uint64_t size = manifest_.entries[users_[hash].front()].size;
+    if (batches.empty() ||
+        (!batches.back().empty() && (batches.back().size() >= max_objects ||
+                                     batch_bytes >= max_bytes || size > max_bytes - batch_bytes))) {
+      batches.emplace_back();
+      batch_bytes = 0;
+    }
+    batches.back().emplace_back(hash);
+    batch_bytes += size;
+  }
+  return batches;
+}
+
+Status TreeWriter::WriteBatch(const std::vector<std::string>& hashes, ObjectReceiver* receiver) {
   batch_.clear();
   for (std::string_view hash : hashes) batch_.emplace(hash, false);
-  callback_error_ = Status::Ok();
-  ObjectStreamDecoder::Callbacks callbacks;
-  callbacks.begin = [this](const std::string& hash, uint64_t size) {
-    return callback_error_.ok() ? Remember(Begin(hash, size)) : callback_error_;
-  };
-  callbacks.data = [this](std::string_view data) {
-    return callback_error_.ok() ? Remember(Data(data)) : callback_error_;
-  };
-  callbacks.end = [this]() { return callback_error_.ok() ? Remember(End()) : callback_error_; };
-  Status fetched =
-      source_->Fetch(std::vector<std::string>(hashes.begin(), hashes.end()), callbacks);
+  Status fetched = Internal("the object receiver stopped before the end of a batch");
+  while (std::optional<ObjectEvent> event = receiver->Next()) {
+    if (event->kind == ObjectEvent::Kind::kBatchDone) {
+      fetched = std::move(event->status);
+      break;
+    }
+    Status consumed = Consume(std::move(*event));
+    if (!consumed.ok()) {
+      incoming_.reset();  // removes its temporary file
+      return consumed;
+    }
+  }
   if (incoming_) {
     const std::string hash = incoming_->hash;
     const std::string path = incoming_->entry->path;
     incoming_.reset();  // removes its temporary file
-    if (fetched.ok() && callback_error_.ok()) {
+    if (fetched.ok()) {
       return Corrupt("object " + hash + " (content of " + Show(path) +
                      "): the source stopped in the middle of it");
     }
   }
-  if (!callback_error_.ok()) return callback_error_;
   if (!fetched.ok()) return fetched.WithContext("fetching file contents for " + root_);
   for (std::string_view hash : hashes) {
     if (batch_[hash]) continue;
@@ -324,6 +336,20 @@ Status TreeWriter::FetchBatch(const std::vector<std::string_view>& hashes) {
   }
   if (options_.progress) options_.progress(stats_.files, files_total_, stats_.bytes_written);
   return Status::Ok();
+}
+
+Status TreeWriter::Consume(ObjectEvent event) {
+  switch (event.kind) {
+    case ObjectEvent::Kind::kBegin:
+      return Begin(event.hash, event.size);
+    case ObjectEvent::Kind::kData:
+      return Data(event.data);
+    case ObjectEvent::Kind::kEnd:
+      return End(event.hash);
+    case ObjectEvent::Kind::kBatchDone:
+      break;
+  }
+  return Internal("object stream: unexpected event");
 }
 
 Status TreeWriter::Begin(const std::string& hash, uint64_t size) {
@@ -363,7 +389,6 @@ Status TreeWriter::Data(std::string_view data) {
     return Corrupt(Show(e.path) + ": the source sent more than the " + std::to_string(e.size) +
                    " bytes of object " + in.hash);
   }
-  in.sha.Update(data);
   stats_.bytes_fetched += data.size();
   const std::vector<Extent>& extents = e.data_extents;
   uint64_t pos = in.offset;
@@ -404,7 +429,8 @@ Status TreeWriter::Flush() {
   return written;
 }
 
-Status TreeWriter::End() {
+// `received`: the SHA-256 of the object's bytes as they arrived.
+Status TreeWriter::End(const std::string& received) {
   if (!incoming_) return Corrupt("object stream: an object ended that did not begin");
   Incoming& in = *incoming_;
   const Entry& e = *in.entry;
@@ -413,7 +439,6 @@ Status TreeWriter::End() {
                    std::to_string(in.offset) + " of its " + std::to_string(e.size) + " bytes");
   }
   GC_RETURN_IF_ERROR(Flush());
-  const std::string received = in.sha.FinishHex();
   if (received != in.hash) {
     return Corrupt(Show(e.path) + ": content does not match the manifest: expected sha256 " +
                    in.hash + ", received " + received +

@@ -19,7 +19,10 @@
 namespace gc {
 
 // Where file contents come from: the server (POST /v1/node/objects), a
-// store, or memory in tests.
+// store, or memory in tests. WriteTree calls Fetch on a thread of its own
+// (common/object_receiver.h), one call at a time, while the caller's thread
+// writes and runs the progress callback: whatever the two share must be
+// thread-safe (HttpClient is).
 class ObjectSource {
  public:
   virtual ~ObjectSource() = default;
@@ -39,7 +42,7 @@ struct TreeWriteOptions {
   // Objects per ObjectSource::Fetch call, and its byte budget.
   size_t batch_objects = 4000;
   uint64_t batch_bytes = 32ull << 20;
-  // Called after each batch: regular files written so far, of the
+  // Called on the caller's thread after each batch: regular files written so far, of the
   // manifest's total, and their apparent bytes (TreeWriteStats::files and
   // bytes_written; compare with ComputeTotals).
   std::function<void(uint64_t files_done, uint64_t files_total, uint64_t bytes_done)> progress;
@@ -64,6 +67,7 @@ struct TreeWriteStats {
 // mtimes (directories last) are set as recorded. Files are written under a
 // temporary name in their directory and renamed once their hash matched, so
 // an interrupted write leaves no file with wrong content under its real name.
+// Receiving runs ahead of writing by at most 64 MiB.
 // Directories stay mode 0700 until every entry is written. Errors name the
 // entry's path; a root that is not empty is kAlreadyExists, content that
 // does not match its hash or size kCorrupt, an object the source did not

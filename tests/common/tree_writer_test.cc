@@ -3,11 +3,13 @@
 #include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstring>
 #include <deque>
 #include <filesystem>
@@ -383,6 +385,46 @@ TEST_F(TreeWriterTest, SourceErrorMidObjectRemovesTheTempFile) {
   EXPECT_EQ(stats.status().code(), Code::kNetwork);
   EXPECT_THAT(stats.status().message(), HasSubstr("connection reset"));
   EXPECT_TRUE(AllNames(dir_.path()).empty());
+}
+
+// Objects are received on another thread: the network failing in the
+// middle of a batch stops the writer with the network's error, the next
+// batch is never asked for, and no temporary file stays behind.
+TEST_F(TreeWriterTest, NetworkFailingMidStreamStopsCleanly) {
+  for (int i = 0; i < 20; ++i) b_.File("f" + std::to_string(i), std::string(30000, 'a' + i));
+  b_.source.cut_at = 45000;  // in the middle of the second object of each call
+  TreeWriteOptions options;
+  options.batch_objects = 2;
+  auto stats = Write(b_, dir_.path(), &b_.source, options);
+  EXPECT_EQ(stats.status().code(), Code::kNetwork);
+  EXPECT_THAT(stats.status().message(), HasSubstr("connection reset"));
+  EXPECT_EQ(b_.source.calls.size(), 1u);  // nothing fetched after the failure
+  for (const std::string& name : AllNames(dir_.path())) {
+    EXPECT_EQ(name.find(".gc-tmp-"), std::string::npos) << name;
+  }
+}
+
+// The disk fills while the receiver is far ahead (many MiB queued): the
+// writer's error comes back and the receiving thread is stopped, not left
+// waiting for room in the queue. A file size limit stands in for the full
+// disk (writes beyond it fail with EFBIG).
+TEST_F(TreeWriterTest, DiskFullWhileReceivingStopsCleanly) {
+  for (int i = 0; i < 40; ++i) b_.File("f" + std::to_string(i), std::string(3 * kMiB, 'a' + i));
+  struct rlimit old_limit;
+  ASSERT_SYS(::getrlimit(RLIMIT_FSIZE, &old_limit));
+  auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
+  struct rlimit limit = old_limit;
+  limit.rlim_cur = 2 * kMiB;
+  ASSERT_SYS(::setrlimit(RLIMIT_FSIZE, &limit));
+  auto stats = Write(b_, dir_.path(), &b_.source);
+  ASSERT_SYS(::setrlimit(RLIMIT_FSIZE, &old_limit));
+  std::signal(SIGXFSZ, old_handler);
+  ASSERT_FALSE(stats.ok());
+  EXPECT_THAT(stats.status().message(), HasSubstr(At("f0")));
+  EXPECT_THAT(stats.status().message(), HasSubstr("too large"));
+  for (const std::string& name : AllNames(dir_.path())) {
+    EXPECT_EQ(name.find(".gc-tmp-"), std::string::npos) << name;
+  }
 }
 
 TEST_F(TreeWriterTest, EmptyFileWithAWrongHashIsCorrupt) {

@@ -5,12 +5,12 @@
 #include <cstdio>
 
 #include "cli/cli.h"
+#include "cluster/cluster_state.h"
 #include "cluster/cluster_view.h"
 #include "cluster/node_registry.h"
 #include "common/env.h"
 #include "common/text.h"
 #include "profiles/cluster_profile.h"
-#include "server/serve.h"  // ActiveProfilePath, RegistryPath
 
 namespace gc {
 
@@ -19,31 +19,9 @@ namespace {
 // --profile of `goldcast nodes`, shared by its subcommands.
 using ProfileFlag = std::shared_ptr<std::string>;
 
-struct OpenedRegistry {
-  ClusterProfile profile;
-  std::unique_ptr<NodeRegistry> registry;
-};
-
-// The registry with the profile serve is running (or --profile).
-Result<OpenedRegistry> OpenRegistry(const CliContext& context, const std::string& profile_flag) {
-  std::string profile_path = profile_flag;
-  if (profile_path.empty()) {
-    profile_path = ActiveProfilePath(context.state_dir);
-    if (!Env::Default()->Exists(profile_path)) {
-      return NotFound("no cluster profile in " + context.state_dir +
-                      ": start goldcast serve --profile FILE once, or pass --profile FILE");
-    }
-  }
-  OpenedRegistry opened;
-  GC_ASSIGN_OR_RETURN(opened.profile, LoadClusterProfile(profile_path));
-  GC_ASSIGN_OR_RETURN(opened.registry,
-                      NodeRegistry::Open(RegistryPath(context.state_dir), opened.profile));
-  return opened;
-}
-
 // Every node, now.
 Result<ClusterView> LoadClusterView(const CliContext& context, const std::string& profile_flag) {
-  GC_ASSIGN_OR_RETURN(OpenedRegistry opened, OpenRegistry(context, profile_flag));
+  GC_ASSIGN_OR_RETURN(ClusterState opened, OpenClusterState(context.state_dir, profile_flag));
   GC_ASSIGN_OR_RETURN(std::vector<Node> nodes, opened.registry->List());
   TargetResolver resolver(opened.profile, context.state_dir);
   return BuildClusterView(opened.profile, std::move(nodes), &resolver, Env::Default()->NowNanos());
@@ -210,7 +188,7 @@ void AddSetCommand(CLI::App* nodes, CliContext* context, ProfileFlag profile) {
       if (flags->mode.empty() && flags->group.empty()) {
         return InvalidArgument("nodes set needs --mode and/or --group");
       }
-      GC_ASSIGN_OR_RETURN(OpenedRegistry opened, OpenRegistry(*context, *profile));
+      GC_ASSIGN_OR_RETURN(ClusterState opened, OpenClusterState(context->state_dir, *profile));
       NodeRegistry* registry = opened.registry.get();
       if (!flags->group.empty()) GC_RETURN_IF_ERROR(registry->SetGroup(flags->name, flags->group));
       if (!flags->mode.empty()) {
@@ -232,7 +210,7 @@ void AddEditCommand(CLI::App* nodes, CliContext* context, ProfileFlag profile, c
   cmd->add_option("NAME", *name, "Node name")->required();
   cmd->callback([=] {
     context->run = [=]() -> Status {
-      GC_ASSIGN_OR_RETURN(OpenedRegistry opened, OpenRegistry(*context, *profile));
+      GC_ASSIGN_OR_RETURN(ClusterState opened, OpenClusterState(context->state_dir, *profile));
       GC_RETURN_IF_ERROR((opened.registry.get()->*edit)(*name));
       std::printf(done_format, name->c_str());
       return Status::Ok();
@@ -261,7 +239,7 @@ void AddAddCommand(CLI::App* nodes, CliContext* context, ProfileFlag profile) {
   cmd->callback([=] {
     context->run = [=]() -> Status {
       GC_ASSIGN_OR_RETURN(std::string mac, NormalizeMac(flags->mac));
-      GC_ASSIGN_OR_RETURN(OpenedRegistry opened, OpenRegistry(*context, *profile));
+      GC_ASSIGN_OR_RETURN(ClusterState opened, OpenClusterState(context->state_dir, *profile));
       GC_ASSIGN_OR_RETURN(Node node, opened.registry->Add(mac, flags->name));
       std::printf("added %s (%s, %s)\n", node.name.c_str(), node.mac.c_str(), node.ip.c_str());
       return Status::Ok();

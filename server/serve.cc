@@ -10,6 +10,7 @@
 #include <memory>
 #include <thread>
 
+#include "cluster/cluster_state.h"
 #include "cluster/node_registry.h"
 #include "cluster/target_resolver.h"
 #include "common/env.h"
@@ -211,14 +212,6 @@ void MainLoop(DnsmasqSupervisor* dnsmasq, HostsSync* hosts) {
 }
 
 }  // namespace
-
-std::string ActiveProfilePath(const std::string& state_dir) {
-  return JoinPath(state_dir, "pxe/profile.yaml");
-}
-
-std::string RegistryPath(const std::string& state_dir) {
-  return JoinPath(state_dir, "registry.db");
-}
 
 Status RunServe(const ServeOptions& options) {
   PrepareProcess();

@@ -16,11 +16,6 @@ struct ServeOptions {
   std::string boot_files;  // default STATE/boot
 };
 
-// The active profile's copy in the state directory: `goldcast nodes` reads
-// it so it needs no --profile while serve runs.
-std::string ActiveProfilePath(const std::string& state_dir);
-std::string RegistryPath(const std::string& state_dir);
-
 // Runs until SIGTERM or SIGINT. Errors before serving (bad profile, missing
 // interface, port in use, dnsmasq or iPXE missing, another serve running)
 // are returned and leave the registry untouched.

@@ -5,9 +5,23 @@
 namespace gc {
 
 Status CheckInstallable(const GroupTarget& target) {
-  if (!target.image) return Internal(target.image_error + " (capture or import it first)");
-  if (!target.kernel_spec.empty() && !target.kernel) return Internal(target.kernel_error);
+  if (!target.image) {
+    return FailedPrecondition(target.image_error + " (capture or import it first)");
+  }
+  if (!target.kernel_spec.empty() && !target.kernel) {
+    return FailedPrecondition(target.kernel_error);
+  }
   return Status::Ok();
+}
+
+Status CheckImageKernel(const ClusterProfile& profile, const GroupTarget& target,
+                        const std::string& image_kernel) {
+  if (!target.kernel_spec.empty() || !image_kernel.empty() || !target.image) return Status::Ok();
+  return FailedPrecondition("image " + target.image->ToString() + " of group " + target.group.name +
+                            " has no kernel (/boot/vmlinuz-*) and the group" +
+                            " names none: add kernel: NAME to group " + target.group.name + " in " +
+                            profile.path +
+                            ", or install a kernel on the golden client and capture it again");
 }
 
 InstallPlan MakeInstallPlan(const ClusterProfile& profile, const Node& node,

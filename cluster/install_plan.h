@@ -14,9 +14,16 @@
 
 namespace gc {
 
-// Fails with kInternal and the admin's next step when the group's image or
-// kernel cannot be resolved now (nothing captured, kernel not built).
+// Fails with kFailedPrecondition and the admin's next step when the
+// group's image or kernel cannot be resolved now (nothing captured, kernel
+// not built). The installer asks again later; nothing is erased meanwhile.
 Status CheckInstallable(const GroupTarget& target);
+
+// A group without `kernel:` boots the image's own kernel: fails (as above)
+// when the image has none. `image_kernel` is NewestImageKernel of the
+// image's manifest ("" = none).
+Status CheckImageKernel(const ClusterProfile& profile, const GroupTarget& target,
+                        const std::string& image_kernel);
 
 // The plan for `node` of a group resolved to `target` (CheckInstallable
 // passed); `nodes` is the whole registry (the openMosix map lists every

@@ -28,6 +28,8 @@ const char* CodeName(Code code) {
       return "network error";
     case Code::kUnsupported:
       return "unsupported";
+    case Code::kFailedPrecondition:
+      return "failed precondition";
     case Code::kInternal:
       return "internal error";
   }
@@ -45,6 +47,9 @@ Status InvalidArgument(std::string message) {
 Status NotFound(std::string message) { return Status(Code::kNotFound, std::move(message)); }
 Status Corrupt(std::string message) { return Status(Code::kCorrupt, std::move(message)); }
 Status IoError(std::string message) { return Status(Code::kIoError, std::move(message)); }
+Status FailedPrecondition(std::string message) {
+  return Status(Code::kFailedPrecondition, std::move(message));
+}
 Status Internal(std::string message) { return Status(Code::kInternal, std::move(message)); }
 
 Status ErrnoError(std::string_view context, int err) {

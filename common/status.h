@@ -24,6 +24,9 @@ enum class Code {
   kBusy,          // a lock is held by another process
   kNetwork,
   kUnsupported,
+  // The request is fine but the setup does not allow it yet (an image not
+  // captured, a kernel not built): fix the setup, then the same request works.
+  kFailedPrecondition,
   kInternal,
 };
 
@@ -53,6 +56,7 @@ Status InvalidArgument(std::string message);
 Status NotFound(std::string message);
 Status Corrupt(std::string message);
 Status IoError(std::string message);
+Status FailedPrecondition(std::string message);
 Status Internal(std::string message);
 
 // An error from errno: "context: strerror(err)", with ENOSPC mapped to

@@ -143,7 +143,7 @@ class Installer {
             "DIR to install into a directory");
       }
     }
-    GC_ASSIGN_OR_RETURN(std::string plan_text, server_->Get("/v1/node/plan"));
+    GC_ASSIGN_OR_RETURN(std::string plan_text, WaitForPlan());
     GC_ASSIGN_OR_RETURN(plan_, DecodeInstallPlan(plan_text));
     if (plan_.node_name != config_.node) {
       return InvalidArgument("the server's plan is for node '" + plan_.node_name +
@@ -162,6 +162,20 @@ class Installer {
     UnmountAll();
     return report_.Done(plan_.node_name + " installed with " + plan_.image_ref +
                         (disk_ ? " on " + disk_->disk.path : " in " + root_));
+  }
+
+  // The plan, asking again while the server's setup is not ready for it.
+  Result<std::string> WaitForPlan() {
+    for (int attempt = 1;; ++attempt) {
+      Result<std::string> plan = server_->Get("/v1/node/plan");
+      if (plan.ok() || plan.status().code() != Code::kFailedPrecondition) return plan;
+      if (options_.plan_attempts > 0 && attempt >= options_.plan_attempts) return plan;
+      std::string message = plan.status().message() + " (nothing was written; asking again in " +
+                            std::to_string(options_.plan_retry_s) + " s)";
+      GC_LOG(Warning) << "install: " << message;
+      report_.Phase("failed", message);
+      std::this_thread::sleep_for(std::chrono::seconds(options_.plan_retry_s));
+    }
   }
 
   Status PrepareDisk() {

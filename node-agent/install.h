@@ -44,6 +44,13 @@ struct InstallOptions {
   // Erase the disk even outside the installer (goldcast.mode=install).
   bool yes_erase = false;
   bool reboot = false;  // reboot(2) after a successful install
+  // While the server refuses the plan because its setup is not ready (409:
+  // no image captured, kernel not built, image without a kernel), the
+  // installer reports that, touches nothing and asks again every
+  // `plan_retry_s` seconds, `plan_attempts` times at most (0 = until it
+  // comes): no reboot loop, and the node goes on by itself once fixed.
+  int plan_retry_s = 30;
+  int plan_attempts = 0;
   SystemPaths paths;
 };
 

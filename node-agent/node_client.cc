@@ -29,6 +29,9 @@ std::string FirstLine(std::string_view body) {
 Code CodeForHttpStatus(long status) {
   if (status == 401 || status == 403) return Code::kUnauthorized;
   if (status == 404) return Code::kNotFound;
+  // The server cannot serve this yet (image not captured, kernel not built):
+  // the same request works once the admin fixed the setup.
+  if (status == 409) return Code::kFailedPrecondition;
   if (status >= 500) return Code::kNetwork;
   // Any other refusal means this agent and the server disagree about the
   // protocol (a 400 names the field); retrying the same request cannot help.

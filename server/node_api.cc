@@ -18,6 +18,7 @@
 #include "common/manifest.h"
 #include "common/object_stream.h"
 #include "common/text.h"
+#include "imager/image_kernel.h"
 #include "protocol/heartbeat.h"
 #include "protocol/plan.h"
 #include "protocol/progress.h"
@@ -57,6 +58,8 @@ HttpResponse FromStatus(const Status& status) {
       return Fail(404, status.message());
     case Code::kUnauthorized:
       return Fail(401, status.message());
+    case Code::kFailedPrecondition:  // the node may ask again once the admin fixed it
+      return Fail(409, status.message());
     default:
       return Fail(500, status.message());
   }
@@ -141,6 +144,7 @@ struct NodeApi::ImageIndex {
   std::string manifest;  // serialised
   std::unordered_set<std::string> hashes;
   uint64_t bytes = 0;
+  std::string kernel;  // NewestImageKernel: the release of its own kernel, "" = none
 };
 
 struct NodeApi::ModulesTree {
@@ -244,6 +248,10 @@ HttpResponse NodeApi::Plan(const Node& node) {
   }
   auto image = LoadImage(*target->image);
   if (!image.ok()) return Fail(500, image.status().message());
+  if (Status bootable = CheckImageKernel(profile_, *target, (*image)->kernel); !bootable.ok()) {
+    GC_LOG(Error) << "plan for " << node.name << ": " << bootable.message();
+    return FromStatus(bootable);
+  }
   auto nodes = registry_->List();
   if (!nodes.ok()) return Fail(500, nodes.status().message());
   InstallPlan plan = MakeInstallPlan(profile_, node, *target, *nodes, (*image)->bytes);
@@ -439,6 +447,7 @@ Result<std::shared_ptr<const NodeApi::ImageIndex>> NodeApi::LoadImage(const Imag
     }
     ManifestTotals totals = ComputeTotals(manifest);
     index->bytes = totals.file_bytes;
+    index->kernel = NewestImageKernel(manifest);
     index->manifest = SerializeManifest(manifest);
     return index;
   });

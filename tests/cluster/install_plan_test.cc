@@ -72,15 +72,29 @@ TEST(InstallPlanTest, UnresolvedImageOrKernelIsRefusedWithTheNextStep) {
   no_image.image.reset();
   no_image.image_error = "image 'compute' of group compute: no image store";
   Status status = CheckInstallable(no_image);
-  EXPECT_FALSE(status.ok());
+  EXPECT_EQ(status.code(), Code::kFailedPrecondition);
   EXPECT_THAT(status.message(), HasSubstr("no image store (capture or import it first)"));
 
   GroupTarget no_kernel = ComputeTarget(profile);
   no_kernel.kernel_spec = "migration";
   no_kernel.kernel_error = "kernel 'migration' of group compute: not built";
   status = CheckInstallable(no_kernel);
-  EXPECT_FALSE(status.ok());
+  EXPECT_EQ(status.code(), Code::kFailedPrecondition);
   EXPECT_EQ(status.message(), no_kernel.kernel_error);
+}
+
+TEST(InstallPlanTest, AGroupWithoutKernelNeedsAnImageWithOne) {
+  ClusterProfile profile = testing::LabProfile();
+  GroupTarget target = ComputeTarget(profile);
+  EXPECT_TRUE(CheckImageKernel(profile, target, "6.1.0-9-amd64").ok());
+  Status status = CheckImageKernel(profile, target, "");
+  EXPECT_EQ(status.code(), Code::kFailedPrecondition);
+  EXPECT_THAT(status.message(), HasSubstr("image compute@2 of group compute has no kernel"));
+  EXPECT_THAT(status.message(), HasSubstr(profile.path));
+  // A kernel artifact makes the image's own kernel irrelevant.
+  target.kernel_spec = "migration";
+  target.kernel = KernelRef{"migration", 1};
+  EXPECT_TRUE(CheckImageKernel(profile, target, "").ok());
 }
 
 }  // namespace

@@ -340,6 +340,54 @@ TEST(InstallTest, AFailureIsReportedAndTheDiskUnmounted) {
   EXPECT_EQ(f.runner.calls.back(), (Argv{"umount", f.dir.Sub("mnt")}));
 }
 
+// A server that refuses the plan until its setup is ready (409), then hands
+// it out: the installer waits without touching anything, then installs.
+class NotReadyServer : public FakeServer {
+ public:
+  Result<std::string> Get(const std::string& path) override {
+    if (path == "/v1/node/plan" && refusals_left > 0) {
+      --refusals_left;
+      requests.push_back(path);
+      return FailedPrecondition("GET /v1/node/plan: 409 kernel 'tiny' is not built");
+    }
+    return FakeServer::Get(path);
+  }
+  int refusals_left = 2;
+};
+
+TEST(InstallTest, WaitsForAPlanTheServerIsNotReadyToGive) {
+  TempDir root;
+  NotReadyServer server;
+  testing::FakeRunner runner;
+  InstallOptions options;
+  options.target_root = root.path();
+  options.plan_retry_s = 0;
+  ASSERT_TRUE(RunInstall(options, Config(), &server, &runner).ok());
+  EXPECT_EQ(std::count(server.requests.begin(), server.requests.end(), "/v1/node/plan"), 3);
+  ASSERT_GE(server.progress.size(), 3u);
+  EXPECT_EQ(server.progress[0]["phase"], "failed");
+  EXPECT_THAT(server.progress[0]["message"].get<std::string>(),
+              HasSubstr("kernel 'tiny' is not built (nothing was written; asking again in 0 s)"));
+  EXPECT_EQ(server.progress.back()["phase"], "done");
+}
+
+TEST(InstallTest, GivesUpAfterThePlanAttemptsWithTheServersReason) {
+  TempDir root;
+  NotReadyServer server;
+  server.refusals_left = 100;
+  testing::FakeRunner runner;
+  InstallOptions options;
+  options.target_root = root.path();
+  options.plan_retry_s = 0;
+  options.plan_attempts = 2;
+  Status status = RunInstall(options, Config(), &server, &runner);
+  EXPECT_EQ(status.code(), Code::kFailedPrecondition);
+  EXPECT_THAT(status.message(), HasSubstr("kernel 'tiny' is not built"));
+  EXPECT_EQ(std::count(server.requests.begin(), server.requests.end(), "/v1/node/plan"), 2);
+  EXPECT_TRUE(runner.calls.empty());
+  EXPECT_TRUE(std::filesystem::is_empty(root.path()));
+}
+
 TEST(InstallTest, RefusesAPlanForAnotherNode) {
   TempDir root;
   FakeServer server;

@@ -64,6 +64,8 @@ class NodeApiTest : public ::testing::Test {
     store_ = std::move(store).value();
     WriteTestFile(dir_.Sub("tree/etc/hostname"), "golden\n");
     WriteTestFile(dir_.Sub("tree/usr/bin/tool"), "#!/bin/sh\necho tool\n");
+    // The golden client's own kernel: what group plain (no kernel:) boots.
+    WriteTestFile(dir_.Sub("tree/boot/vmlinuz-6.1.0-9-amd64"), "golden kernel\n");
     auto imported = ImportDirectory(store_.get(), dir_.Sub("tree"), "compute", "test");
     ASSERT_TRUE(imported.ok()) << imported.status().message();
     WriteTestFile(dir_.Sub("other/secret"), "not for nodes\n");
@@ -195,7 +197,8 @@ TEST_F(NodeApiTest, PlanNamesTheResolvedImageKernelAndClusterFiles) {
   EXPECT_FALSE(plan.contains("server"));
   EXPECT_EQ(plan["node"],
             json({{"name", "mosix1"}, {"ip", "10.77.0.10"}, {"domain", "cluster.local"}}));
-  EXPECT_EQ(plan["image"], json({{"ref", "compute@1"}, {"bytes", 7 + 20}}));
+  // hostname, usr/bin/tool and boot/vmlinuz-*: 7 + 20 + 14 bytes.
+  EXPECT_EQ(plan["image"], json({{"ref", "compute@1"}, {"bytes", 7 + 20 + 14}}));
   EXPECT_EQ(plan["kernel"],
             json({{"ref", "tiny@1"}, {"release", "6.1.176"}, {"has_modules", true}}));
   EXPECT_EQ(plan["kernel_args"], "quiet");
@@ -221,8 +224,22 @@ TEST_F(NodeApiTest, PlanFailsClearlyWhenTheImageDoesNotExist) {
   profile_.groups["compute"].image = "ghost";
   api_ = std::make_unique<NodeApi>(profile_, registry_.get(), &resolver_, &env_);
   HttpResponse response = Get("/v1/node/plan");
-  EXPECT_EQ(response.status, 500);
+  // 409: the installer waits and asks again; nothing is erased meanwhile.
+  EXPECT_EQ(response.status, 409);
   EXPECT_THAT(response.body, HasSubstr("image 'ghost' of group compute"));
+  EXPECT_THAT(response.body, HasSubstr("capture or import it first"));
+}
+
+TEST_F(NodeApiTest, PlanRefusesAGroupWithoutKernelWhoseImageHasNone) {
+  // Image "other" holds no boot/vmlinuz-*; group plain names no kernel.
+  profile_.groups["plain"].image = "other";
+  api_ = std::make_unique<NodeApi>(profile_, registry_.get(), &resolver_, &env_);
+  HttpResponse response = Get("/v1/node/plan", "mosix2");
+  EXPECT_EQ(response.status, 409);
+  EXPECT_THAT(response.body, HasSubstr("image other@1 of group plain has no kernel"));
+  EXPECT_THAT(response.body, HasSubstr("add kernel: NAME to group plain"));
+  // The group with a kernel artifact installs the same kind of image.
+  EXPECT_EQ(Get("/v1/node/plan").status, 200);
 }
 
 TEST_F(NodeApiTest, ServesOnlyTheManifestAndLayoutOfThePlansImage) {

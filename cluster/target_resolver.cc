@@ -44,13 +44,18 @@ Result<TargetResolver::KernelFacts> TargetResolver::Facts(KernelStore* store,
   return facts;
 }
 
-Result<GroupTarget> TargetResolver::ResolveNode(const Node& node) {
+Result<const NodeGroup*> TargetResolver::GroupOf(const Node& node) const {
   auto group = profile_.groups.find(node.group);
   if (group == profile_.groups.end()) {
     return Internal("node " + node.name + " is in group '" + node.group + "', which " +
                     profile_.path + " does not have");
   }
-  return Resolve(group->second);
+  return &group->second;
+}
+
+Result<GroupTarget> TargetResolver::ResolveNode(const Node& node) {
+  GC_ASSIGN_OR_RETURN(const NodeGroup* group, GroupOf(node));
+  return Resolve(*group);
 }
 
 GroupTarget TargetResolver::Resolve(const NodeGroup& group) {

@@ -46,6 +46,9 @@ class TargetResolver {
   // written with another profile) is kInternal naming the node and the
   // profile.
   Result<GroupTarget> ResolveNode(const Node& node);
+  // Only the node's group as the profile has it, with the same error; asks
+  // no store (an install or local boot script needs no more).
+  Result<const NodeGroup*> GroupOf(const Node& node) const;
 
   // Never fails: what cannot be resolved is left empty, with the reason.
   GroupTarget Resolve(const NodeGroup& group);

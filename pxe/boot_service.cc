@@ -59,31 +59,33 @@ HttpResponse BootService::NodeBootScript(const HttpRequest& request) {
     return HttpResponse::Text(500, node.status().message() + "\n");
   }
   // Every mode needs the group (its kernel_args); only a diskless script
-  // names what it resolves to.
-  Result<GroupTarget> target = resolver_->ResolveNode(*node);
-  if (!target.ok()) {
-    GC_LOG(Error) << "boot " << node->name << ": " << target.status().message();
-    return HttpResponse::Text(500, target.status().message() + "\n");
+  // names what it resolves to, so only it asks the stores (a boot storm of
+  // installs reads no image catalog).
+  Result<const NodeGroup*> group = resolver_->GroupOf(*node);
+  if (!group.ok()) {
+    GC_LOG(Error) << "boot " << node->name << ": " << group.status().message();
+    return HttpResponse::Text(500, group.status().message() + "\n");
   }
   GC_LOG(Info) << "boot: " << node->name << " (" << node->mac << ", " << node->ip << ") "
                << BootModeName(node->mode);
   BootFiles files = files_;
   if (node->mode == BootMode::kDiskless) {
-    if (!target->kernel_spec.empty()) {
+    GroupTarget target = resolver_->Resolve(**group);
+    if (!target.kernel_spec.empty()) {
       // A diskless node boots its group's kernel artifact directly.
-      if (!target->kernel) {
-        const std::string& message = target->kernel_error;
+      if (!target.kernel) {
+        const std::string& message = target.kernel_error;
         GC_LOG(Error) << "boot " << node->name << ": " << message;
         return HttpResponse::Text(500, message + "\n");
       }
-      files.diskless_kernel = "/boot/kernels/" + target->kernel->ToString() + "/vmlinuz";
-      files.diskless_kernel_ref = target->kernel->ToString();
+      files.diskless_kernel = "/boot/kernels/" + target.kernel->ToString() + "/vmlinuz";
+      files.diskless_kernel_ref = target.kernel->ToString();
     }
     // Unknown (no capture yet) leaves goldcast.image= off: the node boots
     // its initrd all the same, its heartbeats just cannot name the image.
-    if (target->image) files.diskless_image_ref = target->image->ToString();
+    if (target.image) files.diskless_image_ref = target.image->ToString();
   }
-  return HttpResponse::Text(200, NodeScript(*node, target->group, files));
+  return HttpResponse::Text(200, NodeScript(*node, **group, files));
 }
 
 HttpResponse BootService::BootFile(const std::string& relative) {

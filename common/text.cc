@@ -1,5 +1,7 @@
 #include "common/text.h"
 
+#include <string.h>
+
 #include <ctime>
 
 namespace gc {
@@ -42,6 +44,18 @@ std::string FormatUtcTime(int64_t ns) {
   char buffer[32];
   std::strftime(buffer, sizeof buffer, "%Y-%m-%d %H:%M:%SZ", &tm);
   return buffer;
+}
+
+std::string NewestVmlinuzRelease(const std::vector<std::string>& names) {
+  constexpr std::string_view kPrefix = "vmlinuz-";
+  std::string newest;
+  for (const std::string& name : names) {
+    if (name.rfind(kPrefix, 0) != 0 || name.size() == kPrefix.size()) continue;
+    if (name.find('/') != std::string::npos) continue;
+    std::string release = name.substr(kPrefix.size());
+    if (newest.empty() || ::strverscmp(release.c_str(), newest.c_str()) > 0) newest = release;
+  }
+  return newest;
 }
 
 }  // namespace gc

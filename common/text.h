@@ -19,6 +19,12 @@ std::string JoinStrings(const std::vector<std::string>& items, std::string_view 
 // A plain decimal (digits only, no sign, at most 19 digits). False otherwise.
 bool ParseDecimal(std::string_view text, uint64_t* out);
 
+// The release of the newest "vmlinuz-RELEASE" among `names` (file names in
+// a /boot directory), by version order (6.1.0-9 before 6.1.0-10); "" when
+// there is none. The image's own kernel, as the server and the installer
+// both pick it.
+std::string NewestVmlinuzRelease(const std::vector<std::string>& names);
+
 // "2026-11-21 09:33:40Z" for nanoseconds since the epoch.
 std::string FormatUtcTime(int64_t ns);
 

@@ -436,12 +436,7 @@ Result<BootEntry> MakeBootEntry(const InstallPlan& plan, const DiskPlan& disk,
   }
   GC_RETURN_IF_ERROR(OpenDirBeneath(root, "boot", false).status());
   GC_ASSIGN_OR_RETURN(auto names, Env::Default()->ListDir(root + "/boot"));
-  std::string newest;
-  for (const auto& name : names) {
-    if (name.rfind("vmlinuz-", 0) != 0) continue;
-    std::string version = name.substr(8);
-    if (newest.empty() || ::strverscmp(version.c_str(), newest.c_str()) > 0) newest = version;
-  }
+  std::string newest = NewestVmlinuzRelease(names);
   if (newest.empty()) {
     return NotFound(
         "the image has no /boot/vmlinuz-* and the plan names no kernel artifact: "

@@ -22,5 +22,13 @@ TEST(TextTest, Trim) {
   EXPECT_EQ(Trim(" \n"), "");
 }
 
+TEST(NewestVmlinuzReleaseTest, VersionOrderAndOnlyKernels) {
+  EXPECT_EQ(NewestVmlinuzRelease({"config-6.1.0-10-amd64", "vmlinuz-6.1.0-9-amd64",
+                                  "vmlinuz-6.1.0-10-amd64", "initrd.img-6.1.0-11-amd64"}),
+            "6.1.0-10-amd64");
+  EXPECT_EQ(NewestVmlinuzRelease({"vmlinuz-", "vmlinuz", "grub/vmlinuz-6.1"}), "");
+  EXPECT_EQ(NewestVmlinuzRelease({}), "");
+}
+
 }  // namespace
 }  // namespace gc

@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "tests/testing/registry_fixture.h"
+
 namespace gc {
 namespace {
 
@@ -10,13 +12,7 @@ using ::testing::ElementsAre;
 using ::testing::Field;
 using ::testing::IsEmpty;
 
-Node At(int index, const std::string& ip) {
-  Node node;
-  node.index = index;
-  node.name = "mosix" + std::to_string(index);
-  node.ip = ip;
-  return node;
-}
+Node At(int index, const std::string& ip) { return testing::NodeAt(index, ip); }
 
 TEST(OpenMosixMapTest, ConsecutiveIndicesAndAddressesShareALine) {
   // Out of order on purpose: the map follows the indices.

@@ -5,20 +5,14 @@
 
 #include "cluster/cluster_files.h"
 #include "tests/testing/lab_profile.h"
+#include "tests/testing/registry_fixture.h"
 
 namespace gc {
 namespace {
 
 using ::testing::HasSubstr;
 
-Node MakeNode(int index, const std::string& ip) {
-  Node node;
-  node.index = index;
-  node.name = "mosix" + std::to_string(index);
-  node.ip = ip;
-  node.group = "compute";
-  return node;
-}
+Node MakeNode(int index, const std::string& ip) { return testing::NodeAt(index, ip, "compute"); }
 
 GroupTarget ComputeTarget(const ClusterProfile& profile) {
   GroupTarget target;

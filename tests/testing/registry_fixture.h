@@ -1,5 +1,6 @@
 // A node registry database in a fresh temp dir, opened for the lab cluster
-// (lab_profile.h). Header-only: only tests that link gc_pxe include it.
+// (lab_profile.h), and nodes as it lists them. Header-only: only tests that
+// link gc_cluster include it.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -13,6 +14,16 @@
 #include "tests/testing/temp_dir.h"
 
 namespace gc::testing {
+
+// Node mosixINDEX at `ip` in `group`, as the registry would list it.
+inline Node NodeAt(int index, const std::string& ip, const std::string& group = "") {
+  Node node;
+  node.index = index;
+  node.name = "mosix" + std::to_string(index);
+  node.ip = ip;
+  node.group = group;
+  return node;
+}
 
 // Opens (creating) the registry database `db` for `profile`. A failure fails
 // the test and returns null: callers ASSERT_TRUE on the result.

@@ -9,8 +9,8 @@
 #   patches-<V>/dfsg/*.patch       Debian's debian/patches/debian/dfsg/ series,
 #                                  which makes that tree whole again (make clean,
 #                                  configs that reach the removed drivers)
-#   test-6.1-tinyconfig.yaml       the test recipe, generated from
-#                                  tests/kernel-build/test-6.1-tinyconfig.yaml.in
+#   migration-6.1.yaml             the test recipe, generated from
+#                                  tests/kernel-build/migration-6.1.yaml.in
 #                                  with the real paths, version and sha256s
 #   linux-source-6.1/              Debian's linux-source-6.1 package unpacked: a
 #                                  Debian-PATCHED tree that goldcast must refuse
@@ -55,7 +55,7 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cache="${GOLDCAST_CACHE:-/var/cache/goldcast}"
 dir="$cache/kernel-src"
 preferred="${GOLDCAST_KERNEL_DEB_VERSION:-6.1.176-1}"
-template="$repo/tests/kernel-build/test-6.1-tinyconfig.yaml.in"
+template="$repo/tests/kernel-build/migration-6.1.yaml.in"
 test_patch="$repo/tests/kernel-build/patches/0001-goldcast-test.patch"
 [ -f "$template" ] || die "recipe template $template is missing"
 [ -f "$test_patch" ] || die "test patch $test_patch is missing"
@@ -226,7 +226,7 @@ while read -r p; do
   dfsg_yaml+="  - file: $patch_dir/$p"$'\n'"    sha256: $sha"$'\n'"    for: \"$upstream\""$'\n'
 done <"$patch_dir/series"
 
-recipe="$dir/test-6.1-tinyconfig.yaml"
+recipe="$dir/migration-6.1.yaml"
 python3 - "$template" "$recipe.tmp" <<EOF
 import sys
 text = open(sys.argv[1]).read()

@@ -67,7 +67,7 @@ Status ValidateConfig(const NodeConfig& config, std::string_view source, FieldNa
     return bad("image", "'" + config.image + "' is not NAME@N (e.g. compute@2)");
   }
   if (!config.kernel.empty() && !IsArtifactRef(config.kernel)) {
-    return bad("kernel", "'" + config.kernel + "' is not NAME@N (e.g. test-6.1-tiny@1)");
+    return bad("kernel", "'" + config.kernel + "' is not NAME@N (e.g. migration-6.1@1)");
   }
   for (const std::string& path : config.cluster_files) {
     Status valid = ValidateRelativePath(path);

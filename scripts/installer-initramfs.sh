@@ -16,7 +16,7 @@
 #                       it finds the agent at /opt/goldcast-agent/goldcast-agent
 #                       and the DHCP hook at /etc/udhcpc.script
 # The kernel that boots it needs virtio/your NIC and disk drivers, ext4 and
-# devtmpfs built in (the test recipe profiles/kernels/test-6.1-tinyconfig.yaml
+# devtmpfs built in (the migration kernel profiles/kernels/migration-6.1.yaml
 # has them). Needs root (mknod /dev/console).
 set -euo pipefail
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A real kernel build: Debian's upstream tarball of linux 6.1 (fetched once by
 # scripts/kernel-source.sh), Debian's dfsg patches and goldcast's test patch,
-# tinyconfig + the QEMU fragment. Checks that:
+# the migration kernel recipe (tinyconfig + systemd, CRIU and QEMU options). Checks that:
 #   1. `goldcast kernel build` stores NAME@1 and the kernel boots under QEMU
 #      (TCG, no network device at all) into a busybox initramfs, printing the
 #      test patch's message and the initramfs marker on the serial console;
@@ -44,8 +44,8 @@ kernel_build() {
 state1="$GC_TMP/state1"
 kernel_build first "$state1"
 art1="$(json_field "$GC_TMP/build-first.json" artifact_dir)"
-[ "$(json_field "$GC_TMP/build-first.json" kernel)" = "test-6.1-tiny@1" ] ||
-  gc_fail_with_file "the first build is not test-6.1-tiny@1" "$GC_TMP/build-first.json"
+[ "$(json_field "$GC_TMP/build-first.json" kernel)" = "migration-6.1@1" ] ||
+  gc_fail_with_file "the first build is not migration-6.1@1" "$GC_TMP/build-first.json"
 for f in vmlinuz System.map config build.log inputs.json artifact.json; do
   [ -s "$art1/$f" ] || gc_fail "the artifact $art1 has no $f"
 done
@@ -108,10 +108,10 @@ if grep -q 'compile done\|unpack done' "$GC_ERR"; then
   gc_fail_with_file "the up-to-date build ran pipeline phases" "$GC_ERR"
 fi
 gc_expect_status 0 "kernel list" "$GOLDCAST" --state "$state1" kernel list --json
-python3 - "$GC_OUT" <<'EOF' || gc_fail_with_file "kernel list must show exactly test-6.1-tiny@1" "$GC_OUT"
+python3 - "$GC_OUT" <<'EOF' || gc_fail_with_file "kernel list must show exactly migration-6.1@1" "$GC_OUT"
 import json, sys
 kernels = [k["kernel"] for k in json.load(open(sys.argv[1]))]
-assert kernels == ["test-6.1-tiny@1"], kernels
+assert kernels == ["migration-6.1@1"], kernels
 EOF
 
 # --- 4. one required option changed: a new version ------------------------------
@@ -119,9 +119,9 @@ changed="$GC_TMP/changed.yaml"
 sed 's/^    CONFIG_LOG_BUF_SHIFT: 17$/    CONFIG_LOG_BUF_SHIFT: 18/' "$recipe" >"$changed"
 grep -q 'CONFIG_LOG_BUF_SHIFT: 18' "$changed" || gc_fail "could not change CONFIG_LOG_BUF_SHIFT in $changed"
 kernel_build changed "$state1" "$changed"
-[ "$(json_field "$GC_TMP/build-changed.json" kernel)" = "test-6.1-tiny@2" ] ||
-  gc_fail_with_file "changing a required option must build test-6.1-tiny@2" "$GC_TMP/build-changed.json"
+[ "$(json_field "$GC_TMP/build-changed.json" kernel)" = "migration-6.1@2" ] ||
+  gc_fail_with_file "changing a required option must build migration-6.1@2" "$GC_TMP/build-changed.json"
 art3="$(json_field "$GC_TMP/build-changed.json" artifact_dir)"
 gc_assert_grep "the new version has the new value" '^CONFIG_LOG_BUF_SHIFT=18$' "$art3/config"
-gc_expect_status 0 "kernel show" "$GOLDCAST" --state "$state1" kernel show test-6.1-tiny@2
+gc_expect_status 0 "kernel show" "$GOLDCAST" --state "$state1" kernel show migration-6.1@2
 gc_assert_grep "kernel show prints the required options" 'required: +CONFIG_LOG_BUF_SHIFT=18' "$GC_OUT"

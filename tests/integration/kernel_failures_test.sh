@@ -38,16 +38,16 @@ refused() {
   local name="$1" re="$2" start
   shift 2
   start=$SECONDS
-  rm -f "$kcache/logs/test-6.1-tiny.failed.log"
+  rm -f "$kcache/logs/migration-6.1.failed.log"
   gc_expect_status 1 "kernel build must refuse: $name" "$GOLDCAST" --state "$state" kernel build \
     --cache "$kcache" "$@"
   REFUSED_ERR="$GC_TMP/refused-${name//[^a-zA-Z0-9]/_}.err"
   cp "$GC_ERR" "$REFUSED_ERR"
   gc_assert_grep "$name: the message names the cause" "$re" "$REFUSED_ERR"
-  if [ -f "$kcache/logs/test-6.1-tiny.failed.log" ] &&
-    grep -qE '^\$ .* (bzImage|modules)$' "$kcache/logs/test-6.1-tiny.failed.log"; then
+  if [ -f "$kcache/logs/migration-6.1.failed.log" ] &&
+    grep -qE '^\$ .* (bzImage|modules)$' "$kcache/logs/migration-6.1.failed.log"; then
     gc_fail_with_file "$name: make compiled the kernel before refusing" \
-      "$kcache/logs/test-6.1-tiny.failed.log"
+      "$kcache/logs/migration-6.1.failed.log"
   fi
   gc_expect_status 0 "kernel list after: $name" "$GOLDCAST" --state "$state" kernel list --json
   python3 -c 'import json,sys; sys.exit(json.load(open(sys.argv[1])) != [])' "$GC_OUT" ||

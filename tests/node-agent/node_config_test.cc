@@ -15,7 +15,7 @@ constexpr char kSecret[] = "00ff7a9c";
 
 std::string ValidJson() {
   return R"({"format": 1, "server": "http://10.77.0.1:8470", "node": "mosix3",
-             "secret": "00ff7a9c", "image": "compute@2", "kernel": "test-6.1-tiny@1",
+             "secret": "00ff7a9c", "image": "compute@2", "kernel": "migration-6.1@1",
              "cluster_files": ["etc/openmosix.map", "etc/calib"]})";
 }
 
@@ -35,7 +35,7 @@ TEST(ParseNodeConfigTest, ReadsEveryField) {
   EXPECT_EQ(config->node, "mosix3");
   EXPECT_EQ(config->secret, kSecret);
   EXPECT_EQ(config->image, "compute@2");
-  EXPECT_EQ(config->kernel, "test-6.1-tiny@1");
+  EXPECT_EQ(config->kernel, "migration-6.1@1");
   EXPECT_THAT(config->cluster_files, ElementsAre("etc/openmosix.map", "etc/calib"));
 }
 
@@ -86,7 +86,7 @@ TEST(ParseNodeConfigTest, RejectsWithSourceAndField) {
       {ValidJsonWith("mosix3", "mosix 3"), "field 'node'"},
       {ValidJsonWith("mosix3", ""), "field 'node': is empty"},
       {ValidJsonWith("compute@2", "compute"), "field 'image'"},
-      {ValidJsonWith("test-6.1-tiny@1", "tiny@x"), "field 'kernel'"},
+      {ValidJsonWith("migration-6.1@1", "tiny@x"), "field 'kernel'"},
       {ValidJsonWith("\"image\": \"compute@2\"", "\"image\": []"), "field 'image'"},
       {ValidJsonWith("[\"etc/openmosix.map\", \"etc/calib\"]", "\"etc/x\""),
        "field 'cluster_files': expected an array"},

@@ -23,7 +23,7 @@ HeartbeatReport FullReport() {
   report.image = "compute@2";
   report.kernel_release = "6.1.176";
   report.kernel_version = "#1 SMP";
-  report.kernel_artifact = "test-6.1-tiny@1";
+  report.kernel_artifact = "migration-6.1@1";
   report.cluster_files = {{"etc/openmosix.map", Sha256Hex("1 10.77.0.10 4\n")},
                           {"etc/goldcast/calibration", ""}};
   report.uptime_s = 812.4;
@@ -47,7 +47,7 @@ TEST(HeartbeatTest, EncodesTheDocumentedFieldsInOrder) {
   EXPECT_EQ(doc["format"], 1);
   EXPECT_EQ(doc["kernel"],
             nlohmann::ordered_json(
-                {{"release", "6.1.176"}, {"version", "#1 SMP"}, {"artifact", "test-6.1-tiny@1"}}));
+                {{"release", "6.1.176"}, {"version", "#1 SMP"}, {"artifact", "migration-6.1@1"}}));
   EXPECT_TRUE(doc["uptime_s"].is_number_float());
   EXPECT_TRUE(doc["cpus"].is_number_unsigned());
 

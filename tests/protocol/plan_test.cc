@@ -92,7 +92,7 @@ TEST(InstallPlanTest, EncodeDecodeRoundTrips) {
 
   plan.ip = "10.77.0.16";
   plan.has_kernel = true;
-  plan.kernel_ref = "test-6.1-tiny@1";
+  plan.kernel_ref = "migration-6.1@1";
   plan.kernel_release = "6.1.176";
   plan.kernel_has_modules = true;
   decoded = DecodeInstallPlan(EncodeInstallPlan(plan));

@@ -1,22 +1,25 @@
 #!/usr/bin/env bash
-# The goldcast demo (README's first command): a golden-client capture on a
-# real Debian tree, then a virtual cluster of blank VMs installed over PXE.
+# The goldcast demo (README's first command): a real Debian golden client
+# becomes a virtual cluster.
 #   1. installs packages, builds goldcast (release);
-#   2. builds (once, cached) a debootstrap minbase tree: the "golden client";
+#   2. builds (once, cached) the golden client: Debian 12 with systemd, sshd,
+#      Debian's kernel and criu (scripts/golden-cache.sh --tree node);
 #   3. in two network namespaces joined by a veth (golden 10.88.250.2,
 #      server 10.88.250.1), runs goldcast-agent prepareclient on the golden
 #      side and goldcast getimage on the server side: compute@1;
 #   4. changes a few files, captures again: compute@2 moves only the changes;
-#   5. lists, shows, diffs, verifies and exports the image;
-#   6. builds the kernel artifact (Debian's vanilla 6.1 tarball + a test
-#      patch; the first build compiles for several minutes, later ones hit
-#      the cache), imports a small busybox node image and makes the installer;
+#   5. lists, shows, diffs and verifies the image;
+#   6. builds the cluster's migration kernel (Debian's vanilla 6.1 tarball +
+#      the test patch, every option systemd and CRIU need built in; the first
+#      build compiles for several minutes, later ones hit the cache);
 #   7. runs goldcast serve on a lab bridge (its own namespace) and powers on
-#      two blank QEMU machines one after the other: they are named mosix1 and
-#      mosix2 in boot order, installed, rebooted into the artifact from their
-#      own disks, and heartbeat; `goldcast nodes` shows the cluster.
+#      three blank QEMU machines in order: mosix1 (BIOS) and mosix2 (UEFI)
+#      are installed with compute@2 and boot the migration kernel from their
+#      own disks, mosix3 runs diskless with its root in RAM; then a table of
+#      the cluster and `ssh root@mosix2 'hostname; systemctl
+#      is-system-running; criu check'` from the server's namespace.
 # Needs root. Everything it starts runs inside its own namespaces and is
-# removed at the end.
+# removed at the end (also on Ctrl-C).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -24,7 +27,7 @@ repo=$PWD
 bash scripts/install-deps.sh
 cmake -S . -B build-release -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 ninja -C build-release goldcast goldcast-agent
-tree_cache=$(bash scripts/golden-cache.sh)
+tree_cache=$(bash scripts/golden-cache.sh --tree node)
 
 GC_TEST=demo
 # shellcheck source=../tests/integration/lib_vm.sh
@@ -37,7 +40,7 @@ server=gc-demo-server-$$
 gc_ns_pair_up "$golden" "$server" 250
 state=$GC_TMP/server-state
 tree=$GC_TMP/golden-root
-say "golden client: a copy of the cached Debian minbase tree ($tree_cache)"
+say "golden client: a copy of the cached Debian node tree ($tree_cache)"
 cp -a "$tree_cache" "$tree"
 du -sh "$tree"
 
@@ -71,52 +74,91 @@ say "3. the image store"
 "$GOLDCAST" --state "$state" image show compute@2
 say "4. what changed between the versions"
 "$GOLDCAST" --state "$state" image diff compute@1 compute@2
-say "5. verify every object and export compute@2"
+say "5. verify every object"
 "$GOLDCAST" --state "$state" image verify
-"$GOLDCAST" --state "$state" image tag compute@2 stable
-"$GOLDCAST" --state "$state" image export compute:stable -o "$GC_TMP/compute.tar.zst" --zstd
-ls -lh "$GC_TMP/compute.tar.zst"
 echo "store on disk: $(du -sh "$state/store" | cut -f1) for two versions (tree: $(du -sh "$tree" | cut -f1))"
-say "6. a kernel artifact, a node image and the installer"
+
+say "6. the cluster's migration kernel and the installer"
 gc_build_test_kernel "$state"
 "$GOLDCAST" --state "$state" kernel list
-bash tests/integration/node_tree.sh "$GC_TMP/node-tree"
-"$GOLDCAST" --state "$state" image import --dir "$GC_TMP/node-tree" --image node -m "busybox node"
 bash scripts/bundle-agent.sh "$GOLDCAST_AGENT" "$GC_TMP/agent-bundle"
-mkdir -p "$state/boot/install"
-cp "$artifact/vmlinuz" "$state/boot/install/vmlinuz"
-bash scripts/installer-initramfs.sh --agent-bundle "$GC_TMP/agent-bundle" \
-  "$state/boot/install/initrd.img"
+gc_prepare_installers "$state" "$GC_TMP/agent-bundle"
 
-say "7. goldcast serve on a lab bridge; two blank machines power on in order"
+say "7. goldcast serve on a lab bridge; three blank machines power on in order"
 gc_vm_lab_up "gc-demo-lab-$$" 90
-gc_vm_profile install.yaml "$GC_TMP/cluster.yaml" KERNEL="${kernel%@*}" IMAGE=node
+macs=(52:54:00:90:00:0a 52:54:00:90:00:0b 52:54:00:90:00:0c)
+firmware=(bios uefi bios)
+gc_vm_profile demo.yaml "$GC_TMP/cluster.yaml" KERNEL="${kernel%@*}" IMAGE=compute \
+  MAC_RAM="${macs[2]}"
 grep -v '^#' "$GC_TMP/cluster.yaml"
 gc_serve_start "$state" "$GC_TMP/cluster.yaml"
-GC_VM_REBOOT=1 GC_VM_DISK_SIZE=128M gc_vm_start node-a 52:54:00:90:00:0a bios
-gc_nodes_wait_count 1 120
-GC_VM_REBOOT=1 GC_VM_DISK_SIZE=128M gc_vm_start node-b 52:54:00:90:00:0b bios
-for vm in node-a node-b; do
-  gc_vm_wait_serial "$vm" 'GOLDCAST-INSTALL-OK' 300
-  gc_vm_wait_serial "$vm" 'GOLDCAST-AGENT-STARTED' 240
+declare -A first_beat=()
+for i in 0 1 2; do
+  mem=768
+  [ "$i" = 2 ] && mem=2560  # diskless: the whole image lives in RAM
+  GC_VM_REBOOT=1 GC_VM_DISK_SIZE=3G GC_VM_MEM=$mem gc_vm_start "mosix$((i + 1))" "${macs[$i]}" \
+    "${firmware[$i]}"
+  # Named in boot order: wait until this one is in the registry (which
+  # holds the declared diskless machine from the start).
+  [ "$i" = 2 ] || gc_nodes_wait_count "$((i + 2))" 120
 done
-for vm in node-a node-b; do
-  echo "$vm's console:"
-  grep -aE 'goldcast installer|goldcast-agent install|GOLDCAST-' "$(gc_vm_serial "$vm")" |
-    tr -d '\r' | sed 's/^/  /' | tail -n 12
-done
-deadline=$((SECONDS + 120))
-until "$GOLDCAST" --state "$state" nodes list --json | python3 -c '
+deadline=$((SECONDS + 1500))
+while [ "${#first_beat[@]}" -lt 3 ]; do
+  "$GOLDCAST" --state "$state" nodes list --json >"$GC_TMP/nodes.json"
+  for name in mosix1 mosix2 mosix3; do
+    [ -n "${first_beat[$name]:-}" ] && continue
+    if python3 - "$GC_TMP/nodes.json" "$name" <<'PY'; then
 import json, sys
-nodes = json.load(sys.stdin)
-sys.exit(0 if len(nodes) == 2 and all(n.get("heartbeat") and not n.get("drift")
-                                       for n in nodes) else 1)'; do
-  # mosix1 was installed before mosix2 joined the openMosix map: its
-  # heartbeat answer brings it the new map, and the drift clears.
-  [ "$SECONDS" -lt "$deadline" ] ||
-    gc_fail "the two nodes did not heartbeat without drift within 120 s: $("$GOLDCAST" --state "$state" nodes list)"
-  sleep 1
+sys.exit(0 if any(n["name"] == sys.argv[2] and n.get("heartbeat")
+                  for n in json.load(open(sys.argv[1]))) else 1)
+PY
+      first_beat[$name]="$(gc_vm_elapsed "$name")"
+      echo "$name: first heartbeat ${first_beat[$name]} s after power-on"
+    fi
+  done
+  # Progress while they install: one line per node from the registry.
+  python3 - "$GC_TMP/nodes.json" <<'PY'
+import json, sys
+for n in json.load(open(sys.argv[1])):
+    p = n.get("progress") or {}
+    if p.get("phase") and not n.get("heartbeat"):
+        total = p.get("total") or 0
+        pct = " %d%%" % (100 * p["done"] // total) if total else ""
+        print("  %s: %s%s %s" % (n["name"], p["phase"], pct, p.get("message", "")))
+PY
+  [ "$SECONDS" -lt "$deadline" ] || gc_fail "not all three nodes heartbeat within 25 minutes: $("$GOLDCAST" --state "$state" nodes list)"
+  sleep 5
 done
+
+say "8. the cluster"
+declare -A map_sum=()
+for name in mosix1 mosix2 mosix3; do
+  address="$(python3 -c 'import json,sys; print([n["ip"] for n in json.load(open(sys.argv[1])) if n["name"] == sys.argv[2]][0])' "$GC_TMP/nodes.json" "$name")"
+  gc_vm_wait_ssh "$address" 300
+  gc_vm_ssh "$address" 'systemctl is-system-running --wait >/dev/null; sha256sum </etc/openmosix.map'
+  map_sum[$name]="$(cut -d' ' -f1 "$GC_OUT")"
+done
+"$GOLDCAST" --state "$state" nodes list --json >"$GC_TMP/nodes.json"
+python3 - "$GC_TMP/nodes.json" "${first_beat[mosix1]}" "${first_beat[mosix2]}" \
+  "${first_beat[mosix3]}" "${map_sum[mosix1]}" "${map_sum[mosix2]}" "${map_sum[mosix3]}" <<'PY'
+import json, sys
+nodes = {n["name"]: n for n in json.load(open(sys.argv[1]))}
+beats, sums = sys.argv[2:5], sys.argv[5:8]
+same = "yes" if len(set(sums)) == 1 and all(sums) else "no"
+row = "%-7s %-13s %-9s %-8s %-26s %-10s %8s  %s"
+print(row % ("name", "address", "mode", "firmware", "kernel", "image", "up (s)", "openMosix map identical"))
+for i, name in enumerate(["mosix1", "mosix2", "mosix3"]):
+    n = nodes[name]
+    hb = n.get("heartbeat") or {}
+    k = hb.get("kernel") or {}
+    firmware = "UEFI" if n.get("platform") == "efi" else "BIOS"
+    print(row % (name, n["ip"], n["mode"], firmware, "%s (%s)" % (k.get("artifact"), k.get("release")),
+                 hb.get("image"), beats[i], same))
+PY
 "$GOLDCAST" --state "$state" nodes list
-"$GOLDCAST" --state "$state" nodes show mosix1
+mosix2="$(python3 -c 'import json,sys; print([n["ip"] for n in json.load(open(sys.argv[1])) if n["name"] == "mosix2"][0])' "$GC_TMP/nodes.json")"
+echo "server$ ssh root@mosix2 'hostname; systemctl is-system-running; criu check'"
+gc_vm_ns_exec ssh -n -i "${GOLDCAST_CACHE:-/var/cache/goldcast}/node-key" -o BatchMode=yes \
+  -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \
+  "root@$mosix2" 'hostname; systemctl is-system-running; criu check' 2>&1 | sed 's/^/  /'
 say "done: the VMs, namespaces, processes and temp files are removed on exit"

@@ -285,6 +285,29 @@ for key in ("version", "files", "bytes_total", "bytes_transferred", "objects_fet
 EOF
 }
 
+# gc_capture_golden STATE NAME [TREE]: captures the real Debian golden client
+# (default: the cached node tree of scripts/golden-cache.sh --tree node) into
+# STATE as NAME@N the way an admin does: `goldcast-agent prepareclient` on
+# the golden side of a veth pair, `goldcast getimage` on the server side, each
+# in its own namespace. Sets golden_tree and GC_OUT (getimage's JSON).
+gc_capture_golden() {
+  local state="$1" name="$2" k=$((200 + RANDOM % 50))
+  golden_tree="${3:-}"
+  if [ -z "$golden_tree" ]; then
+    golden_tree="$(bash "$GC_REPO/scripts/golden-cache.sh" --tree node 2>"$GC_TMP/golden-cache.log")" ||
+      gc_fail_with_file "scripts/golden-cache.sh --tree node failed" "$GC_TMP/golden-cache.log"
+  fi
+  local golden="gc-gold-$$-$k" server="gc-gsrv-$$-$k"
+  gc_ns_pair_up "$golden" "$server" "$k"
+  gc_log "capturing the golden client $golden_tree as $name"
+  gc_prepareclient_start "$golden" "10.88.$k.2:8470" "$golden_tree" "$name" "golden-$name"
+  gc_getimage "$server" "$state" "10.88.$k.2:8470" "$name" "$GC_TMP/getimage-$name.json"
+  gc_wait_exit "$GC_AGENT_PID" 60
+  ip netns del "$golden"
+  ip netns del "$server"
+  GC_OUT="$GC_TMP/getimage-$name.json"
+}
+
 # gc_json_field FILE KEY: prints a top-level field of a JSON object file.
 gc_json_field() {
   python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"

@@ -135,7 +135,8 @@ gc_vm_serial() { echo "$GC_VM_DIR/$1.serial"; }
 # on q35 with the NIC ROM dropped (romfile=), so OVMF's own PXE client fetches
 # snponly.efi over TFTP first. GC_VM_REBOOT=1 lets a reboot reboot (an
 # installed node PXE-boots again and then boots its disk) instead of ending
-# QEMU; GC_VM_DISK_SIZE sets the blank disk's size (default 64M).
+# QEMU; GC_VM_DISK_SIZE sets the blank disk's size (default 64M), GC_VM_MEM
+# the memory in MiB (default 256 BIOS, 512 UEFI).
 gc_vm_start() {
   local name="$1" mac="$2" firmware="${3:-bios}"
   local tap="gct-${name:0:11}" disk="$GC_VM_DIR/$name.raw" serial
@@ -163,6 +164,7 @@ gc_vm_start() {
   esac
   gc_vm_tap_add "$tap"
   [ -f "$disk" ] || truncate -s "${GC_VM_DISK_SIZE:-64M}" "$disk"
+  mem="${GC_VM_MEM:-$mem}"
   local reboot=(-no-reboot)
   [ "${GC_VM_REBOOT:-0}" = 1 ] && reboot=()
   : >"$serial"
@@ -278,6 +280,21 @@ gc_vm_state_prepare() {
   for mode in install diskless; do
     mkdir -p "$state/boot/$mode"
     cp "$GC_VM_ARTIFACTS/vmlinuz" "$GC_VM_ARTIFACTS/initrd.img" "$state/boot/$mode/"
+  done
+}
+
+# gc_prepare_installers STATE BUNDLE: the installer serve hands to install
+# and diskless nodes: the test kernel artifact ($artifact, gc_build_test_kernel)
+# with its drivers built in, and scripts/installer-initramfs.sh with BUNDLE.
+gc_prepare_installers() {
+  local state="$1" bundle="$2" mode
+  mkdir -p "$state/boot/install" "$state/boot/diskless"
+  bash "$GC_REPO/scripts/installer-initramfs.sh" --agent-bundle "$bundle" \
+    "$state/boot/install/initrd.img" 2>"$GC_TMP/initramfs.log" ||
+    gc_fail_with_file "installer-initramfs.sh failed" "$GC_TMP/initramfs.log"
+  cp "$artifact/vmlinuz" "$state/boot/install/vmlinuz"
+  for mode in vmlinuz initrd.img; do
+    cp "$state/boot/install/$mode" "$state/boot/diskless/$mode"
   done
 }
 
@@ -420,4 +437,33 @@ gc_fake_kernel_artifact() {
   echo "kernel/drivers/net/dummy.ko:" >"$dir/modules/lib/modules/$release/modules.dep"
   "$GOLDCAST" --state "$state" kernel show "$name@1" >"$GC_TMP/fake-kernel.out" 2>&1 ||
     gc_fail_with_file "goldcast does not accept the fake kernel artifact" "$GC_TMP/fake-kernel.out"
+}
+
+# gc_vm_ssh ADDRESS CMD...: runs CMD as root on a node over ssh from the lab
+# namespace (the server's side), with the golden client's key
+# ($GOLDCAST_CACHE/node-key, scripts/golden-cache.sh). Host keys are not
+# remembered: every installed node makes fresh ones. Output to $GC_OUT, status
+# in GC_EXIT_STATUS; never fails by itself.
+gc_vm_ssh() {
+  local address="$1" key="${GOLDCAST_CACHE:-/var/cache/goldcast}/node-key"
+  shift
+  GC_OUT="$GC_TMP/ssh.out"
+  GC_EXIT_STATUS=0
+  gc_vm_ns_exec ssh -n -i "$key" -o BatchMode=yes -o StrictHostKeyChecking=no \
+    -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o ConnectTimeout=10 \
+    "root@$address" "$@" >"$GC_OUT" 2>"$GC_TMP/ssh.err" || GC_EXIT_STATUS=$?
+}
+
+# gc_vm_wait_ssh ADDRESS TIMEOUT_S: waits until sshd on ADDRESS lets root in.
+gc_vm_wait_ssh() {
+  local address="$1" timeout deadline
+  timeout="$(gc_vm_scaled "$2")"
+  deadline=$((SECONDS + timeout))
+  while :; do
+    gc_vm_ssh "$address" true
+    [ "$GC_EXIT_STATUS" = 0 ] && return 0
+    [ "$SECONDS" -lt "$deadline" ] ||
+      gc_fail_with_file "no ssh login as root on $address within ${timeout}s" "$GC_TMP/ssh.err"
+    sleep 2
+  done
 }

@@ -111,28 +111,72 @@ void AssignIds(DiskPlan* plan) {
   }
 }
 
-Result<DiskPlan> DefaultPlan(const DiskInfo& disk, uint64_t image_bytes) {
-  // Room for the image plus ext4's own metadata and journal: an estimate
-  // that refuses only disks that surely cannot hold the image.
-  uint64_t needed = (1ull << 20) + image_bytes + image_bytes / 10 + (16ull << 20);
-  if (disk.bytes < needed) {
-    return InvalidArgument("disk " + disk.path + " has " + FormatBytes(disk.bytes) +
-                           "; the image needs about " + FormatBytes(needed) +
-                           ": give the node a bigger disk");
-  }
+bool IsEsp(const std::string& label, const std::string& type) {
+  if (label == "dos") return type == "ef" || type == "EF";
+  return type.size() == sizeof kEspGptType - 1 &&
+         std::equal(type.begin(), type.end(), kEspGptType, [](char a, char b) {
+           return std::toupper(static_cast<unsigned char>(a)) == b;
+         });
+}
+
+// A GPT keeps a backup of its header and 128 entries of 128 bytes at the
+// end of the disk: 33 sectors of 512 bytes.
+uint64_t GptBackupSectors(const DiskPlan& plan) {
+  return plan.label == "gpt" ? (128 * 128) / plan.disk.sector_size + 1 : 0;
+}
+
+// What `filesystems` file systems need to hold an image of `image_bytes`:
+// ext4's metadata and journal, vfat's tables. An estimate that refuses
+// only disks that surely cannot hold the image.
+uint64_t RoomForImage(uint64_t image_bytes, uint64_t filesystems) {
+  return image_bytes + image_bytes / 10 + filesystems * (16ull << 20);
+}
+
+// The default layout. BIOS: one dos partition from 1 MiB to the end.
+// UEFI: a GPT with a 64 MiB EFI system partition (FAT32 needs 33 MiB of
+// 512-byte clusters at least) first, then the root.
+Result<DiskPlan> DefaultPlan(const DiskInfo& disk, uint64_t image_bytes, Firmware firmware) {
+  const uint64_t mib = (1ull << 20) / disk.sector_size;
   DiskPlan plan;
   plan.disk = disk;
-  plan.label = "dos";
+  plan.label = firmware == Firmware::kUefi ? "gpt" : "dos";
   PartitionPlan root;
   root.number = 1;
-  root.start = (1ull << 20) / disk.sector_size;
+  root.start = mib;
   root.grow = true;
   root.type = "83";
   root.bootable = true;
   root.fstype = "ext4";
   root.label = "root";
   root.mountpoint = "/";
+  if (firmware == Firmware::kUefi) {
+    PartitionPlan esp;
+    esp.number = 1;
+    esp.start = mib;
+    esp.size = 64 * mib;
+    esp.type = kEspGptType;
+    esp.gpt_name = "EFI system partition";
+    esp.fstype = "vfat";
+    esp.label = "EFI";
+    esp.mountpoint = "/boot/efi";
+    plan.partitions.push_back(esp);
+    plan.esp_index = 0;
+    root.number = 2;
+    root.start = esp.start + esp.size;
+    root.type = "0FC63DAF-8483-4772-8E79-3D69D8477DE4";  // Linux file system
+    root.gpt_name = "root";
+    root.bootable = false;
+  }
   plan.partitions.push_back(root);
+  plan.root_index = plan.boot_index = plan.partitions.size() - 1;
+  uint64_t needed =
+      (root.start + GptBackupSectors(plan)) * disk.sector_size + RoomForImage(image_bytes, 1);
+  if (disk.bytes < needed) {
+    return InvalidArgument("disk " + disk.path + " has " + FormatBytes(disk.bytes) +
+                           "; the image needs about " + FormatBytes(needed) + " with the default " +
+                           (firmware == Firmware::kUefi ? "UEFI " : "") +
+                           "layout: give the node a bigger disk");
+  }
   AssignIds(&plan);
   return plan;
 }
@@ -291,6 +335,57 @@ Status FindRootAndBoot(const std::string& golden_path, DiskPlan* plan) {
   return Status::Ok();
 }
 
+// The EFI system partition, which a UEFI node cannot boot without. One the
+// golden client did not mount is mounted on /boot/efi while installing, so
+// the boot loader can be written to it.
+Status FindEsp(const std::string& golden_path, Firmware firmware, DiskPlan* plan) {
+  for (size_t k = 0; k < plan->partitions.size(); ++k) {
+    if (IsEsp(plan->label, plan->partitions[k].type)) {
+      plan->esp_index = k;
+      break;
+    }
+  }
+  if (firmware != Firmware::kUefi) return Status::Ok();
+  if (!plan->esp_index) {
+    return Status(Code::kUnsupported,
+                  "this node booted with UEFI but the golden client's disk " + golden_path +
+                      " has no EFI system partition (it booted with BIOS): capture a golden "
+                      "client that boots with UEFI, or switch the node's firmware to legacy "
+                      "BIOS boot");
+  }
+  PartitionPlan& esp = plan->partitions[*plan->esp_index];
+  if (esp.fstype.empty()) esp.fstype = "vfat";
+  if (esp.fstype != "vfat") {
+    return Status(Code::kUnsupported, "the golden client's EFI system partition " + esp.old_device +
+                                          " holds " + esp.fstype +
+                                          ", not vfat: UEFI firmware cannot read it");
+  }
+  bool taken = std::any_of(plan->partitions.begin(), plan->partitions.end(),
+                           [](const auto& p) { return p.mountpoint == "/boot/efi"; });
+  if (esp.mountpoint.empty() && !taken) esp.mountpoint = "/boot/efi";
+  return Status::Ok();
+}
+
+// The image must fit the replicated file systems together (the growing
+// one with what the disk gives it).
+Status CheckRoomForImage(const DiskPlan& plan, uint64_t image_bytes) {
+  uint64_t sectors = plan.disk.bytes / plan.disk.sector_size;
+  uint64_t usable = sectors - std::min(sectors, GptBackupSectors(plan));
+  uint64_t room = 0, filesystems = 0;
+  for (const auto& p : plan.partitions) {
+    if (p.fstype.empty() || p.fstype == "swap") continue;
+    room += (p.grow ? usable - std::min(usable, p.start) : p.size) * plan.disk.sector_size;
+    ++filesystems;
+  }
+  uint64_t needed = RoomForImage(image_bytes, filesystems);
+  if (room >= needed) return Status::Ok();
+  return InvalidArgument("disk " + plan.disk.path + " has " + FormatBytes(plan.disk.bytes) +
+                         "; the image needs about " + FormatBytes(needed) +
+                         " but the golden client's layout leaves its file systems " +
+                         FormatBytes(room) +
+                         ": give the node a bigger disk (the last partition grows to its end)");
+}
+
 // Only the partition holding /boot is bootable: dos's active flag, or
 // GPT's LegacyBIOSBootable attribute (gptmbr.bin boots the partition
 // carrying it), whatever the golden client had.
@@ -312,8 +407,8 @@ void MarkBootable(DiskPlan* plan) {
   }
 }
 
-Result<DiskPlan> ReplicatedPlan(const json& golden, const json& block_devices,
-                                const DiskInfo& disk) {
+Result<DiskPlan> ReplicatedPlan(const json& golden, const json& block_devices, const DiskInfo& disk,
+                                uint64_t image_bytes, Firmware firmware) {
   const std::string where = "disks[0].partitiontable";
   GC_ASSIGN_OR_RETURN(std::string golden_path, OptString(golden, "path", "disks[0]"));
   const json& table = golden["partitiontable"];
@@ -341,9 +436,8 @@ Result<DiskPlan> ReplicatedPlan(const json& golden, const json& block_devices,
             [](const auto& a, const auto& b) { return a.number < b.number; });
   MarkGrowing(&plan);
 
-  // The sector sizes match (StartReplicatedPlan); GPT keeps 33 sectors at
-  // the end for its backup table.
-  uint64_t needed = (end + (plan.label == "gpt" ? 33 : 0)) * disk.sector_size;
+  // The sector sizes match (StartReplicatedPlan).
+  uint64_t needed = (end + GptBackupSectors(plan)) * disk.sector_size;
   if (disk.bytes < needed) {
     return InvalidArgument("disk " + disk.path + " has " + FormatBytes(disk.bytes) +
                            "; the layout needs " + FormatBytes(needed) +
@@ -351,6 +445,8 @@ Result<DiskPlan> ReplicatedPlan(const json& golden, const json& block_devices,
                            "at least that big");
   }
   GC_RETURN_IF_ERROR(FindRootAndBoot(golden_path, &plan));
+  GC_RETURN_IF_ERROR(FindEsp(golden_path, firmware, &plan));
+  GC_RETURN_IF_ERROR(CheckRoomForImage(plan, image_bytes));
   MarkBootable(&plan);
   AssignIds(&plan);
   return plan;
@@ -363,8 +459,8 @@ std::string PartitionDevice(const std::string& disk_path, int number) {
   return disk_path + (digit_end ? "p" : "") + std::to_string(number);
 }
 
-Result<DiskPlan> PlanDisk(std::string_view layout_json, const DiskInfo& disk,
-                          uint64_t image_bytes) {
+Result<DiskPlan> PlanDisk(std::string_view layout_json, const DiskInfo& disk, uint64_t image_bytes,
+                          Firmware firmware) {
   json layout;
   try {
     layout = json::parse(layout_json);
@@ -372,13 +468,8 @@ Result<DiskPlan> PlanDisk(std::string_view layout_json, const DiskInfo& disk,
     return InvalidArgument(std::string("layout: not valid JSON: ") + e.what());
   }
   if (!layout.is_object()) return InvalidArgument("layout: expected a JSON object");
-  GC_ASSIGN_OR_RETURN(std::string bootloader, OptString(layout, "bootloader", "layout"));
-  if (bootloader == "uefi") {
-    return Status(Code::kUnsupported,
-                  "the image's golden client boots with UEFI; installing UEFI nodes is not "
-                  "supported yet (only BIOS booting with extlinux): capture a BIOS golden "
-                  "client, or import the tree with 'goldcast image import --dir'");
-  }
+  // The golden client's "bootloader" does not matter: the node's own
+  // firmware decides which boot loader is installed.
   GC_ASSIGN_OR_RETURN(const json* disks,
                       Field(layout, "disks", "layout", json::value_t::array, false));
   std::vector<const json*> with_table;
@@ -395,14 +486,14 @@ Result<DiskPlan> PlanDisk(std::string_view layout_json, const DiskInfo& disk,
       names += (names.empty() ? "" : ", ") + path;
     }
   }
-  if (with_table.empty()) return DefaultPlan(disk, image_bytes);
+  if (with_table.empty()) return DefaultPlan(disk, image_bytes, firmware);
   if (with_table.size() > 1) {
     return Status(Code::kUnsupported, "the layout records " + std::to_string(with_table.size()) +
                                           " disks with partition tables (" + names +
                                           "); installing onto several disks is not supported yet");
   }
   json devices = layout.contains("block_devices") ? layout["block_devices"] : json::array();
-  return ReplicatedPlan(*with_table[0], devices, disk);
+  return ReplicatedPlan(*with_table[0], devices, disk, image_bytes, firmware);
 }
 
 std::string SfdiskScript(const DiskPlan& plan) {

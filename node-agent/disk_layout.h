@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -12,6 +13,14 @@
 #include "common/status.h"
 
 namespace gc {
+
+// How the node's firmware starts it, which decides the boot loader
+// (extlinux for BIOS, GRUB EFI for UEFI) and whether the disk needs an EFI
+// system partition. The installer reads it from /sys/firmware/efi.
+enum class Firmware { kBios, kUefi };
+
+// The GPT type of an EFI system partition (dos: type "ef").
+inline constexpr char kEspGptType[] = "C12A7328-F81F-11D2-BA4B-00A0C93EC93B";
 
 struct DiskInfo {
   std::string name;  // "vda"
@@ -51,18 +60,25 @@ struct DiskPlan {
   std::string label_id;     // dos "0x1234abcd", GPT a GUID
   std::vector<PartitionPlan> partitions;
   size_t root_index = 0;  // the partition mounted at "/"
-  size_t boot_index = 0;  // the one holding /boot (extlinux), often the root
+  size_t boot_index = 0;  // the one holding /boot (the kernel), often the root
+  // The EFI system partition, where UEFI finds the boot loader; always
+  // there when planned for Firmware::kUefi.
+  std::optional<size_t> esp_index;
 };
 
 // Plans the disk from the image's layout document (docs/capture-protocol.md):
 // exactly one golden disk with a partition table is replicated (partitions,
 // types, labels; the last partition grows to the end of `disk`); no disks
-// (a --root capture or an import) gives the default layout, one dos
-// partition from 1 MiB to the end, ext4 labelled "root". Refuses UEFI
-// layouts, file systems other than ext2/3/4, vfat and swap, several golden
-// disks, and a disk smaller than the layout (or than `image_bytes`).
-// Fresh disk, partition and file system ids are drawn here.
-Result<DiskPlan> PlanDisk(std::string_view layout_json, const DiskInfo& disk, uint64_t image_bytes);
+// (a --root capture or an import) gives the default layout: for BIOS one
+// dos partition from 1 MiB to the end, ext4 labelled "root"; for UEFI a GPT
+// with a 64 MiB EFI system partition (vfat, /boot/efi) before that root.
+// A replicated layout keeps the golden client's ESP; for UEFI it must have
+// one. Refuses file systems other than ext2/3/4, vfat and swap, several
+// golden disks, and a disk smaller than the layout or too small for the
+// image (`image_bytes`). Fresh disk, partition and file system ids are
+// drawn here.
+Result<DiskPlan> PlanDisk(std::string_view layout_json, const DiskInfo& disk, uint64_t image_bytes,
+                          Firmware firmware = Firmware::kBios);
 
 // The sfdisk script that makes the plan's partition table.
 std::string SfdiskScript(const DiskPlan& plan);

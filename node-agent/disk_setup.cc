@@ -7,11 +7,13 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <cstring>
 #include <fstream>
 #include <set>
 #include <sstream>
 #include <thread>
 
+#include "common/beneath.h"
 #include "common/env.h"
 #include "common/text.h"
 #include "common/unique_fd.h"
@@ -63,6 +65,26 @@ Status RunChecked(ProcessRunner* runner, const std::vector<std::string>& argv) {
                    Trim(result.stderr_text.empty() ? result.stdout_text : result.stderr_text));
   }
   return Status::Ok();
+}
+
+// The GRUB modules BOOTX64.EFI embeds, all in bookworm's grub-efi-amd64-bin
+// 2.06: partition maps and file systems to find and read /boot, the
+// commands grub.cfg (GrubEfiConfig) uses, the serial and EFI consoles.
+constexpr const char* kGrubEfiModules[] = {
+    "part_gpt", "part_msdos",     "fat",     "ext2", "normal", "linux", "configfile",
+    "search",   "search_fs_uuid", "echo",    "ls",   "test",   "gzio",  "all_video",
+    "efi_gop",  "serial",         "terminal"};
+constexpr char kGrubEfiDir[] = "usr/lib/grub/x86_64-efi";
+
+// A word of the kernel command line as GRUB's lexer reads it back: its
+// quoting and variable characters escaped, so the kernel sees it verbatim.
+std::string GrubEscape(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    if (c != 0 && std::strchr("\\$\"';&|<>{}#", c) != nullptr) out += '\\';
+    out += c;
+  }
+  return out;
 }
 
 }  // namespace
@@ -214,6 +236,11 @@ Status MakeFileSystems(const DiskPlan& plan, ProcessRunner* runner) {
       std::string id = p.uuid;
       id.erase(std::remove(id.begin(), id.end(), '-'), id.end());
       argv = {"mkfs.vfat", "-i", id};
+      // The UEFI specification asks FAT32 of an ESP; mkfs.vfat would pick
+      // FAT16 below 512 MiB, and FAT32 needs about 33 MiB at least.
+      if (plan.esp_index == k && (p.grow || p.size * plan.disk.sector_size >= (64ull << 20))) {
+        argv.insert(argv.end(), {"-F", "32"});
+      }
       if (!p.label.empty()) argv.insert(argv.end(), {"-n", p.label});
     } else if (p.fstype == "swap") {
       argv = {"mkswap", "-U", p.uuid};
@@ -229,6 +256,9 @@ Status MakeFileSystems(const DiskPlan& plan, ProcessRunner* runner) {
 
 Status MountPartition(const PartitionPlan& partition, const std::string& dir,
                       ProcessRunner* runner) {
+  if (partition.fstype == "vfat") {
+    return RunChecked(runner, {"mount", "-t", "vfat", "-o", "quiet", partition.device, dir});
+  }
   return RunChecked(runner, {"mount", "-t", partition.fstype, partition.device, dir});
 }
 
@@ -248,6 +278,26 @@ std::string ExtlinuxConfig(const BootEntry& entry) {
   if (!entry.initrd.empty()) text += "  INITRD " + entry.initrd + "\n";
   text += "  APPEND " + entry.append + "\n";
   return text;
+}
+
+std::string GrubEfiConfig(const BootEntry& entry) {
+  std::string text =
+      "# Written by goldcast-agent install.\n"
+      "serial --unit=0 --speed=115200\n"
+      "terminal_input serial console\n"
+      "terminal_output serial console\n"
+      "set default=0\n"
+      "set timeout=0\n"
+      "\n"
+      "menuentry goldcast {\n"
+      "  search --no-floppy --fs-uuid --set=root " +
+      entry.boot_uuid + "\n  linux " + entry.kernel;
+  std::stringstream words(entry.append);
+  std::string word;
+  while (words >> word) text += " " + GrubEscape(word);
+  text += "\n";
+  if (!entry.initrd.empty()) text += "  initrd " + entry.initrd + "\n";
+  return text + "}\n";
 }
 
 Result<std::string> LoadMbrCode(const DiskPlan& plan, const std::string& syslinux_dir) {
@@ -277,6 +327,61 @@ Status InstallBootloader(const DiskPlan& plan, const std::string& extlinux_dir,
   }
   if (::fsync(disk.get()) != 0) return ErrnoError("fsync " + plan.disk.path);
   return Status::Ok();
+}
+
+Status CheckImageHasGrubEfi(const Manifest& image, const std::string& image_ref) {
+  const std::string dir = std::string(kGrubEfiDir) + "/";
+  std::set<std::string> present;
+  for (const auto& entry : image.entries) {
+    if (entry.path.rfind(dir, 0) == 0 || entry.path == "usr/bin/grub-mkimage" ||
+        entry.path == "bin/grub-mkimage") {
+      present.insert(entry.path);
+    }
+  }
+  std::vector<std::string> missing;
+  if (!present.count("usr/bin/grub-mkimage") && !present.count("bin/grub-mkimage")) {
+    missing.push_back("/usr/bin/grub-mkimage");
+  }
+  std::vector<std::string> files = {"moddep.lst"};
+  for (const char* module : kGrubEfiModules) files.push_back(std::string(module) + ".mod");
+  for (const auto& file : files) {
+    if (!present.count(dir + file)) missing.push_back("/" + dir + file);
+  }
+  if (missing.empty()) return Status::Ok();
+  std::string named =
+      JoinStrings(std::vector<std::string>(missing.begin(),
+                                           missing.begin() + std::min<size_t>(3, missing.size())),
+                  ", ");
+  if (missing.size() > 3) named += " and " + std::to_string(missing.size() - 3) + " more";
+  return FailedPrecondition("image " + image_ref + " has no UEFI boot loader files (" + named +
+                            " missing): install grub-efi-amd64-bin on the golden client and "
+                            "capture it again");
+}
+
+Status InstallGrubEfi(const DiskPlan& plan, const std::string& root, const std::string& config,
+                      ProcessRunner* runner) {
+  if (!plan.esp_index || plan.partitions[*plan.esp_index].mountpoint.size() < 2) {
+    return Internal("the disk plan for " + plan.disk.path + " has no mounted EFI system partition");
+  }
+  // Beneath the root (no symlink followed), where the ESP is mounted.
+  std::string dir = plan.partitions[*plan.esp_index].mountpoint.substr(1) + "/EFI/BOOT";
+  GC_RETURN_IF_ERROR(OpenDirBeneath(root, dir, true).status());
+  GC_RETURN_IF_ERROR(WriteFileBeneath(root, dir + "/grub.cfg", 0644, config));
+  // The prefix has no device: GRUB reads grub.cfg from the ESP it was
+  // loaded from. Every module is built in, so nothing else is read.
+  std::vector<std::string> argv = {"chroot",
+                                   root,
+                                   "grub-mkimage",
+                                   "-O",
+                                   "x86_64-efi",
+                                   "-d",
+                                   "/" + std::string(kGrubEfiDir),
+                                   "-p",
+                                   "/EFI/BOOT",
+                                   "-o",
+                                   "/" + dir + "/BOOTX64.EFI"};
+  argv.insert(argv.end(), std::begin(kGrubEfiModules), std::end(kGrubEfiModules));
+  return RunChecked(runner, argv).WithContext("making the UEFI boot loader of " + plan.disk.path);
 }
 
 }  // namespace gc

@@ -1,11 +1,12 @@
 // The installer's disk work: which disk to erase, whether it is in use,
 // then carrying out a DiskPlan (disk_layout.h): the partition table, file
-// systems, mounts and the BIOS boot loader (extlinux). Every command runs
-// through a ProcessRunner.
+// systems, mounts and the boot loader, extlinux for BIOS and GRUB EFI for
+// UEFI. Every command runs through a ProcessRunner.
 #pragma once
 
 #include <string>
 
+#include "common/manifest.h"
 #include "common/status.h"
 #include "common/subprocess.h"
 #include "node-agent/disk_layout.h"
@@ -35,16 +36,22 @@ Status CheckDiskNotInUse(const SystemPaths& paths, const DiskInfo& disk);
 Status PartitionDisk(const DiskPlan& plan, const SystemPaths& paths, ProcessRunner* runner);
 // mkfs.ext4 / mkfs.vfat / mkswap for each partition with a file system.
 Status MakeFileSystems(const DiskPlan& plan, ProcessRunner* runner);
+// vfat is mounted with `quiet`: it cannot hold the image's owners and
+// modes, and writing them must not fail the install.
 Status MountPartition(const PartitionPlan& partition, const std::string& dir,
                       ProcessRunner* runner);
 Status Unmount(const std::string& dir, ProcessRunner* runner);
 
+// What either boot loader boots; each renders it in its own config.
 struct BootEntry {
-  std::string kernel;  // as the boot loader sees it, e.g. "/boot/vmlinuz-6.1.176"
-  std::string initrd;  // "" for none
-  std::string append;  // the kernel command line
+  std::string kernel;     // as the boot loader sees it, e.g. "/boot/vmlinuz-6.1.176"
+  std::string initrd;     // "" for none
+  std::string append;     // the kernel command line
+  std::string boot_uuid;  // the file system holding kernel and initrd (GRUB searches it)
 };
 std::string ExtlinuxConfig(const BootEntry& entry);
+// EFI/BOOT/grub.cfg: serial console, no menu, the one entry.
+std::string GrubEfiConfig(const BootEntry& entry);
 
 // The syslinux MBR boot code for the plan's label: SYSLINUX_DIR/mbr/mbr.bin
 // (dos) or mbr/gptmbr.bin (GPT), at most 440 bytes. Read before the disk
@@ -56,5 +63,18 @@ Result<std::string> LoadMbrCode(const DiskPlan& plan, const std::string& syslinu
 // (the partition table after it stays).
 Status InstallBootloader(const DiskPlan& plan, const std::string& extlinux_dir,
                          const std::string& mbr_code, ProcessRunner* runner);
+
+// UEFI nodes boot GRUB built from the image's own grub-efi-amd64-bin (one
+// GRUB, matching the image, kept up to date by its packages). Refuses an
+// image without usr/lib/grub/x86_64-efi (its modules) or grub-mkimage,
+// naming what is missing; checked before the disk is touched.
+Status CheckImageHasGrubEfi(const Manifest& image, const std::string& image_ref);
+
+// On the plan's ESP (mounted under ROOT): EFI/BOOT/grub.cfg holding
+// `config`, and EFI/BOOT/BOOTX64.EFI made by `chroot ROOT grub-mkimage`.
+// The removable-media path needs no NVRAM boot entry (no efibootmgr): the
+// firmware falls back to it on any disk.
+Status InstallGrubEfi(const DiskPlan& plan, const std::string& root, const std::string& config,
+                      ProcessRunner* runner);
 
 }  // namespace gc

@@ -181,28 +181,28 @@ class Installer {
   Status PrepareDisk() {
     GC_ASSIGN_OR_RETURN(std::string layout,
                         server_->Get("/v1/node/images/" + plan_.image_ref + "/layout"));
-    // extlinux boots through the BIOS only: a disk installed on a node that
-    // booted with UEFI (and may have no CSM) would not boot. Refuse before
-    // anything is erased.
+    // The node's firmware picks the boot loader: GRUB EFI comes from the
+    // image, so an image without it is refused before anything is erased.
     if (Env::Default()->Exists(options_.paths.sys_dir + "/firmware/efi")) {
-      return Status(
-          Code::kUnsupported,
-          "this node booted with UEFI, but goldcast installs a BIOS boot loader (extlinux) "
-          "only for now: switch the node's firmware to legacy BIOS boot, or make its group "
-          "diskless");
+      firmware_ = Firmware::kUefi;
+      GC_ASSIGN_OR_RETURN(image_, server_->GetManifest(plan_.image_ref));
+      GC_RETURN_IF_ERROR(CheckImageHasGrubEfi(*image_, plan_.image_ref));
     }
     GC_ASSIGN_OR_RETURN(DiskInfo disk, ChooseDisk(options_.paths, options_.disk));
     GC_RETURN_IF_ERROR(CheckDiskNotInUse(options_.paths, disk));
-    GC_ASSIGN_OR_RETURN(disk_, PlanDisk(layout, disk, plan_.image_bytes));
+    GC_ASSIGN_OR_RETURN(disk_, PlanDisk(layout, disk, plan_.image_bytes, firmware_));
     // Everything the boot loader needs is checked before the disk is erased.
-    GC_ASSIGN_OR_RETURN(mbr_code_, LoadMbrCode(*disk_, options_.syslinux_dir));
+    if (firmware_ == Firmware::kBios) {
+      GC_ASSIGN_OR_RETURN(mbr_code_, LoadMbrCode(*disk_, options_.syslinux_dir));
+    }
     report_.Phase(
         "partition",
         "erasing " + disk.path + " (" + FormatBytes(disk.bytes) + ", " +
             (options_.disk.empty() ? "first disk found" : "--disk") + "): " +
             (disk_->replicated ? "the golden client's " + disk_->label + " layout, " +
                                      std::to_string(disk_->partitions.size()) + " partitions"
-                               : "default layout, one ext4 partition"));
+             : disk_->esp_index ? "default layout, an EFI system partition and ext4"
+                                : "default layout, one ext4 partition"));
     GC_RETURN_IF_ERROR(PartitionDisk(*disk_, options_.paths, runner_));
     report_.Phase("format", "making file systems on " + disk.path);
     GC_RETURN_IF_ERROR(MakeFileSystems(*disk_, runner_));
@@ -237,7 +237,10 @@ class Installer {
   Status WriteImage() {
     std::string message = "writing image " + plan_.image_ref;
     report_.Phase("image", message);
-    GC_ASSIGN_OR_RETURN(Manifest manifest, server_->GetManifest(plan_.image_ref));
+    if (!image_) {
+      GC_ASSIGN_OR_RETURN(image_, server_->GetManifest(plan_.image_ref));
+    }
+    const Manifest& manifest = *image_;
     uint64_t total = ComputeTotals(manifest).files;
     std::vector<const PartitionPlan*> order;
     std::vector<std::string> mountpoints;
@@ -335,6 +338,12 @@ class Installer {
   }
 
   Status InstallBoot() {
+    if (firmware_ == Firmware::kUefi) {
+      const PartitionPlan& esp = disk_->partitions[disk_->esp_index.value()];
+      report_.Phase("bootloader", "installing GRUB EFI (EFI/BOOT/BOOTX64.EFI) on " + esp.device);
+      GC_ASSIGN_OR_RETURN(BootEntry entry, MakeBootEntry(plan_, *disk_, root_));
+      return InstallGrubEfi(*disk_, root_, GrubEfiConfig(entry), runner_);
+    }
     report_.Phase("bootloader", "installing extlinux on " + disk_->disk.path);
     GC_ASSIGN_OR_RETURN(BootEntry entry, MakeBootEntry(plan_, *disk_, root_));
     GC_RETURN_IF_ERROR(
@@ -349,6 +358,8 @@ class Installer {
   Reporter report_;
   InstallPlan plan_;
   std::optional<DiskPlan> disk_;
+  Firmware firmware_ = Firmware::kBios;
+  std::optional<Manifest> image_;  // fetched early on UEFI nodes, to check for GRUB
   std::string mbr_code_;
   std::string root_;
   std::vector<std::string> mounted_;
@@ -427,6 +438,7 @@ Result<BootEntry> MakeBootEntry(const InstallPlan& plan, const DiskPlan& disk,
   common += " goldcast.image=" + plan.image_ref;
   if (!plan.kernel_args.empty()) common += " " + plan.kernel_args;
   BootEntry entry;
+  entry.boot_uuid = disk.partitions[disk.boot_index].uuid;
   if (plan.has_kernel) {
     // The artifact's kernel has no initramfs: only PARTUUID works for it,
     // and rootwait covers disks that are probed asynchronously.

@@ -2,7 +2,8 @@
 // initramfs. Fetches the node's plan from the server, partitions and
 // formats the disk after the golden client's layout, writes the image and
 // the kernel artifact, the node's identity and the cluster files, installs
-// extlinux, and reports progress all along (docs/installer.md,
+// the boot loader (extlinux on BIOS nodes, GRUB EFI on UEFI ones), and
+// reports progress all along (docs/installer.md,
 // docs/node-api.md).
 #pragma once
 
@@ -80,9 +81,9 @@ std::unique_ptr<InstallServer> MakeInstallServer(NodeClient* client);
 Result<std::vector<std::pair<std::string, Manifest>>> SplitManifest(
     const Manifest& manifest, const std::vector<std::string>& mountpoints);
 
-// The extlinux entry for the installed node: the plan's kernel artifact
+// The boot entry, for extlinux and GRUB alike: the plan's kernel artifact
 // (root=PARTUUID, no initrd), or the newest ROOT/boot/vmlinuz-* of the
-// image with its initrd.img (root=UUID).
+// image with its initrd.img (root=UUID); boot_uuid names /boot's file system.
 Result<BootEntry> MakeBootEntry(const InstallPlan& plan, const DiskPlan& disk,
                                 const std::string& root);
 

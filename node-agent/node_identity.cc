@@ -206,6 +206,13 @@ std::string RewriteFstab(std::string_view fstab, const DiskPlan& plan) {
     }
   }
   if (!plan.replicated && !root_written) out += root_line + "\n";
+  // The default layout's other file systems: a UEFI node's ESP. nofail: the
+  // running system does not need it, so a damaged one never stops a boot.
+  for (const auto& p : plan.partitions) {
+    if (plan.replicated || p.mountpoint.empty() || p.mountpoint == "/") continue;
+    out += "UUID=" + p.uuid + " " + p.mountpoint + " " + p.fstype +
+           (p.fstype == "vfat" ? " umask=0077,nofail 0 2\n" : " defaults,nofail 0 2\n");
+  }
   return out;
 }
 

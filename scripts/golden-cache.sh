@@ -5,8 +5,9 @@
 #   minbase  `debootstrap --variant=minbase bookworm` (small; benchmarks)
 #   node     a cluster node as an admin would set one up: minbase + systemd,
 #            dbus, sshd, Debian's kernel with its initramfs, criu, iproute2,
-#            procps, less; DHCP through systemd-networkd; root may log in
-#            with the key $GOLDCAST_CACHE/node-key (made here, ed25519)
+#            procps, less, grub-efi-amd64-bin (the installer builds a UEFI
+#            node's GRUB from it); DHCP through systemd-networkd; root may
+#            log in with the key $GOLDCAST_CACHE/node-key (made here, ed25519)
 #
 # Usage: scripts/golden-cache.sh [--tree minbase|node] [--rebuild]
 # Environment:
@@ -16,7 +17,8 @@
 #                    bookworm (/etc/apt/sources.list and sources.list.d/*)
 #   GOLDCAST_SUITE   default bookworm
 # Needs root and debootstrap. A half-built tree is never reused: the build goes
-# to a temporary directory that is renamed into place only when complete.
+# to a temporary directory that is renamed into place only when complete. The
+# marker records the package list; a tree built from another list is rebuilt.
 set -euo pipefail
 
 die() {
@@ -35,7 +37,7 @@ while [ $# -gt 0 ]; do
       shift
       ;;
     -h | --help)
-      sed -n '2,21p' "$0"
+      sed -n '2,23p' "$0"
       exit 0
       ;;
     *) die "unknown argument '$1' (see --help)" ;;
@@ -44,7 +46,7 @@ while [ $# -gt 0 ]; do
 done
 case "$name" in
   minbase) include="" ;;
-  node) include="systemd-sysv,dbus,openssh-server,linux-image-amd64,initramfs-tools,criu,iproute2,procps,less" ;;
+  node) include="systemd-sysv,dbus,openssh-server,linux-image-amd64,initramfs-tools,criu,iproute2,procps,less,grub-efi-amd64-bin" ;;
   *) die "unknown tree '$name' (minbase or node)" ;;
 esac
 
@@ -113,9 +115,13 @@ if [ "$rebuild" = 1 ] && [ -d "$tree" ]; then
   rm -rf "$tree" "$marker"
 fi
 if [ -f "$marker" ] && [ -d "$tree" ]; then
-  echo "golden-cache: reusing $tree" >&2
-  echo "$tree"
-  exit 0
+  if [ "$(sed -n 's/^include: //p' "$marker")" = "$include" ]; then
+    echo "golden-cache: reusing $tree" >&2
+    echo "$tree"
+    exit 0
+  fi
+  echo "golden-cache: $tree was built with other packages than --include=$include; rebuilding" >&2
+  rm -rf "$tree" "$marker"
 fi
 [ ! -e "$tree" ] || die "$tree exists but is incomplete (no $marker); remove it or pass --rebuild"
 
@@ -156,6 +162,6 @@ configure_node() {
 }
 [ "$name" != node ] || configure_node "$work/tree"
 mv "$work/tree" "$tree"
-date -u +%Y-%m-%dT%H:%M:%SZ >"$marker"
+printf 'built: %s\ninclude: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$include" >"$marker"
 echo "golden-cache: built $tree in $((SECONDS - start)) s ($(du -sh "$tree" | cut -f1))" >&2
 echo "$tree"

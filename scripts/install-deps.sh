@@ -16,6 +16,9 @@ packages=(
   dnsmasq ipxe qemu-system-x86 ovmf debootstrap busybox-static cpio
   # the installer initramfs: BIOS bootloader for installed nodes
   extlinux syslinux-common
+  # UEFI nodes: mkfs.vfat (dosfstools, above) makes the ESP; their GRUB comes
+  # from the image, the host's only serves disk_setup_test's real grub-mkimage
+  grub-efi-amd64-bin
   # the Vagrantfile's lab (CI checks it with vagrant validate)
   vagrant vagrant-libvirt
   # bench/boot.sh serves the same file with nginx for comparison

@@ -50,7 +50,7 @@ if LC_ALL=C file "$busybox_bin" 2>/dev/null | grep -q 'dynamically linked'; then
 fi
 [ -f "$mbr" ] || die "$mbr not found; install syslinux-common (scripts/install-deps.sh)"
 tools=()
-for t in sfdisk mkfs.ext4 extlinux blkid; do
+for t in sfdisk mkfs.ext4 mkfs.vfat extlinux blkid; do
   p="$(command -v "$t" || true)"
   [ -n "$p" ] || die "'$t' not found; run scripts/install-deps.sh"
   tools+=("$t:$(readlink -f "$p")")

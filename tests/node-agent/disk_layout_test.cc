@@ -51,6 +51,69 @@ TEST(DiskLayoutTest, DefaultLayoutRefusesADiskTooSmallForTheImage) {
   EXPECT_THAT(plan.status().message(), HasSubstr("disk /dev/vda has 64.0 MiB; the image needs"));
 }
 
+TEST(DiskLayoutTest, DefaultUefiLayoutIsAnEspThenTheRootOnGpt) {
+  DiskInfo disk{"vda", "/dev/vda", 1ull << 30, 512};
+  // The golden client's boot loader does not matter, the node's firmware does.
+  for (const char* golden : {"bios", "uefi"}) {
+    std::string layout = std::string(R"({"bootloader":")") + golden + R"(","disks":[]})";
+    auto bios = PlanDisk(layout, disk, 0, Firmware::kBios);
+    ASSERT_TRUE(bios.ok()) << bios.status().message();
+    EXPECT_EQ(bios->label, "dos");
+    EXPECT_FALSE(bios->esp_index.has_value());
+    auto plan = PlanDisk(layout, disk, 2ull << 20, Firmware::kUefi);
+    ASSERT_TRUE(plan.ok()) << plan.status().message();
+    EXPECT_EQ(plan->label, "gpt");
+    ASSERT_EQ(plan->partitions.size(), 2u);
+    ASSERT_EQ(plan->esp_index, 0u);
+    EXPECT_EQ(plan->root_index, 1u);
+    EXPECT_EQ(plan->boot_index, 1u);
+  }
+  auto plan = PlanDisk(R"({"disks":[]})", disk, 0, Firmware::kUefi);
+  const auto& esp = plan->partitions[0];
+  const auto& root = plan->partitions[1];
+  EXPECT_EQ(esp.fstype, "vfat");
+  EXPECT_EQ(esp.mountpoint, "/boot/efi");
+  EXPECT_EQ(esp.device, "/dev/vda1");
+  EXPECT_TRUE(std::regex_match(esp.uuid, std::regex("[0-9A-F]{4}-[0-9A-F]{4}"))) << esp.uuid;
+  EXPECT_EQ(root.fstype, "ext4");
+  EXPECT_EQ(root.mountpoint, "/");
+  EXPECT_EQ(root.device, "/dev/vda2");
+  EXPECT_EQ(SfdiskScript(*plan),
+            "label: gpt\nlabel-id: " + plan->label_id +
+                "\nunit: sectors\n\n"
+                "/dev/vda1 : start=2048, size=131072, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, "
+                "uuid=" +
+                esp.partuuid +
+                ", name=\"EFI system partition\"\n"
+                "/dev/vda2 : start=133120, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, uuid=" +
+                root.partuuid + ", name=\"root\"\n");
+  EXPECT_EQ(RootArgument(*plan, true), "PARTUUID=" + root.partuuid);
+  EXPECT_EQ(BootPathPrefix(*plan), "/boot");
+  auto order = MountOrder(*plan);
+  ASSERT_EQ(order.size(), 2u);
+  EXPECT_EQ(order[0]->mountpoint, "/");
+  EXPECT_EQ(order[1]->mountpoint, "/boot/efi");
+
+  // 4 KiB sectors: the same sizes in bytes.
+  DiskInfo big_sectors{"vda", "/dev/vda", 1ull << 30, 4096};
+  auto plan4k = PlanDisk(R"({"disks":[]})", big_sectors, 0, Firmware::kUefi);
+  ASSERT_TRUE(plan4k.ok()) << plan4k.status().message();
+  EXPECT_EQ(plan4k->partitions[0].start, 256u);
+  EXPECT_EQ(plan4k->partitions[0].size, 16384u);
+  EXPECT_EQ(plan4k->partitions[1].start, 16640u);
+}
+
+TEST(DiskLayoutTest, DefaultUefiLayoutRefusesADiskTooSmallForEspAndImage) {
+  // The BIOS layout fits 100 MiB; the ESP's 64 MiB leave too little.
+  DiskInfo disk{"vda", "/dev/vda", 100ull << 20, 512};
+  ASSERT_TRUE(PlanDisk(R"({"disks":[]})", disk, 40ull << 20, Firmware::kBios).ok());
+  auto plan = PlanDisk(R"({"disks":[]})", disk, 40ull << 20, Firmware::kUefi);
+  ASSERT_FALSE(plan.ok());
+  EXPECT_THAT(plan.status().message(),
+              HasSubstr("disk /dev/vda has 100.0 MiB; the image needs about 125.0 MiB with the "
+                        "default UEFI layout: give the node a bigger disk"));
+}
+
 // A golden client with /boot, a root and swap in an extended partition,
 // as prepareclient records it (sfdisk --json and lsblk --json).
 std::string DosLayout() {
@@ -113,11 +176,8 @@ TEST(DiskLayoutTest, RefusesADiskSmallerThanTheLayout) {
               HasSubstr("disk /dev/vda has 2.0 GiB; the layout needs 9.5 GiB"));
 }
 
-TEST(DiskLayoutTest, RefusesUefiUnsupportedFileSystemsAndSeveralDisks) {
+TEST(DiskLayoutTest, RefusesUnsupportedFileSystemsAndSeveralDisks) {
   DiskInfo disk{"vda", "/dev/vda", 20ull << 30, 512};
-  auto uefi = PlanDisk(R"({"bootloader":"uefi","disks":[]})", disk, 0);
-  EXPECT_EQ(uefi.status().code(), Code::kUnsupported);
-  EXPECT_THAT(uefi.status().message(), HasSubstr("UEFI"));
 
   std::string xfs = DosLayout();
   xfs.replace(xfs.find("\"ext4\""), 6, "\"xfs\"");
@@ -135,6 +195,19 @@ TEST(DiskLayoutTest, RefusesUefiUnsupportedFileSystemsAndSeveralDisks) {
   EXPECT_THAT(PlanDisk(layout.dump(), disk, 0).status().message(),
               HasSubstr("disks[0].partitiontable.partitions[1].start: expected a number"));
   EXPECT_THAT(PlanDisk("{not json", disk, 0).status().message(), HasSubstr("not valid JSON"));
+}
+
+TEST(DiskLayoutTest, RefusesAnImageTheReplicatedFileSystemsCannotHold) {
+  // The layout ends at 9.5 GiB; on 20 GiB /boot (512 MiB) and the root
+  // (8 GiB) hold about 8.5 GiB: 7 GiB fit, 9 GiB do not.
+  DiskInfo disk{"vda", "/dev/vda", 20ull << 30, 512};
+  EXPECT_TRUE(PlanDisk(DosLayout(), disk, 7ull << 30).ok());
+  auto plan = PlanDisk(DosLayout(), disk, 9ull << 30);
+  ASSERT_FALSE(plan.ok());
+  EXPECT_THAT(plan.status().message(),
+              HasSubstr("disk /dev/vda has 20.0 GiB; the image needs about 9.9 GiB but the golden "
+                        "client's layout leaves its file systems 8.5 GiB: give the node a bigger "
+                        "disk"));
 }
 
 TEST(DiskLayoutTest, ReplicatesGptWithLegacyBootFlagOnTheRoot) {
@@ -165,6 +238,78 @@ TEST(DiskLayoutTest, ReplicatesGptWithLegacyBootFlagOnTheRoot) {
                                 "LegacyBIOSBootable\"\n"));
   EXPECT_THAT(script, HasSubstr("/dev/vdb1 : start=2048, size=2048,"));
   EXPECT_EQ(RootArgument(*plan, true), "PARTUUID=" + root.partuuid);
+}
+
+// A UEFI golden client: GPT with an ESP on /boot/efi and the root.
+std::string UefiLayout() {
+  return R"({"bootloader":"uefi",
+    "block_devices":[{"path":"/dev/sda","children":[
+      {"path":"/dev/sda1","fstype":"vfat","uuid":"1234-ABCD","mountpoint":"/boot/efi"},
+      {"path":"/dev/sda2","fstype":"ext4","uuid":"old-root","mountpoint":"/"}]}],
+    "disks":[{"path":"/dev/sda","partitiontable":{"label":"gpt","sectorsize":512,
+      "partitions":[
+        {"node":"/dev/sda1","start":2048,"size":1048576,"type":"c12a7328-f81f-11d2-ba4b-00a0c93ec93b",
+         "uuid":"0B5E6C7A-0000-4000-8000-000000000001","name":"EFI System Partition"},
+        {"node":"/dev/sda2","start":1050624,"size":4194304,
+         "type":"0FC63DAF-8483-4772-8E79-3D69D8477DE4"}]}}]})";
+}
+
+TEST(DiskLayoutTest, ReplicatesTheGoldenClientsEspOnUefiAndBiosNodes) {
+  DiskInfo disk{"vda", "/dev/vda", 8ull << 30, 512};
+  auto plan = PlanDisk(UefiLayout(), disk, 1ull << 30, Firmware::kUefi);
+  ASSERT_TRUE(plan.ok()) << plan.status().message();
+  EXPECT_TRUE(plan->replicated);
+  ASSERT_EQ(plan->esp_index, 0u);
+  const auto& esp = plan->partitions[0];
+  EXPECT_EQ(esp.fstype, "vfat");
+  EXPECT_EQ(esp.mountpoint, "/boot/efi");
+  EXPECT_EQ(esp.old_uuid, "1234-ABCD");
+  EXPECT_TRUE(std::regex_match(esp.uuid, std::regex("[0-9A-F]{4}-[0-9A-F]{4}"))) << esp.uuid;
+  EXPECT_TRUE(plan->partitions[1].grow);
+  EXPECT_THAT(SfdiskScript(*plan), HasSubstr("/dev/vda1 : start=2048, size=1048576, "
+                                             "type=c12a7328-f81f-11d2-ba4b-00a0c93ec93b, uuid=" +
+                                             esp.partuuid + ", name=\"EFI System Partition\"\n"));
+
+  // A BIOS node installs extlinux on the same layout: the ESP stays, the
+  // root gets the legacy boot flag gptmbr.bin looks for.
+  auto bios = PlanDisk(UefiLayout(), disk, 1ull << 30, Firmware::kBios);
+  ASSERT_TRUE(bios.ok()) << bios.status().message();
+  EXPECT_EQ(bios->esp_index, 0u);
+  EXPECT_EQ(bios->partitions[1].gpt_attrs, "LegacyBIOSBootable");
+
+  // An ESP the golden client did not mount is mounted on /boot/efi to
+  // install GRUB (and its file system is made even if lsblk saw none).
+  auto layout = nlohmann::json::parse(UefiLayout());
+  layout["block_devices"][0]["children"][0]["mountpoint"] = nullptr;
+  layout["block_devices"][0]["children"][0]["fstype"] = nullptr;
+  auto unmounted = PlanDisk(layout.dump(), disk, 0, Firmware::kUefi);
+  ASSERT_TRUE(unmounted.ok()) << unmounted.status().message();
+  EXPECT_EQ(unmounted->partitions[0].mountpoint, "/boot/efi");
+  EXPECT_EQ(unmounted->partitions[0].fstype, "vfat");
+
+  // dos labels have ESPs too (type ef).
+  layout = nlohmann::json::parse(UefiLayout());
+  layout["disks"][0]["partitiontable"]["label"] = "dos";
+  layout["disks"][0]["partitiontable"]["partitions"][0]["type"] = "ef";
+  layout["disks"][0]["partitiontable"]["partitions"][1]["type"] = "83";
+  auto dos = PlanDisk(layout.dump(), disk, 0, Firmware::kUefi);
+  ASSERT_TRUE(dos.ok()) << dos.status().message();
+  EXPECT_EQ(dos->esp_index, 0u);
+}
+
+TEST(DiskLayoutTest, UefiNodeRefusesAGoldenLayoutWithoutAnEsp) {
+  DiskInfo disk{"vda", "/dev/vda", 20ull << 30, 512};
+  auto plan = PlanDisk(DosLayout(), disk, 0, Firmware::kUefi);
+  EXPECT_EQ(plan.status().code(), Code::kUnsupported);
+  EXPECT_THAT(plan.status().message(),
+              HasSubstr("this node booted with UEFI but the golden client's disk /dev/sda has no "
+                        "EFI system partition"));
+  EXPECT_TRUE(PlanDisk(DosLayout(), disk, 0, Firmware::kBios).ok());
+
+  auto layout = nlohmann::json::parse(UefiLayout());
+  layout["block_devices"][0]["children"][0]["fstype"] = "ext2";
+  EXPECT_THAT(PlanDisk(layout.dump(), disk, 0, Firmware::kUefi).status().message(),
+              HasSubstr("EFI system partition /dev/sda1 holds ext2, not vfat"));
 }
 
 }  // namespace

@@ -153,6 +153,28 @@ TEST(DiskSetupTest, MakeFileSystemsKeepsLabelsAndSetsTheNewIds) {
                                    plan.partitions[1].uuid, "-O", "^64bit", "/dev/vda2"}));
 }
 
+TEST(DiskSetupTest, AnEspIsFat32AndVfatIsMountedQuietly) {
+  DiskPlan plan = GoldenLikePlan();
+  plan.esp_index = 4;
+  plan.partitions[4].size = (64ull << 20) / 512;
+  testing::FakeRunner runner;
+  ASSERT_TRUE(MakeFileSystems(plan, &runner).ok());
+  EXPECT_EQ(runner.calls[3],
+            (Argv{"mkfs.vfat", "-i", "ABCD1234", "-F", "32", "-n", "DATA", "/dev/vda6"}));
+  // Too small for FAT32: mkfs.vfat picks.
+  plan.partitions[4].size = (32ull << 20) / 512;
+  runner.calls.clear();
+  ASSERT_TRUE(MakeFileSystems(plan, &runner).ok());
+  EXPECT_EQ(runner.calls[3], (Argv{"mkfs.vfat", "-i", "ABCD1234", "-n", "DATA", "/dev/vda6"}));
+
+  runner.calls.clear();
+  ASSERT_TRUE(MountPartition(plan.partitions[4], "/mnt/boot/efi", &runner).ok());
+  ASSERT_TRUE(MountPartition(plan.partitions[1], "/mnt", &runner).ok());
+  EXPECT_EQ(runner.calls[0],
+            (Argv{"mount", "-t", "vfat", "-o", "quiet", "/dev/vda6", "/mnt/boot/efi"}));
+  EXPECT_EQ(runner.calls[1], (Argv{"mount", "-t", "ext4", "/dev/vda2", "/mnt"}));
+}
+
 TEST(DiskSetupTest, PartitionDiskRunsSfdiskWithTheScriptAndWaitsForNodes) {
   TempDir dir;
   SystemPaths paths = Paths(dir);
@@ -181,10 +203,10 @@ TEST(DiskSetupTest, PartitionDiskRunsSfdiskWithTheScriptAndWaitsForNodes) {
 }
 
 TEST(DiskSetupTest, ExtlinuxConfigAndBootCode) {
-  EXPECT_EQ(ExtlinuxConfig({"/boot/vmlinuz-6.1.176", "", "root=PARTUUID=ab-01 rw"}),
+  EXPECT_EQ(ExtlinuxConfig({"/boot/vmlinuz-6.1.176", "", "root=PARTUUID=ab-01 rw", ""}),
             "# Written by goldcast-agent install.\nDEFAULT goldcast\nPROMPT 0\n\nLABEL goldcast\n"
             "  KERNEL /boot/vmlinuz-6.1.176\n  APPEND root=PARTUUID=ab-01 rw\n");
-  EXPECT_THAT(ExtlinuxConfig({"/vmlinuz-6", "/initrd.img-6", "x"}),
+  EXPECT_THAT(ExtlinuxConfig({"/vmlinuz-6", "/initrd.img-6", "x", ""}),
               HasSubstr("  INITRD /initrd.img-6\n"));
 
   TempDir dir;
@@ -209,6 +231,128 @@ TEST(DiskSetupTest, ExtlinuxConfigAndBootCode) {
   std::string written = ReadTestFile(image);
   EXPECT_EQ(written.substr(0, 440), std::string(440, '\x01'));
   EXPECT_EQ(written.substr(440), table.substr(440));  // disk id and partition table kept
+}
+
+TEST(DiskSetupTest, GrubEfiConfigBootsTheSameEntryOverTheSerialConsole) {
+  BootEntry entry{"/boot/vmlinuz-6.1.176", "", "root=PARTUUID=ab-cd rootwait rw quiet",
+                  "0b5e6c7a-0000-4000-8000-000000000002"};
+  EXPECT_EQ(GrubEfiConfig(entry),
+            "# Written by goldcast-agent install.\n"
+            "serial --unit=0 --speed=115200\n"
+            "terminal_input serial console\n"
+            "terminal_output serial console\n"
+            "set default=0\n"
+            "set timeout=0\n"
+            "\n"
+            "menuentry goldcast {\n"
+            "  search --no-floppy --fs-uuid --set=root 0b5e6c7a-0000-4000-8000-000000000002\n"
+            "  linux /boot/vmlinuz-6.1.176 root=PARTUUID=ab-cd rootwait rw quiet\n"
+            "}\n");
+  entry.initrd = "/initrd.img-6";
+  EXPECT_THAT(GrubEfiConfig(entry), HasSubstr("quiet\n  initrd /initrd.img-6\n}\n"));
+  // GRUB's quoting and variables would change the kernel's arguments.
+  entry.append = "a=$x b=\"y z\" c;d";
+  EXPECT_THAT(GrubEfiConfig(entry), HasSubstr(" a=\\$x b=\\\"y z\\\" c\\;d\n"));
+}
+
+// The paths grub-efi-amd64-bin and grub-common put in a Debian image.
+Manifest ImageWithGrub() {
+  Manifest image;
+  auto add = [&](const std::string& path, EntryType type) {
+    Entry e;
+    e.path = path;
+    e.type = type;
+    image.entries.push_back(e);
+  };
+  add("usr/bin/grub-mkimage", EntryType::kFile);
+  add("usr/lib/grub/x86_64-efi", EntryType::kDir);
+  for (const char* name :
+       {"moddep.lst", "part_gpt.mod", "part_msdos.mod", "fat.mod", "ext2.mod", "normal.mod",
+        "linux.mod", "configfile.mod", "search.mod", "search_fs_uuid.mod", "echo.mod", "ls.mod",
+        "test.mod", "gzio.mod", "all_video.mod", "efi_gop.mod", "serial.mod", "terminal.mod"}) {
+    add(std::string("usr/lib/grub/x86_64-efi/") + name, EntryType::kFile);
+  }
+  return image;
+}
+
+TEST(DiskSetupTest, AnImageWithoutGrubEfiIsRefusedNamingWhatIsMissing) {
+  Manifest image = ImageWithGrub();
+  EXPECT_TRUE(CheckImageHasGrubEfi(image, "compute@2").ok());
+  image.entries[0].path = "bin/grub-mkimage";  // not merged /usr
+  EXPECT_TRUE(CheckImageHasGrubEfi(image, "compute@2").ok());
+
+  image.entries.erase(image.entries.begin());
+  Status status = CheckImageHasGrubEfi(image, "compute@2");
+  EXPECT_EQ(status.code(), Code::kFailedPrecondition);
+  EXPECT_EQ(status.message(),
+            "image compute@2 has no UEFI boot loader files (/usr/bin/grub-mkimage missing): "
+            "install grub-efi-amd64-bin on the golden client and capture it again");
+
+  status = CheckImageHasGrubEfi(Manifest{}, "compute@2");
+  EXPECT_THAT(status.message(),
+              HasSubstr("(/usr/bin/grub-mkimage, /usr/lib/grub/x86_64-efi/moddep.lst, "
+                        "/usr/lib/grub/x86_64-efi/part_gpt.mod and 16 more missing)"));
+}
+
+DiskPlan UefiPlan(const std::string& disk_path) {
+  DiskInfo disk{"vda", disk_path, 1ull << 30, 512};
+  auto plan = PlanDisk(R"({"disks":[]})", disk, 0, Firmware::kUefi);
+  EXPECT_TRUE(plan.ok()) << plan.status().message();
+  return *plan;
+}
+
+TEST(DiskSetupTest, InstallGrubEfiWritesTheConfigAndBuildsBootx64InTheImage) {
+  TempDir root;
+  DiskPlan plan = UefiPlan("/dev/vda");
+  testing::FakeRunner runner;
+  Status status = InstallGrubEfi(plan, root.path(), "the config\n", &runner);
+  ASSERT_TRUE(status.ok()) << status.message();
+  EXPECT_EQ(ReadTestFile(root.Sub("boot/efi/EFI/BOOT/grub.cfg")), "the config\n");
+  ASSERT_EQ(runner.calls.size(), 1u);
+  EXPECT_EQ(runner.calls[0], (Argv{"chroot",
+                                   root.path(),
+                                   "grub-mkimage",
+                                   "-O",
+                                   "x86_64-efi",
+                                   "-d",
+                                   "/usr/lib/grub/x86_64-efi",
+                                   "-p",
+                                   "/EFI/BOOT",
+                                   "-o",
+                                   "/boot/efi/EFI/BOOT/BOOTX64.EFI",
+                                   "part_gpt",
+                                   "part_msdos",
+                                   "fat",
+                                   "ext2",
+                                   "normal",
+                                   "linux",
+                                   "configfile",
+                                   "search",
+                                   "search_fs_uuid",
+                                   "echo",
+                                   "ls",
+                                   "test",
+                                   "gzio",
+                                   "all_video",
+                                   "efi_gop",
+                                   "serial",
+                                   "terminal"}));
+
+  runner.exit_code = 1;
+  runner.stderr_text = "grub-mkimage: error: cannot open `/usr/lib/grub/x86_64-efi/moddep.lst'";
+  EXPECT_THAT(InstallGrubEfi(plan, root.path(), "", &runner).message(),
+              HasSubstr("making the UEFI boot loader of /dev/vda: chroot"));
+
+  // Never through a symlink out of the image.
+  TempDir linked;
+  fs::create_directories(linked.Sub("boot"));
+  fs::create_symlink(root.path(), linked.Sub("boot/efi"));
+  runner.exit_code = 0;
+  EXPECT_FALSE(InstallGrubEfi(plan, linked.path(), "x", &runner).ok());
+
+  plan.esp_index.reset();
+  EXPECT_THAT(InstallGrubEfi(plan, root.path(), "", &runner).message(),
+              HasSubstr("no mounted EFI system partition"));
 }
 
 // The real commands on a real loop device: sfdisk writes the table into a
@@ -262,7 +406,7 @@ TEST(DiskSetupLoopTest, PartitionsFormatsMountsAndInstallsExtlinuxForReal) {
   ASSERT_TRUE(mounted.ok()) << mounted.message();
   loop.mounted = dir.Sub("mnt");
   WriteTestFile(dir.Sub("mnt/boot/extlinux/extlinux.conf"),
-                ExtlinuxConfig({"/boot/vmlinuz-x", "", RootArgument(*plan, true)}));
+                ExtlinuxConfig({"/boot/vmlinuz-x", "", RootArgument(*plan, true), ""}));
   auto code = LoadMbrCode(*plan, "/usr/lib/syslinux");
   ASSERT_TRUE(code.ok()) << code.status().message();
   Status boot = InstallBootloader(*plan, dir.Sub("mnt/boot/extlinux"), *code, runner);
@@ -286,6 +430,66 @@ TEST(DiskSetupLoopTest, PartitionsFormatsMountsAndInstallsExtlinuxForReal) {
   EXPECT_THAT(features, HasSubstr("extent"));
   EXPECT_THAT(features, ::testing::Not(HasSubstr(" 64bit")));
   EXPECT_EQ(ReadTestFile(image).substr(0, code->size()), *code);
+}
+
+// The UEFI default layout for real: sfdisk writes the GPT, mkfs.vfat
+// the ESP as FAT32, the quiet vfat mount takes the modes the installer
+// writes, and grub-mkimage (the host's, through `chroot /`) accepts every
+// module the installer names.
+TEST(DiskSetupLoopTest, MakesTheEspAndBuildsGrubEfiForReal) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root (losetup, mount)";
+  if (!fs::exists("/usr/lib/grub/x86_64-efi/linux.mod")) {
+    GTEST_SKIP() << "needs grub-efi-amd64-bin (scripts/install-deps.sh)";
+  }
+  TempDir dir;
+  std::string image = dir.Sub("disk.img");
+  constexpr uint64_t kDisk = 128ull << 20;
+  WriteTestFile(image, "");
+  fs::resize_file(image, kDisk);
+  DiskPlan plan = UefiPlan(image);
+  plan.disk.bytes = kDisk;
+  LoopDevice loop;
+  loop.path = Trim(RunOk({"losetup", "--find", "--show", "--offset", "1048576", "--sizelimit",
+                          std::to_string(64ull << 20), image}));
+  ASSERT_FALSE(loop.path.empty());
+  plan.partitions[0].device = loop.path;
+  plan.partitions[1].fstype = "";  // only the ESP is made here
+
+  SystemPaths paths;
+  paths.tmp_dir = dir.Sub("tmp");
+  ProcessRunner* runner = ProcessRunner::Default();
+  plan.partitions[1].device = image;  // exists: PartitionDisk waits for nothing
+  ASSERT_TRUE(PartitionDisk(plan, paths, runner).ok());
+  Status made = MakeFileSystems(plan, runner);
+  ASSERT_TRUE(made.ok()) << made.message();
+  fs::create_directories(dir.Sub("mnt"));
+  // A kernel without vfat (some CI hosts) gets GRUB in a plain directory.
+  bool vfat = ReadTestFile("/proc/filesystems").find("\tvfat\n") != std::string::npos;
+  if (vfat) {
+    Status mounted = MountPartition(plan.partitions[0], dir.Sub("mnt"), runner);
+    ASSERT_TRUE(mounted.ok()) << mounted.message();
+    loop.mounted = dir.Sub("mnt");
+  }
+  // The ESP seen from `chroot /`: mounted at the temporary directory.
+  plan.partitions[0].mountpoint = dir.Sub("mnt");
+  Status grub = InstallGrubEfi(plan, "/", "set timeout=0\n", runner);
+  ASSERT_TRUE(grub.ok()) << grub.message();
+  std::string efi = ReadTestFile(dir.Sub("mnt/EFI/BOOT/BOOTX64.EFI"));
+  EXPECT_EQ(efi.substr(0, 2), "MZ");  // a PE image
+  EXPECT_EQ(ReadTestFile(dir.Sub("mnt/EFI/BOOT/grub.cfg")), "set timeout=0\n");
+  if (vfat) {
+    ASSERT_TRUE(Unmount(dir.Sub("mnt"), runner).ok());
+    loop.mounted.clear();
+  }
+
+  auto table = nlohmann::json::parse(RunOk({"sfdisk", "--json", image}))["partitiontable"];
+  EXPECT_EQ(table["label"], "gpt");
+  ASSERT_EQ(table["partitions"].size(), 2u);
+  EXPECT_EQ(table["partitions"][0]["type"], kEspGptType);
+  EXPECT_EQ(table["partitions"][1]["start"], 133120);
+  std::string ids = RunOk({"blkid", "-o", "export", loop.path});
+  EXPECT_THAT(ids, HasSubstr("UUID=" + plan.partitions[0].uuid + "\n"));
+  EXPECT_THAT(RunOk({"blkid", "-p", "-o", "export", loop.path}), HasSubstr("VERSION=FAT32\n"));
 }
 
 }  // namespace

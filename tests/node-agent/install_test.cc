@@ -310,24 +310,94 @@ TEST(InstallTest, RefusesToEraseADiskOutsideTheInstaller) {
   EXPECT_TRUE(RunInstall(f.options, Config(), &f.server, &f.runner).ok());
 }
 
-TEST(InstallTest, RefusesUefiBeforeTouchingTheDisk) {
-  DiskFixture f;
-  f.server.gets["/v1/node/images/compute@2/layout"] = R"({"bootloader":"uefi","disks":[]})";
+// The fake server's image with what grub-efi-amd64-bin and grub-common
+// install.
+void AddGrubEfi(FakeServer* server) {
+  TreeBuilder tree(&server->source);
+  tree.Dir("boot")
+      .Dir("etc")
+      .File("etc/fstab", "UUID=old / ext4 defaults 0 1\nUUID=0ld-1 /boot/efi vfat umask=0077 0 1\n")
+      .Dir("usr")
+      .Dir("usr/bin")
+      .File("usr/bin/grub-mkimage", "ELF")
+      .Dir("usr/lib")
+      .Dir("usr/lib/grub")
+      .Dir("usr/lib/grub/x86_64-efi")
+      .File("usr/lib/grub/x86_64-efi/moddep.lst", "");
+  for (const char* module : {"part_gpt", "part_msdos", "fat", "ext2", "normal", "linux",
+                             "configfile", "search", "search_fs_uuid", "echo", "ls", "test", "gzio",
+                             "all_video", "efi_gop", "serial", "terminal"}) {
+    tree.File(std::string("usr/lib/grub/x86_64-efi/") + module + ".mod", module);
+  }
+  server->image = tree.Build();
+}
+
+TEST(InstallTest, UefiNodeGetsAnEspAndGrubEfiFromTheImage) {
+  DiskFixture f(256ull << 20);
+  std::filesystem::create_directories(f.dir.Sub("sys/firmware/efi"));
+  AddGrubEfi(&f.server);
   Status status = RunInstall(f.options, Config(), &f.server, &f.runner);
-  EXPECT_EQ(status.code(), Code::kUnsupported);
+  ASSERT_TRUE(status.ok()) << status.message();
+  EXPECT_THAT(f.runner.Programs(), ElementsAre("sh", "mkfs.vfat", "mkfs.ext4", "mount", "mount",
+                                               "chroot", "umount", "umount"));
+  EXPECT_THAT(f.runner.script, HasSubstr("label: gpt\n"));
+  EXPECT_THAT(f.runner.calls[1], ::testing::Contains("32"));  // FAT32
+  EXPECT_EQ(f.runner.calls[3][3], f.dir.Sub("dev/vda2"));
+  EXPECT_EQ(f.runner.calls[4], (Argv{"mount", "-t", "vfat", "-o", "quiet", f.dir.Sub("dev/vda1"),
+                                     f.dir.Sub("mnt/boot/efi")}));
+  const Argv& grub = f.runner.calls[5];
+  EXPECT_EQ(Argv(grub.begin(), grub.begin() + 3),
+            (Argv{"chroot", f.dir.Sub("mnt"), "grub-mkimage"}));
+  EXPECT_THAT(grub, ::testing::Contains("/boot/efi/EFI/BOOT/BOOTX64.EFI"));
+  EXPECT_THAT(f.server.Phases(), ElementsAre("partition", "format", "image", "kernel", "identity",
+                                             "bootloader", "done"));
+  EXPECT_THAT(f.server.progress.back()["message"].get<std::string>(), HasSubstr("installed"));
+
+  // The same entry extlinux would get, found by the root's file system id.
+  const Argv& mkfs = f.runner.calls[2];
+  std::string uuid = mkfs[std::find(mkfs.begin(), mkfs.end(), "-U") - mkfs.begin() + 1];
+  std::string cfg = ReadTestFile(f.dir.Sub("mnt/boot/efi/EFI/BOOT/grub.cfg"));
+  EXPECT_THAT(cfg, HasSubstr("  search --no-floppy --fs-uuid --set=root " + uuid + "\n"));
+  EXPECT_THAT(cfg, ::testing::ContainsRegex(
+                       "  linux /boot/vmlinuz-6.1.176 root=PARTUUID=[0-9a-f-]{36} rootwait rw "
+                       "console=ttyS0,115200 goldcast.node=mosix3 goldcast.kernel=tiny@1 "
+                       "goldcast.image=compute@2 quiet\n"));
+  EXPECT_FALSE(fs::exists(f.dir.Sub("mnt/boot/extlinux")));
+  EXPECT_EQ(ReadTestFile(f.dir.Sub("dev/vda")), std::string(4096, '\0'));  // no MBR code
+
+  // The ESP is mounted by its new id; the golden client's line is gone.
+  const Argv& vfat = f.runner.calls[1];
+  std::string esp_id = vfat[std::find(vfat.begin(), vfat.end(), "-i") - vfat.begin() + 1];
+  std::string fstab = ReadTestFile(f.dir.Sub("mnt/etc/fstab"));
+  EXPECT_EQ(fstab, "UUID=" + uuid + " / ext4 errors=remount-ro 0 1\nUUID=" + esp_id.substr(0, 4) +
+                       "-" + esp_id.substr(4) + " /boot/efi vfat umask=0077,nofail 0 2\n");
+}
+
+TEST(InstallTest, UefiNodeRefusesAnImageWithoutGrubEfiBeforeTouchingTheDisk) {
+  DiskFixture f(256ull << 20);
+  std::filesystem::create_directories(f.dir.Sub("sys/firmware/efi"));
+  Status status = RunInstall(f.options, Config(), &f.server, &f.runner);
+  EXPECT_EQ(status.code(), Code::kFailedPrecondition);
+  EXPECT_THAT(status.message(),
+              HasSubstr("image compute@2 has no UEFI boot loader files (/usr/bin/grub-mkimage, "));
+  EXPECT_THAT(status.message(),
+              HasSubstr("install grub-efi-amd64-bin on the golden client and capture it again"));
   EXPECT_TRUE(f.runner.calls.empty());
   ASSERT_FALSE(f.server.progress.empty());
   EXPECT_EQ(f.server.progress.back()["phase"], "failed");
-  EXPECT_THAT(f.server.progress.back()["message"].get<std::string>(), HasSubstr("UEFI"));
+  EXPECT_EQ(f.server.progress.back()["message"], status.message());
 }
 
-TEST(InstallTest, RefusesANodeThatBootedWithUefiBeforeTouchingTheDisk) {
-  DiskFixture f;
+TEST(InstallTest, ADiskTooSmallIsRefusedBeforeItIsTouched) {
+  DiskFixture f(80ull << 20);
   std::filesystem::create_directories(f.dir.Sub("sys/firmware/efi"));
+  AddGrubEfi(&f.server);
   Status status = RunInstall(f.options, Config(), &f.server, &f.runner);
-  EXPECT_EQ(status.code(), Code::kUnsupported);
-  EXPECT_THAT(status.message(), HasSubstr("booted with UEFI"));
+  EXPECT_THAT(status.message(), HasSubstr("disk " + f.dir.Sub("dev/vda") +
+                                          " has 80.0 MiB; the image needs about 81.0 MiB with "
+                                          "the default UEFI layout: give the node a bigger disk"));
   EXPECT_TRUE(f.runner.calls.empty());
+  EXPECT_EQ(f.server.progress.back()["phase"], "failed");
 }
 
 TEST(InstallTest, AFailureIsReportedAndTheDiskUnmounted) {

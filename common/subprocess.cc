@@ -8,6 +8,7 @@
 #include <cerrno>
 
 #include "common/spawn.h"
+#include "common/text.h"
 #include "common/unique_fd.h"
 
 namespace gc {
@@ -93,6 +94,15 @@ class PosixProcessRunner : public ProcessRunner {
 ProcessRunner* ProcessRunner::Default() {
   static PosixProcessRunner runner;
   return &runner;
+}
+
+Status RunChecked(ProcessRunner* runner, const std::vector<std::string>& argv) {
+  GC_ASSIGN_OR_RETURN(auto result, runner->Run(argv));
+  if (result.exit_code != 0) {
+    return IoError(JoinStrings(argv, " ") + " exited " + std::to_string(result.exit_code) + ": " +
+                   Trim(result.stderr_text.empty() ? result.stdout_text : result.stderr_text));
+  }
+  return Status::Ok();
 }
 
 }  // namespace gc

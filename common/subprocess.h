@@ -27,4 +27,8 @@ class ProcessRunner {
   virtual Result<ProcessResult> Run(const std::vector<std::string>& argv) = 0;
 };
 
+// Runs argv through `runner` and turns a non-zero exit into an IoError
+// "ARGV exited N: <its stderr, or stdout when stderr is empty>".
+Status RunChecked(ProcessRunner* runner, const std::vector<std::string>& argv);
+
 }  // namespace gc

@@ -58,15 +58,6 @@ bool IsInstallableDiskName(const std::string& name) {
   return false;
 }
 
-Status RunChecked(ProcessRunner* runner, const std::vector<std::string>& argv) {
-  GC_ASSIGN_OR_RETURN(auto result, runner->Run(argv));
-  if (result.exit_code != 0) {
-    return IoError(JoinStrings(argv, " ") + " exited " + std::to_string(result.exit_code) + ": " +
-                   Trim(result.stderr_text.empty() ? result.stdout_text : result.stderr_text));
-  }
-  return Status::Ok();
-}
-
 // The GRUB modules BOOTX64.EFI embeds, all in bookworm's grub-efi-amd64-bin
 // 2.06: partition maps and file systems to find and read /boot, the
 // commands grub.cfg (GrubEfiConfig) uses, the serial and EFI consoles.

@@ -86,6 +86,42 @@ constexpr char kAgentWrapper[] =
     "# Installed by goldcast-agent install: runs the bundled agent.\n"
     "exec /usr/local/lib/goldcast-agent/goldcast-agent \"$@\"\n";
 
+// ssh-keygen (like every OpenSSH program) exits at once when it cannot open
+// /dev/null, and an image's /dev is empty until devtmpfs mounts over it at
+// boot. So the installer lends its own /dev for the run: bind-mounted onto
+// ROOT/dev, a real directory of the tree (checked beneath the root, so a
+// symlink planted in the image cannot move the mount), unmounted afterwards,
+// also on every error path.
+class DevBind {
+ public:
+  static Result<DevBind> Lend(const std::string& root, ProcessRunner* runner) {
+    DevBind bind(runner);
+    struct stat st;
+    if (::lstat((root + "/dev/null").c_str(), &st) == 0) return bind;  // a live /dev already
+    auto dev = OpenDirBeneath(root, "dev", false);
+    if (!dev.ok() && dev.status().code() == Code::kNotFound) return bind;  // ssh-keygen will say
+    GC_RETURN_IF_ERROR(dev.status());
+    std::string target = root + "/dev";
+    GC_RETURN_IF_ERROR(RunChecked(runner, {"mount", "-o", "bind", "/dev", target}));
+    bind.target_ = target;
+    return bind;
+  }
+  DevBind(DevBind&& other) noexcept
+      : runner_(other.runner_), target_(std::exchange(other.target_, "")) {}
+  DevBind& operator=(DevBind&&) = delete;
+  ~DevBind() { (void)Release(); }
+  Status Release() {
+    if (target_.empty()) return Status::Ok();
+    std::string target = std::exchange(target_, "");
+    return RunChecked(runner_, {"umount", target});
+  }
+
+ private:
+  explicit DevBind(ProcessRunner* runner) : runner_(runner) {}
+  ProcessRunner* runner_;
+  std::string target_;
+};
+
 Status RegenerateSshHostKeys(const std::string& root, ProcessRunner* runner) {
   auto ssh_dir = OpenDirBeneath(root, "etc/ssh", false);
   if (ssh_dir.ok()) {
@@ -105,7 +141,9 @@ Status RegenerateSshHostKeys(const std::string& root, ProcessRunner* runner) {
     }
     return Status::Ok();
   }
+  GC_ASSIGN_OR_RETURN(DevBind dev, DevBind::Lend(root, runner));
   GC_ASSIGN_OR_RETURN(auto result, runner->Run({"chroot", root, "/usr/bin/ssh-keygen", "-A"}));
+  GC_RETURN_IF_ERROR(dev.Release());
   if (result.exit_code != 0) {
     return IoError("chroot " + root + " ssh-keygen -A exited " + std::to_string(result.exit_code) +
                    ": " + result.stderr_text +

@@ -101,16 +101,34 @@ TEST(NodeIdentityTest, RegeneratesSshHostKeysInAChrootWhenTheImageHasSshKeygen) 
   TempDir root;
   MakeGoldenTree(root);
   WriteTestFile(root.Sub("usr/bin/ssh-keygen"), "#!/bin/sh\n");
+  fs::create_directory(root.Sub("dev"));
   testing::FakeRunner runner;
   ASSERT_TRUE(WriteIdentity(root.path(), BasicOptions(), &runner).ok());
-  ASSERT_EQ(runner.calls.size(), 1u);
+  // The tree's /dev is empty (as an image's is): the installer's /dev is
+  // bind-mounted for ssh-keygen, which needs /dev/null, and unmounted after.
+  ASSERT_EQ(runner.calls.size(), 3u);
   EXPECT_EQ(runner.calls[0],
+            (std::vector<std::string>{"mount", "-o", "bind", "/dev", root.Sub("dev")}));
+  EXPECT_EQ(runner.calls[1],
             (std::vector<std::string>{"chroot", root.path(), "/usr/bin/ssh-keygen", "-A"}));
+  EXPECT_EQ(runner.calls[2], (std::vector<std::string>{"umount", root.Sub("dev")}));
   runner.exit_code = 1;
   runner.stderr_text = "ssh-keygen: boom";
   Status failed = WriteIdentity(root.path(), BasicOptions(), &runner);
   EXPECT_FALSE(failed.ok());
   EXPECT_THAT(failed.message(), HasSubstr("ssh-keygen: boom"));
+}
+
+TEST(NodeIdentityTest, RefusesToBindDevOntoASymlinkPlantedInTheImage) {
+  TempDir root, outside;
+  MakeGoldenTree(root);
+  WriteTestFile(root.Sub("usr/bin/ssh-keygen"), "#!/bin/sh\n");
+  fs::create_symlink(outside.path(), root.Sub("dev"));
+  testing::FakeRunner runner;
+  Status status = WriteIdentity(root.path(), BasicOptions(), &runner);
+  ASSERT_FALSE(status.ok());
+  EXPECT_THAT(status.message(), HasSubstr(root.Sub("dev") + " is a symlink"));
+  EXPECT_TRUE(runner.calls.empty());
 }
 
 TEST(NodeIdentityTest, RefusesToWriteThroughASymlinkedEtc) {

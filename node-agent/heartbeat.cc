@@ -267,6 +267,14 @@ Result<Identity> LoadIdentity(const RunOptions& options) {
     GC_ASSIGN_OR_RETURN(std::string text, env->ReadFile(options.config_path));
     GC_ASSIGN_OR_RETURN(identity.config, ParseNodeConfig(text, options.config_path));
     identity.source = options.config_path;
+    // A diskless root has a node.json too (its initramfs wrote it): the
+    // command line the boot service gave tells how this node booted.
+    Result<std::string> cmdline = env->ReadFile(JoinPath(options.paths.proc_root, "cmdline"));
+    if (cmdline.ok()) {
+      for (std::string_view word : Words(*cmdline)) {
+        if (word == "goldcast.mode=diskless") identity.boot = BootKind::kDiskless;
+      }
+    }
   } else {
     std::string cmdline_path = JoinPath(options.paths.proc_root, "cmdline");
     GC_LOG(Info) << "no " << options.config_path << ": reading the node's identity from "

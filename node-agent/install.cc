@@ -18,6 +18,7 @@
 #include "common/log.h"
 #include "common/progress.h"
 #include "common/text.h"
+#include "protocol/boot_secret.h"
 #include "protocol/progress.h"
 
 namespace gc {
@@ -133,7 +134,8 @@ class Installer {
 
  private:
   Status Steps() {
-    bool disk_mode = options_.target_root.empty();
+    bool diskless = !options_.diskless_root.empty();
+    bool disk_mode = options_.target_root.empty() && !diskless;
     if (disk_mode && !options_.yes_erase) {
       auto cmdline = Env::Default()->ReadFile(options_.paths.proc_dir + "/cmdline");
       if (!cmdline.ok() || !HasWord(*cmdline, "goldcast.mode=install")) {
@@ -152,12 +154,19 @@ class Installer {
     if (disk_mode) {
       GC_RETURN_IF_ERROR(PrepareDisk());
     } else {
-      root_ = options_.target_root;
+      root_ = diskless ? options_.diskless_root : options_.target_root;
     }
     GC_RETURN_IF_ERROR(WriteImage());
     if (plan_.has_kernel) GC_RETURN_IF_ERROR(InstallKernel());
     GC_RETURN_IF_ERROR(WriteNodeIdentity());
     if (disk_mode) GC_RETURN_IF_ERROR(InstallBoot());
+    if (diskless) {
+      // No "done": the server would make the node boot its (absent) disk.
+      // Its heartbeats from the new root mark it diskless.
+      std::fprintf(stderr, "goldcast-agent install: [diskless] %s ready in %s\n",
+                   plan_.node_name.c_str(), root_.c_str());
+      return Status::Ok();
+    }
     ::sync();
     UnmountAll();
     return report_.Done(plan_.node_name + " installed with " + plan_.image_ref +
@@ -323,10 +332,18 @@ class Installer {
     identity.config.cluster_files.clear();
     for (const auto& file : plan_.cluster_files) identity.config.cluster_files.push_back(file.path);
     identity.cluster_files = plan_.cluster_files;
-    if (disk_) {
+    if (disk_ || !options_.diskless_root.empty()) {
       auto fstab = ReadFileBeneath(root_, "etc/fstab");
       if (!fstab.ok() && fstab.status().code() != Code::kNotFound) return fstab.status();
-      identity.fstab = RewriteFstab(fstab.ok() ? *fstab : "", *disk_);
+      std::string text = fstab.ok() ? *fstab : "";
+      identity.fstab = disk_ ? RewriteFstab(text, *disk_) : DisklessFstab(text);
+    }
+    if (!plan_.ip.empty()) {
+      // The address DHCP gave this installer is the node's: its interface
+      // tells the prefix, MAC and gateway the network config needs.
+      auto route = Env::Default()->ReadFile(options_.paths.proc_dir + "/net/route");
+      auto found = FindNodeAddress(plan_.ip, route.ok() ? *route : "");
+      if (found.ok()) identity.network = *found;
     }
     identity.agent_bundle =
         options_.agent_bundle.empty() ? FindAgentBundle(options_.paths) : options_.agent_bundle;
@@ -488,18 +505,25 @@ Status RunInstall(const InstallOptions& options, const NodeConfig& config, Insta
 Status RunInstallCommand(const InstallOptions& options) {
   NodeConfig config;
   std::string secret = options.secret;
-  if (!options.secret_file.empty()) {
-    GC_ASSIGN_OR_RETURN(std::string text, Env::Default()->ReadFile(options.secret_file));
+  // The boot service's secret initrd put it here (protocol/boot_secret.h).
+  std::string secret_file = options.secret_file;
+  if (secret.empty() && secret_file.empty() && Env::Default()->Exists(kBootSecretPath)) {
+    secret_file = kBootSecretPath;
+  }
+  if (!secret_file.empty()) {
+    GC_ASSIGN_OR_RETURN(std::string text, Env::Default()->ReadFile(secret_file));
     secret = Trim(text);
   }
   if (options.server.empty() || options.node.empty() || secret.empty()) {
     std::string path = options.paths.proc_dir + "/cmdline";
     GC_ASSIGN_OR_RETURN(std::string cmdline, Env::Default()->ReadFile(path));
-    auto parsed = NodeConfigFromCmdline(cmdline);
+    auto parsed = NodeConfigFromCmdline(cmdline, secret);
     if (!parsed.ok()) {
       return InvalidArgument(parsed.status().message() +
                              "; pass --server, --node and --secret (or --secret-file), or boot "
-                             "with goldcast.server=, goldcast.node= and goldcast.secret=");
+                             "with goldcast.server=, goldcast.node= and the boot service's "
+                             "secret initrd (" +
+                             kBootSecretPath + ")");
     }
     config = *parsed;
   }

@@ -37,6 +37,11 @@ struct InstallOptions {
   // Install into this (empty) directory instead of a disk: no partitioning,
   // formatting, mounting or boot loader. For tests and chroot installs.
   std::string target_root;
+  // Fill this directory (the RAM file system the diskless initramfs
+  // mounted) as a diskless node's root: as target_root, but the fstab keeps
+  // no disk and no "done" is reported (that would switch the node to boot
+  // from its disk). The initramfs then switch_roots into it.
+  std::string diskless_root;
   std::string mount_dir = "/mnt/goldcast";
   std::string syslinux_dir = "/usr/lib/syslinux";
   // The agent bundle to copy onto the node; "" = the bundle this process

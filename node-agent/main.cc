@@ -49,12 +49,18 @@ void AddInstallCommand(CLI::App* app, RunCommand* run) {
   cmd->add_option("--server", install->server, "Server URL (default: goldcast.server=)");
   cmd->add_option("--node", install->node, "Node name (default: goldcast.node=)");
   auto* secret_opt =
-      cmd->add_option("--secret", install->secret, "Node secret (default: goldcast.secret=)");
+      cmd->add_option("--secret", install->secret,
+                      "Node secret (default: /goldcast.secret from the boot's secret initrd, "
+                      "else goldcast.secret=)");
   cmd->add_option("--secret-file", install->secret_file, "Read the node secret from a file")
       ->excludes(secret_opt);
   cmd->add_option("--disk", install->disk, "Disk to erase, e.g. /dev/vda (default: first)");
-  cmd->add_option("--target-root", install->target_root,
-                  "Install into this empty directory instead of a disk");
+  auto* target_opt = cmd->add_option("--target-root", install->target_root,
+                                     "Install into this empty directory instead of a disk");
+  cmd->add_option("--diskless-root", install->diskless_root,
+                  "Fill this (RAM) directory as the root of a diskless node: no disk, no boot "
+                  "loader, no 'done' (the diskless initramfs then switch_roots into it)")
+      ->excludes(target_opt);
   cmd->add_option("--mount-dir", install->mount_dir, "Where to mount the new root")
       ->capture_default_str();
   cmd->add_option("--syslinux-dir", install->syslinux_dir, "Holds mbr/mbr.bin")

@@ -164,9 +164,10 @@ std::string SerializeNodeConfig(const NodeConfig& config) {
   return doc.dump(2) + "\n";
 }
 
-Result<NodeConfig> NodeConfigFromCmdline(std::string_view cmdline) {
+Result<NodeConfig> NodeConfigFromCmdline(std::string_view cmdline, std::string_view boot_secret) {
   NodeConfig config;
-  bool seen_server = false, seen_node = false, seen_secret = false;
+  config.secret = boot_secret;
+  bool seen_server = false, seen_node = false, seen_secret = !boot_secret.empty();
   size_t pos = 0;
   while (pos < cmdline.size()) {
     size_t start = cmdline.find_first_not_of(" \t\n\r", pos);

@@ -31,6 +31,9 @@ std::string SerializeNodeConfig(const NodeConfig& config);
 
 // From a kernel command line: goldcast.server=, goldcast.node=,
 // goldcast.secret= (required), goldcast.image=, goldcast.kernel= (optional).
-Result<NodeConfig> NodeConfigFromCmdline(std::string_view cmdline);
+// `boot_secret` (from the secret initrd, protocol/boot_secret.h), when not
+// empty, is the secret of a command line that has none.
+Result<NodeConfig> NodeConfigFromCmdline(std::string_view cmdline,
+                                         std::string_view boot_secret = {});
 
 }  // namespace gc

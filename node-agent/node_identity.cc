@@ -254,6 +254,18 @@ std::string RewriteFstab(std::string_view fstab, const DiskPlan& plan) {
   return out;
 }
 
+std::string DisklessFstab(std::string_view fstab) {
+  std::string out;
+  std::stringstream lines{std::string(fstab)};
+  std::string line;
+  std::vector<std::string> fields;
+  while (std::getline(lines, line)) {
+    if (SplitFstabLine(line, &fields) && (fields[1] == "/" || NamesADisk(fields[0]))) continue;
+    out += line + "\n";
+  }
+  return out;
+}
+
 Status WriteIdentity(const std::string& root, const IdentityOptions& options,
                      ProcessRunner* runner) {
   if (options.hostname.empty()) return InvalidArgument("no node name to write to etc/hostname");
@@ -264,6 +276,9 @@ Status WriteIdentity(const std::string& root, const IdentityOptions& options,
   GC_RETURN_IF_ERROR(WriteFileBeneath(root, "etc/machine-id", 0444, RandomHex(16) + "\n"));
   GC_RETURN_IF_ERROR(ReplaceDbusMachineId(root));
   GC_RETURN_IF_ERROR(RegenerateSshHostKeys(root, runner));
+  NodeAddress network = options.network;
+  network.ip = options.ip;
+  GC_RETURN_IF_ERROR(WriteNetworkConfig(root, network));
   if (options.fstab) GC_RETURN_IF_ERROR(WriteFileBeneath(root, "etc/fstab", 0644, *options.fstab));
   for (const auto& file : options.cluster_files) {
     Status valid = ValidateRelativePath(file.path);

@@ -21,6 +21,7 @@
 #include "common/subprocess.h"
 #include "common/unique_fd.h"
 #include "node-agent/disk_setup.h"
+#include "node-agent/network_config.h"
 #include "node-agent/node_config.h"
 #include "protocol/cluster_file.h"
 
@@ -32,7 +33,10 @@ struct IdentityOptions {
   std::string hostname;  // the node's name, e.g. "mosix3"
   std::string domain;    // "" or e.g. "cluster.local"
   std::string ip;        // the node's fixed address, "" if it uses DHCP
-  NodeConfig config;     // written to etc/goldcast/node.json (0600)
+  // The interface, MAC, prefix and gateway of `ip` as the installer found
+  // them (their ip is ignored): WriteNetworkConfig's input.
+  NodeAddress network;
+  NodeConfig config;  // written to etc/goldcast/node.json (0600)
   std::vector<ClusterFile> cluster_files;
   std::optional<std::string> fstab;  // new etc/fstab; nullopt keeps the image's
   std::string agent_bundle;          // bundle directory to copy; "" = none
@@ -51,11 +55,16 @@ std::string HostsFile(const std::string& hostname, const std::string& domain,
 // there. Other lines (proc, tmpfs, NFS, ...) stay.
 std::string RewriteFstab(std::string_view fstab, const DiskPlan& plan);
 
+// A diskless node's fstab: the image's without "/" (the root is the RAM
+// file system the initramfs made) and without lines naming a disk.
+std::string DisklessFstab(std::string_view fstab);
+
 // Writes everything above beneath `root`: etc/hostname, etc/hosts,
 // etc/machine-id (and var/lib/dbus/machine-id as a symlink to it),
 // removes etc/ssh/ssh_host_*_key* and regenerates them with
-// `chroot ROOT ssh-keygen -A` when the tree has ssh-keygen, etc/fstab,
-// the cluster files, node.json, and the agent (InstallAgent).
+// `chroot ROOT ssh-keygen -A` when the tree has ssh-keygen, the network
+// configuration (WriteNetworkConfig), etc/fstab, the cluster files,
+// node.json, and the agent (InstallAgent).
 Status WriteIdentity(const std::string& root, const IdentityOptions& options,
                      ProcessRunner* runner);
 

@@ -33,10 +33,15 @@ struct BootFiles {
   std::string diskless_image_ref;
 };
 
+// What iPXE names the secret initrd (pxe/secret_initrd.h), and its URL
+// relative to the server for the node with `mac`.
+constexpr char kSecretInitrdName[] = "secret.cpio";
+std::string SecretInitrdUrl(const std::string& mac);
+
 // The script for a node: install (installer kernel + initrd with the server
 // URL, node name and install secret on the command line), diskless (kernel +
-// image initrd) or local (boot the first disk: `sanboot` for BIOS, `exit` to
-// the firmware's next boot entry for UEFI).
+// initrd + the secret initrd, no secret on the command line) or local (boot the first disk:
+// `sanboot` for BIOS, `exit` to the firmware's next boot entry for UEFI).
 std::string NodeScript(const Node& node, const NodeGroup& group, const BootFiles& files);
 
 }  // namespace gc

@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "common/manifest.h"
 #include "common/unique_fd.h"
+#include "pxe/secret_initrd.h"
 
 namespace gc {
 
@@ -45,6 +46,7 @@ HttpResponse BootService::Handle(const HttpRequest& request) {
     return HttpResponse::Text(200, StartScript(files_.server_url));
   }
   if (request.path == "/boot/ipxe") return NodeBootScript(request);
+  if (request.path == "/boot/secret.cpio") return SecretFile(request);
   if (request.path.rfind("/boot/files/", 0) == 0) return BootFile(request.path.substr(12));
   if (request.path.rfind("/boot/kernels/", 0) == 0) return KernelFile(request.path.substr(14));
   return HttpResponse::Text(404, "no such path\n");
@@ -86,6 +88,24 @@ HttpResponse BootService::NodeBootScript(const HttpRequest& request) {
     if (target.image) files.diskless_image_ref = target.image->ToString();
   }
   return HttpResponse::Text(200, NodeScript(*node, **group, files));
+}
+
+// The secret initrd of a diskless node, by MAC as its boot script is: no
+// more exposed than the script was with the secret on its command line,
+// and only while the node boots diskless.
+HttpResponse BootService::SecretFile(const HttpRequest& request) {
+  auto mac = request.query.find("mac");
+  Result<std::string> normalized =
+      mac == request.query.end() ? InvalidArgument("no mac") : NormalizeMac(mac->second);
+  if (!normalized.ok()) {
+    return HttpResponse::Text(400, "argument mac of /boot/secret.cpio is missing or invalid\n");
+  }
+  auto node = registry_->FindByMac(*normalized);
+  if (!node.ok()) return HttpResponse::Text(500, node.status().message() + "\n");
+  if (!*node || (*node)->mode != BootMode::kDiskless) {
+    return HttpResponse::Text(404, "no diskless node with MAC " + *normalized + "\n");
+  }
+  return HttpResponse::Text(200, SecretInitrd((*node)->install_secret), "application/octet-stream");
 }
 
 HttpResponse BootService::BootFile(const std::string& relative) {

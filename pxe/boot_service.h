@@ -1,9 +1,8 @@
 // BootService: what booting machines ask the image server over HTTP, as a
 // plain request -> response (tested without a network): the iPXE start
 // script, each node's script (GET /boot/ipxe names an unknown MAC in boot
-// order), the installer and diskless boot files and the kernel artifacts.
-// `goldcast serve` routes /boot/ and /healthz here. See
-// docs/boot-service.md.
+// order), a diskless node's secret initrd, the installer and diskless boot files and the kernel
+// artifacts. `goldcast serve` routes /boot/ and /healthz here. See docs/boot-service.md.
 #pragma once
 
 #include <string>
@@ -42,6 +41,7 @@ class BootService {
 
  private:
   HttpResponse NodeBootScript(const HttpRequest& request);
+  HttpResponse SecretFile(const HttpRequest& request);
   HttpResponse BootFile(const std::string& relative);
   HttpResponse KernelFile(const std::string& rest);
 

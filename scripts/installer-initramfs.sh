@@ -6,7 +6,10 @@
 # brings the network up with DHCP, runs `goldcast-agent install` (which reads
 # goldcast.server/node/secret from the kernel command line), and reboots: into
 # the installed system when the install worked, into the installer again
-# (after 30 s) when it failed.
+# (after 30 s) when it failed. It is the diskless initramfs too: with
+# goldcast.mode=diskless it mounts a tmpfs at /newroot, runs `goldcast-agent
+# install --diskless-root /newroot` (secret from the secret initrd's
+# /goldcast.secret) and switch_roots into the image's /sbin/init.
 #
 # Usage: scripts/installer-initramfs.sh --agent BINARY | --agent-bundle DIR [--init FILE] OUT.img
 #   --agent BINARY      goldcast-agent to bundle (scripts/bundle-agent.sh)
@@ -31,7 +34,7 @@ while [ $# -gt 0 ]; do
     --agent) agent="${2:?--agent needs a file}"; shift ;;
     --agent-bundle) bundle="${2:?--agent-bundle needs a directory}"; shift ;;
     --init) init_file="${2:?--init needs a file}"; shift ;;
-    -h | --help) sed -n '2,21p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,24p' "$0"; exit 0 ;;
     -*) die "unknown option '$1' (see --help)" ;;
     *) [ -z "$out" ] || die "only one OUT.img allowed"; out="$1" ;;
   esac
@@ -63,7 +66,7 @@ root="$work/root"
 mkdir -p "$root"/{bin,sbin,dev,proc,sys,etc,tmp,mnt,usr/bin,usr/sbin,opt,usr/lib/syslinux/mbr}
 cp "$busybox_bin" "$root/bin/busybox"
 for applet in sh mount umount ip ifconfig route udhcpc reboot poweroff sleep cat echo sync \
-  chroot mkdir blockdev partx ls dmesg; do
+  chroot mkdir blockdev partx ls dmesg switch_root; do
   ln -s busybox "$root/bin/$applet"
 done
 cp "$mbr" "$root/usr/lib/syslinux/mbr/mbr.bin"
@@ -108,7 +111,8 @@ chmod 755 "$root/etc/udhcpc.script"
 
 cat >"$root/init" <<'EOF'
 #!/bin/sh
-# goldcast installer /init: network up, install, reboot.
+# goldcast installer /init: network up, install, reboot; or, booted with
+# goldcast.mode=diskless, fill a RAM root and switch_root into it.
 export PATH=/sbin:/bin:/usr/sbin:/usr/bin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
@@ -130,6 +134,30 @@ for i in /sys/class/net/*; do
 done
 if [ -z "$up" ]; then
   echo "GOLDCAST-INSTALL-FAILED no DHCP lease on any interface; rebooting in 30 s"
+  sleep 30
+  reboot -f
+fi
+mode=install
+for word in $(cat /proc/cmdline); do
+  case "$word" in goldcast.mode=*) mode="${word#goldcast.mode=}" ;; esac
+done
+if [ "$mode" = diskless ]; then
+  # The same image as an install, written into RAM; the secret comes from
+  # the boot service's secret initrd (/goldcast.secret), which switch_root
+  # deletes with the rest of the initramfs.
+  echo "goldcast diskless: $up is up; writing the root into RAM"
+  mkdir -p /newroot
+  if mount -t tmpfs -o size=90%,mode=0755 tmpfs /newroot &&
+    /opt/goldcast-agent/goldcast-agent install --diskless-root /newroot; then
+    echo "GOLDCAST-DISKLESS-OK"
+    umount /tmp
+    for m in dev proc sys; do
+      mkdir -p "/newroot/$m"
+      mount -o move "/$m" "/newroot/$m"
+    done
+    exec switch_root /newroot /sbin/init
+  fi
+  echo "GOLDCAST-DISKLESS-FAILED (see above); rebooting in 30 s"
   sleep 30
   reboot -f
 fi

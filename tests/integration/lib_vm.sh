@@ -136,7 +136,7 @@ gc_vm_serial() { echo "$GC_VM_DIR/$1.serial"; }
 # snponly.efi over TFTP first. GC_VM_REBOOT=1 lets a reboot reboot (an
 # installed node PXE-boots again and then boots its disk) instead of ending
 # QEMU; GC_VM_DISK_SIZE sets the blank disk's size (default 64M), GC_VM_MEM
-# the memory in MiB (default 256 BIOS, 512 UEFI).
+# the RAM in MiB (default 256, UEFI 512; a diskless Debian root needs ~2048).
 gc_vm_start() {
   local name="$1" mac="$2" firmware="${3:-bios}"
   local tap="gct-${name:0:11}" disk="$GC_VM_DIR/$name.raw" serial
@@ -162,9 +162,9 @@ gc_vm_start() {
       ;;
     *) gc_fail "gc_vm_start: firmware must be bios or uefi, got '$firmware'" ;;
   esac
+  mem="${GC_VM_MEM:-$mem}"
   gc_vm_tap_add "$tap"
   [ -f "$disk" ] || truncate -s "${GC_VM_DISK_SIZE:-64M}" "$disk"
-  mem="${GC_VM_MEM:-$mem}"
   local reboot=(-no-reboot)
   [ "${GC_VM_REBOOT:-0}" = 1 ] && reboot=()
   : >"$serial"

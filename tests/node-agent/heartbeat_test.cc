@@ -418,6 +418,19 @@ TEST_F(RunAgentTest, DisklessTakesIdentityFromCmdline) {
   EXPECT_EQ(body["cluster_files"], json::object());
 }
 
+TEST_F(RunAgentTest, ADisklessRootWithNodeJsonReportsDiskless) {
+  // The diskless initramfs wrote node.json; the command line has no secret.
+  node_.WriteProc("cmdline", "quiet goldcast.server=" + url_ +
+                                 " goldcast.node=mosix3 goldcast.mode=diskless\n");
+  RunOptions options = Options(WriteConfig());
+  options.once = true;
+  Status status = RunAgent(options);
+  ASSERT_TRUE(status.ok()) << status.message();
+  std::lock_guard<std::mutex> lock(mutex_);
+  ASSERT_EQ(beats_.size(), 1u);
+  EXPECT_EQ(json::parse(beats_[0])["boot"], "diskless");
+}
+
 TEST_F(RunAgentTest, NoConfigAndNoCmdlineWordsIsAClearError) {
   RunOptions options = Options(node_.dir().Sub("no/such/node.json"));
   options.once = true;

@@ -199,6 +199,36 @@ TEST(InstallTest, TargetRootGetsImageKernelModulesAndIdentity) {
   EXPECT_EQ(last_image["total"], 3);
 }
 
+TEST(InstallTest, DisklessRootGetsTheImageAndIdentityButNoDoneAndNoDisks) {
+  TempDir root, bundle;
+  WriteTestFile(bundle.Sub("goldcast-agent"), "#!/bin/sh\n");
+  FakeServer server;
+  testing::FakeRunner runner;
+  InstallOptions options;
+  options.diskless_root = root.path();
+  options.agent_bundle = bundle.path();
+  Status status = RunInstall(options, Config(), &server, &runner);
+  ASSERT_TRUE(status.ok()) << status.message();
+
+  EXPECT_EQ(ReadTestFile(root.Sub("etc/hostname")), "mosix3\n");
+  EXPECT_EQ(ReadTestFile(root.Sub("usr/lib/modules/6.1.176/kernel/dummy.ko")), "module bytes");
+  // The root is RAM: no "/" line and no disk in the fstab.
+  EXPECT_EQ(ReadTestFile(root.Sub("etc/fstab")), "proc /proc proc defaults 0 0\n");
+  auto config = ParseNodeConfig(ReadTestFile(root.Sub("etc/goldcast/node.json")), "node.json");
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  EXPECT_EQ(config->secret, "abcdef");
+  EXPECT_EQ(ModeOf(root.Sub("etc/goldcast/node.json")), 0600u);
+  EXPECT_TRUE(fs::exists(root.Sub("etc/systemd/system/multi-user.target.wants/"
+                                  "goldcast-agent.service")) ||
+              !fs::exists(root.Sub("etc/systemd")));
+  // "done" would switch the node to boot from its disk.
+  EXPECT_THAT(server.Phases(), ElementsAre("image", "kernel", "identity"));
+  // No layout asked for, nothing partitioned or mounted.
+  EXPECT_THAT(server.requests,
+              ::testing::Not(::testing::Contains("/v1/node/images/compute@2/layout")));
+  EXPECT_TRUE(runner.calls.empty());
+}
+
 struct DiskFixture {
   DiskFixture(uint64_t disk_bytes = 64ull << 20) {
     options.paths.sys_dir = dir.Sub("sys");

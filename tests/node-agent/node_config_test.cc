@@ -126,6 +126,15 @@ TEST(NodeConfigFromCmdlineTest, LastRepeatWinsAndOptionalsMayMiss) {
   EXPECT_EQ(config->kernel, "");
 }
 
+TEST(NodeConfigFromCmdlineTest, TheBootSecretStandsInForAMissingWord) {
+  Result<NodeConfig> config = NodeConfigFromCmdline(
+      "goldcast.server=http://10.77.0.1:8470 goldcast.node=mosix3 goldcast.mode=diskless", "0a1b");
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  EXPECT_EQ(config->secret, "0a1b");
+  EXPECT_FALSE(
+      NodeConfigFromCmdline("goldcast.server=http://10.77.0.1:8470 goldcast.node=mosix3", "").ok());
+}
+
 TEST(NodeConfigFromCmdlineTest, NamesTheMissingWord) {
   struct Case {
     const char* cmdline;

@@ -85,6 +85,25 @@ TEST(NodeIdentityTest, WritesHostnameHostsMachineIdClusterFilesAndNodeJson) {
   EXPECT_EQ(config->cluster_files, std::vector<std::string>{"etc/openmosix.map"});
 }
 
+TEST(NodeIdentityTest, WritesTheNetworkConfigOfTheNodesAddress) {
+  TempDir root, dhcp;
+  testing::FakeRunner runner;
+  IdentityOptions options = BasicOptions();
+  options.network.mac = "52:54:00:77:66:03";
+  options.network.ip = "10.99.99.99";  // ignored: options.ip is the address
+  options.network.prefix = 24;
+  for (const TempDir* dir : {&root, &dhcp}) {
+    WriteTestFile(dir->Sub("etc/systemd/network/50-dhcp.network"), "[Match]\nName=en*\n");
+  }
+  ASSERT_TRUE(WriteIdentity(root.path(), options, &runner).ok());
+  std::string network = ReadTestFile(root.Sub("etc/systemd/network/10-goldcast.network"));
+  EXPECT_THAT(network, HasSubstr("MACAddress=52:54:00:77:66:03\n"));
+  EXPECT_THAT(network, HasSubstr("Address=10.77.0.12/24\n"));
+  // No prefix known (an install into a directory): the image's DHCP stays.
+  ASSERT_TRUE(WriteIdentity(dhcp.path(), BasicOptions(), &runner).ok());
+  EXPECT_FALSE(fs::exists(dhcp.Sub("etc/systemd/network/10-goldcast.network")));
+}
+
 TEST(NodeIdentityTest, TwoInstallsGetDifferentMachineIds) {
   TempDir a, b;
   testing::FakeRunner runner;
@@ -214,6 +233,21 @@ TEST(NodeIdentityTest, DefaultLayoutFstabReplacesRootAndDropsTheGoldenDisks) {
   // No root line in the image: one is added.
   EXPECT_EQ(RewriteFstab("", plan),
             "UUID=" + plan.partitions[0].uuid + " / ext4 errors=remount-ro 0 1\n");
+}
+
+TEST(NodeIdentityTest, DisklessFstabKeepsNeitherRootNorDisks) {
+  EXPECT_EQ(DisklessFstab("# static file system information.\n"
+                          "UUID=1111-old / ext4 defaults 0 1\n"
+                          "/dev/sda2 none swap sw 0 0\n"
+                          "UUID=2222 /boot/efi vfat umask=0077 0 1\n"
+                          "proc /proc proc defaults 0 0\n"
+                          "tmpfs /tmp tmpfs defaults 0 0\n"
+                          "server:/home /home nfs defaults 0 0\n"),
+            "# static file system information.\n"
+            "proc /proc proc defaults 0 0\n"
+            "tmpfs /tmp tmpfs defaults 0 0\n"
+            "server:/home /home nfs defaults 0 0\n");
+  EXPECT_EQ(DisklessFstab(""), "");
 }
 
 TEST(NodeIdentityTest, ReplicatedLayoutFstabMapsOldNamesToNewOnes) {

@@ -164,14 +164,20 @@ TEST_F(NodeScriptTest, DisklessBootsTheImageInitrd) {
   ASSERT_GE(lines.size(), 5u);
   EXPECT_EQ(lines[1], "echo goldcast: mosix3 (diskless)");
   // The EFI stub finds the initrd by the name iPXE gives it: its file name.
+  // Its secret comes in a second initrd: never on the command line, which
+  // stays readable in /proc/cmdline for as long as the node runs.
   EXPECT_EQ(lines[2],
             "kernel http://10.77.0.1:8470/boot/files/diskless/vmlinuz "
-            "initrd=compute@2.cpio.gz console=ttyS0,115200 "
+            "initrd=compute@2.cpio.gz initrd=secret.cpio console=ttyS0,115200 "
             "goldcast.server=http://10.77.0.1:8470 goldcast.node=mosix3 "
-            "goldcast.secret=00112233445566778899aabbccddeeff goldcast.mode=diskless || goto "
-            "failed");
+            "goldcast.mode=diskless || goto failed");
   EXPECT_EQ(lines[3],
             "initrd http://10.77.0.1:8470/boot/files/diskless/compute@2.cpio.gz || goto failed");
+  EXPECT_EQ(lines[4],
+            "initrd --name secret.cpio "
+            "http://10.77.0.1:8470/boot/secret.cpio?mac=52:54:00:00:00:03 || goto failed");
+  EXPECT_EQ(lines[5], "boot || goto failed");
+  EXPECT_THAT(NodeScript(node_, group_, files_), Not(HasSubstr(node_.install_secret)));
 }
 
 TEST_F(NodeScriptTest, DisklessNamesItsKernelArtifactAndImage) {
@@ -183,8 +189,8 @@ TEST_F(NodeScriptTest, DisklessNamesItsKernelArtifactAndImage) {
   ASSERT_GE(lines.size(), 3u);
   EXPECT_EQ(lines[2],
             "kernel http://10.77.0.1:8470/boot/kernels/tiny@1/vmlinuz initrd=initrd.img "
-            "console=ttyS0,115200 goldcast.server=http://10.77.0.1:8470 goldcast.node=mosix3 "
-            "goldcast.secret=00112233445566778899aabbccddeeff goldcast.mode=diskless "
+            "initrd=secret.cpio console=ttyS0,115200 goldcast.server=http://10.77.0.1:8470 "
+            "goldcast.node=mosix3 goldcast.mode=diskless "
             "goldcast.kernel=tiny@1 goldcast.image=compute@2 quiet net.ifnames=0 || goto failed");
 
   // Only the image known: only goldcast.image=.

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "imager/import_export.h"
+#include "pxe/secret_initrd.h"
 #include "tests/testing/fault_env.h"
 #include "tests/testing/http_test_support.h"
 #include "tests/testing/lab_profile.h"
@@ -174,6 +175,31 @@ TEST_F(BootServiceTest, DisklessScriptNamesTheCapturedImage) {
   EXPECT_THAT(response.body, HasSubstr("goldcast.image=render@1"));
   EXPECT_THAT(response.body, HasSubstr("/boot/files/diskless/vmlinuz"));
   EXPECT_THAT(response.body, Not(HasSubstr("goldcast.kernel=")));
+}
+
+TEST_F(BootServiceTest, ADisklessNodesSecretComesInItsSecretInitrdOnly) {
+  ASSERT_TRUE(registry_->Add("52:54:00:00:00:01", "").ok());
+  ASSERT_TRUE(registry_->Add("52:54:00:00:00:02", "").ok());
+  ASSERT_TRUE(registry_->SetGroup("mosix1", "render").ok());
+  auto node = registry_->FindByMac("52:54:00:00:00:01");
+  ASSERT_TRUE(node.ok() && *node);
+  ASSERT_EQ((*node)->mode, BootMode::kDiskless);
+  HttpResponse script = Boot("52:54:00:00:00:01");
+  ASSERT_EQ(script.status, 200) << script.body;
+  EXPECT_THAT(script.body, Not(HasSubstr((*node)->install_secret)));
+  EXPECT_THAT(script.body, HasSubstr("initrd --name secret.cpio http://10.77.0.1:8470/boot/"
+                                     "secret.cpio?mac=52:54:00:00:00:01 || goto failed\n"));
+
+  HttpResponse secret = Get("/boot/secret.cpio", {{"mac", "52:54:00:00:00:01"}});
+  ASSERT_EQ(secret.status, 200) << secret.body;
+  EXPECT_EQ(secret.body, SecretInitrd((*node)->install_secret));
+  EXPECT_EQ(secret.content_type, "application/octet-stream");
+  // Not for a node that installs (its secret is on its installer's command
+  // line), an unknown MAC or none.
+  EXPECT_EQ(Get("/boot/secret.cpio", {{"mac", "52:54:00:00:00:02"}}).status, 404);
+  EXPECT_EQ(Get("/boot/secret.cpio", {{"mac", "52:54:00:00:00:09"}}).status, 404);
+  EXPECT_EQ(Get("/boot/secret.cpio").status, 400);
+  EXPECT_EQ(Get("/boot/secret.cpio", {{"mac", "nonsense"}}).status, 400);
 }
 
 TEST_F(BootServiceTest, AGroupTheProfileLacksIs500NamingIt) {

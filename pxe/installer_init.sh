@@ -1,0 +1,45 @@
+#!/bin/sh
+# goldcast installer /init: drivers, network up, install, reboot.
+# `goldcast boot build-installer` puts it into the installer initramfs.
+export PATH=/sbin:/bin:/usr/sbin:/usr/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+mount -t tmpfs tmpfs /tmp 2>/dev/null
+exec </dev/console >/dev/console 2>&1
+echo
+# An image's own kernel has its disk and NIC drivers as modules: load them,
+# every module after those it needs (the list is in that order). A kernel
+# artifact has them built in and the list is empty.
+if [ -s /etc/goldcast/modules ]; then
+  echo "goldcast installer: loading drivers"
+  while read -r module; do
+    insmod "$module" || echo "goldcast installer: insmod $module failed; continuing"
+  done </etc/goldcast/modules
+fi
+echo "goldcast installer: bringing the network up"
+ip link set lo up
+up=""
+for i in /sys/class/net/*; do
+  n="${i##*/}"
+  [ "$n" = lo ] && continue
+  ip link set "$n" up
+  if udhcpc -i "$n" -n -q -t 10 -T 2 -s /etc/udhcpc.script; then
+    up="$n"
+    break
+  fi
+done
+if [ -z "$up" ]; then
+  echo "GOLDCAST-INSTALL-FAILED no DHCP lease on any interface; rebooting in 30 s"
+  sleep 30
+  reboot -f
+fi
+echo "goldcast installer: $up is up; installing"
+if /opt/goldcast-agent/goldcast-agent install; then
+  echo "GOLDCAST-INSTALL-OK"
+  sync
+  reboot -f
+fi
+echo "GOLDCAST-INSTALL-FAILED (see above); rebooting into the installer in 30 s"
+sleep 30
+reboot -f

@@ -187,7 +187,8 @@ Result<std::vector<BundleFile>> ReadAgentBundle(const std::string& dir, Env* env
     struct stat st;
     if (::lstat(path.c_str(), &st) != 0) return ErrnoError(path);
     BundleFile file;
-    file.path = std::filesystem::relative(it->path(), dir).string();
+    // lexically: relative() would follow a symlink to its target.
+    file.path = it->path().lexically_relative(dir).string();
     file.mode = st.st_mode & 07777;
     if (S_ISDIR(st.st_mode)) continue;
     if (S_ISLNK(st.st_mode)) {

@@ -4,23 +4,15 @@
 
 #include <deque>
 
+#include "common/text.h"
 #include "common/unique_fd.h"
 
 namespace gc {
 namespace {
 
-// "a/b/c" -> {"a", "b", "c"}, empty and "." components dropped.
 std::deque<std::string> Components(std::string_view path) {
-  std::deque<std::string> out;
-  size_t i = 0;
-  while (i <= path.size()) {
-    size_t end = path.find('/', i);
-    if (end == std::string_view::npos) end = path.size();
-    std::string_view part = path.substr(i, end - i);
-    if (!part.empty() && part != ".") out.emplace_back(part);
-    i = end + 1;
-  }
-  return out;
+  std::vector<std::string> parts = SplitPath(path);
+  return {parts.begin(), parts.end()};
 }
 
 std::string Parent(const std::string& path) {

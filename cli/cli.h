@@ -29,5 +29,6 @@ void AddServeCommand(CLI::App* app, CliContext* context);
 void AddNodesCommands(CLI::App* app, CliContext* context);
 void AddKernelCommands(CLI::App* app, CliContext* context);
 void AddProfileCommands(CLI::App* app, CliContext* context);
+void AddBootCommands(CLI::App* app, CliContext* context);
 
 }  // namespace gc

@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   gc::AddNodesCommands(&app, &context);
   gc::AddKernelCommands(&app, &context);
   gc::AddProfileCommands(&app, &context);
+  gc::AddBootCommands(&app, &context);
 
   try {
     app.parse(argc, argv);

@@ -15,6 +15,9 @@ void AddServeCommand(CLI::App* app, CliContext* context) {
       ->capture_default_str();
   cmd->add_option("--boot-files", options->boot_files,
                   "Directory served under /boot/files (default STATE/boot)");
+  cmd->add_option("--agent-bundle", options->agent_bundle,
+                  "Agent bundle for the installers built for each group (default: the one "
+                  "beside goldcast)");
   cmd->callback([=] {
     context->run = [=]() -> Status {
       options->state_dir = context->state_dir;

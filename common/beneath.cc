@@ -28,20 +28,6 @@ constexpr int kDirFlags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
 // seccomp filter that does not know the call): a property of the process.
 std::atomic<bool> openat2_unavailable{false};
 
-// The components of `path`; empty and "." ones are dropped.
-std::vector<std::string> SplitPath(std::string_view path) {
-  std::vector<std::string> parts;
-  size_t begin = 0;
-  while (begin <= path.size()) {
-    size_t end = path.find('/', begin);
-    if (end == std::string_view::npos) end = path.size();
-    std::string_view part = path.substr(begin, end - begin);
-    if (!part.empty() && part != ".") parts.emplace_back(part);
-    begin = end + 1;
-  }
-  return parts;
-}
-
 std::string Shown(const std::string& root, std::string_view relative) {
   return relative.empty() ? root : JoinPath(root, relative);
 }

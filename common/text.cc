@@ -26,6 +26,19 @@ std::string JoinStrings(const std::vector<std::string>& items, std::string_view 
   return out;
 }
 
+std::vector<std::string> SplitPath(std::string_view path) {
+  std::vector<std::string> parts;
+  size_t begin = 0;
+  while (begin <= path.size()) {
+    size_t end = path.find('/', begin);
+    if (end == std::string_view::npos) end = path.size();
+    std::string_view part = path.substr(begin, end - begin);
+    if (!part.empty() && part != ".") parts.emplace_back(part);
+    begin = end + 1;
+  }
+  return parts;
+}
+
 bool ParseDecimal(std::string_view text, uint64_t* out) {
   if (text.empty() || text.size() > 19) return false;
   uint64_t value = 0;

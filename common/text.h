@@ -16,6 +16,10 @@ std::string Trim(std::string_view text);
 std::string JoinStrings(const std::vector<std::string>& items, std::string_view separator,
                         bool skip_empty = false);
 
+// The components of a '/'-separated path; empty and "." ones are dropped
+// ("a//./b/" is {"a", "b"}; ".." is kept for the caller to judge).
+std::vector<std::string> SplitPath(std::string_view path);
+
 // A plain decimal (digits only, no sign, at most 19 digits). False otherwise.
 bool ParseDecimal(std::string_view text, uint64_t* out);
 

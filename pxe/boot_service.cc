@@ -87,6 +87,7 @@ HttpResponse BootService::NodeBootScript(const HttpRequest& request) {
     // its initrd all the same, its heartbeats just cannot name the image.
     if (target.image) files.diskless_image_ref = target.image->ToString();
   }
+  if (node->mode != BootMode::kLocal) PickInstaller(*node, **group, &files);
   return HttpResponse::Text(200, NodeScript(*node, **group, files));
 }
 
@@ -106,6 +107,21 @@ HttpResponse BootService::SecretFile(const HttpRequest& request) {
     return HttpResponse::Text(404, "no diskless node with MAC " + *normalized + "\n");
   }
   return HttpResponse::Text(200, SecretInitrd((*node)->install_secret), "application/octet-stream");
+}
+
+// The installer made for what the group runs; only with a lookup, so a
+// boot storm of installs without one reads no store. A diskless node boots
+// the same kernel and initramfs: its /init fills a RAM root instead of a disk.
+void BootService::PickInstaller(const Node& node, const NodeGroup& group, BootFiles* files) {
+  if (!installer_lookup_) return;
+  Result<InstallerUrls> urls = installer_lookup_(resolver_->Resolve(group));
+  if (!urls.ok()) {
+    GC_LOG(Warning) << "boot " << node.name << ": no installer for group " << node.group << ": "
+                    << urls.status().message() << "; serving " << files->install_kernel;
+    return;
+  }
+  files->install_kernel = files->diskless_kernel = urls->kernel;
+  files->install_initrd = files->diskless_initrd = urls->initrd;
 }
 
 HttpResponse BootService::BootFile(const std::string& relative) {

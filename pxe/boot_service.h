@@ -5,6 +5,7 @@
 // artifacts. `goldcast serve` routes /boot/ and /healthz here. See docs/boot-service.md.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -24,6 +25,14 @@ HttpResponse KernelFileResponse(KernelStore* store, const KernelRef& ref, const 
 // "http://10.77.0.1:8470": what boot scripts and plans tell nodes to use.
 std::string ServerUrl(const ClusterProfile& profile);
 
+// Where a group's installer is, as paths under the server URL.
+struct InstallerUrls {
+  std::string kernel;  // "/boot/files/installers/KEY/vmlinuz"
+  std::string initrd;
+};
+// The installer for a group as resolved now (built on first use).
+using InstallerLookup = std::function<Result<InstallerUrls>(const GroupTarget&)>;
+
 class BootService {
  public:
   // `boot_files` holds install/ and diskless/ (vmlinuz, initrd.img). The
@@ -39,17 +48,24 @@ class BootService {
   // Any request Handles() accepts. Thread-safe.
   HttpResponse Handle(const HttpRequest& request);
 
+  // Install scripts name the group's installer from `lookup` (thread-safe;
+  // set before serving). Without one, or when it fails (logged), they name
+  // install/vmlinuz and install/initrd.img of the boot files.
+  void SetInstallerLookup(InstallerLookup lookup) { installer_lookup_ = std::move(lookup); }
+
  private:
   HttpResponse NodeBootScript(const HttpRequest& request);
   HttpResponse SecretFile(const HttpRequest& request);
   HttpResponse BootFile(const std::string& relative);
   HttpResponse KernelFile(const std::string& rest);
+  void PickInstaller(const Node& node, const NodeGroup& group, BootFiles* files);
 
   NodeRegistry* registry_;
   TargetResolver* resolver_;
   const std::string boot_files_;
   Env* env_;
   BootFiles files_;
+  InstallerLookup installer_lookup_;
 };
 
 }  // namespace gc

@@ -82,7 +82,7 @@ say "6. the cluster's migration kernel and the installer"
 gc_build_test_kernel "$state"
 "$GOLDCAST" --state "$state" kernel list
 bash scripts/bundle-agent.sh "$GOLDCAST_AGENT" "$GC_TMP/agent-bundle"
-gc_prepare_installers "$state" "$GC_TMP/agent-bundle"
+"$GOLDCAST" --state "$state" boot build-installer --kernel "$kernel" --agent-bundle "$GC_TMP/agent-bundle"
 
 say "7. goldcast serve on a lab bridge; three blank machines power on in order"
 gc_vm_lab_up "gc-demo-lab-$$" 90
@@ -91,7 +91,7 @@ firmware=(bios uefi bios)
 gc_vm_profile demo.yaml "$GC_TMP/cluster.yaml" KERNEL="${kernel%@*}" IMAGE=compute \
   MAC_RAM="${macs[2]}"
 grep -v '^#' "$GC_TMP/cluster.yaml"
-gc_serve_start "$state" "$GC_TMP/cluster.yaml"
+gc_serve_start "$state" "$GC_TMP/cluster.yaml" --agent-bundle "$GC_TMP/agent-bundle"
 declare -A first_beat=()
 for i in 0 1 2; do
   mem=768

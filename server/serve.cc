@@ -22,6 +22,7 @@
 #include "pxe/boot_service.h"
 #include "pxe/dnsmasq.h"
 #include "pxe/dnsmasq_supervisor.h"
+#include "pxe/installer_cache.h"
 #include "server/node_api.h"
 #include "server/router.h"
 
@@ -165,13 +166,30 @@ class HostsSync {
   int64_t generation_ = 0;
 };
 
+// Each group's installer, built into BOOT_FILES/installers on the first
+// install boot that needs it and served as /boot/files/installers/KEY/.
+InstallerOptions InstallerOptionsFor(const ServeOptions& options, const std::string& boot_files) {
+  InstallerOptions installer;
+  installer.state_dir = options.state_dir;
+  installer.cache_dir = JoinPath(boot_files, "installers");
+  installer.agent_bundle = options.agent_bundle;
+  installer.progress = [](const std::string& line) { GC_LOG(Info) << "serve: " << line; };
+  return installer;
+}
+
 // Everything serve answers over HTTP, made once the registry is open.
 struct Areas {
-  Areas(const ClusterProfile& profile, NodeRegistry* registry, const std::string& state_dir,
+  Areas(const ClusterProfile& profile, NodeRegistry* registry, const ServeOptions& options,
         const std::string& boot_files)
-      : resolver(profile, state_dir),
+      : resolver(profile, options.state_dir),
+        installers(InstallerOptionsFor(options, boot_files)),
         boot(profile, registry, &resolver, boot_files),
         node_api(profile, registry, &resolver) {
+    boot.SetInstallerLookup([this](const GroupTarget& target) -> Result<InstallerUrls> {
+      GC_ASSIGN_OR_RETURN(InstallerResult installer, installers.For(target));
+      std::string base = "/boot/files/installers/" + installer.key;
+      return InstallerUrls{base + "/vmlinuz", base + "/initrd.img"};
+    });
     // The node API has its own methods (POST for reports and objects);
     // the boot service is read-only.
     router.Add("node API", NodeApi::Handles,
@@ -181,6 +199,7 @@ struct Areas {
   }
 
   TargetResolver resolver;  // one resolution for boot scripts, plans and drift
+  InstallerCache installers;
   BootService boot;
   NodeApi node_api;
   Router router;
@@ -239,7 +258,7 @@ Status RunServe(const ServeOptions& options) {
   GC_ASSIGN_OR_RETURN(registry, NodeRegistry::Open(RegistryPath(options.state_dir), profile));
   GC_ASSIGN_OR_RETURN(std::string profile_text, env->ReadFile(options.profile_path));
   GC_RETURN_IF_ERROR(env->WriteFileAtomic(ActiveProfilePath(options.state_dir), profile_text));
-  *areas = std::make_unique<Areas>(profile, registry.get(), options.state_dir, boot_files);
+  *areas = std::make_unique<Areas>(profile, registry.get(), options, boot_files);
   WarnAboutMissingKernels(profile, options.state_dir);
 
   HostsSync hosts(registry.get(), files.hosts_file);

@@ -14,6 +14,9 @@ struct ServeOptions {
   std::string profile_path;
   std::string ipxe_dir = "/usr/lib/ipxe";
   std::string boot_files;  // default STATE/boot
+  // The agent bundle each group's installer carries (default: the one
+  // beside goldcast, see DefaultAgentBundle).
+  std::string agent_bundle;
 };
 
 // Runs until SIGTERM or SIGINT. Errors before serving (bad profile, missing

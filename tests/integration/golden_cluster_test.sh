@@ -24,14 +24,21 @@ gc_capture_golden "$state" compute
 [ "$(gc_json_field "$GC_OUT" version)" = 1 ] || gc_fail_with_file "the capture is not compute@1" "$GC_OUT"
 gc_build_test_kernel "$state"
 bundle="$(gc_release_agent_bundle)"
-gc_prepare_installers "$state" "$bundle"
 
 gc_vm_lab_up "gc-gold-$$" 68
 macs=(52:54:00:77:68:01 52:54:00:77:68:02 52:54:00:77:68:03)
 profile="$GC_TMP/profile.yaml"
 gc_vm_profile golden.yaml "$profile" KERNEL="${kernel%@*}" IMAGE=compute \
   MAC_OWN="${macs[0]}" MAC_MIGR="${macs[1]}" MAC_RAM="${macs[2]}"
-gc_serve_start "$state" "$profile"
+# serve builds each group's installer when a node first needs it: from the
+# image's own kernel and modules for group own, from the artifact otherwise.
+gc_serve_start "$state" "$profile" --agent-bundle "$bundle"
+# The artifact is served byte for byte, and nothing outside /boot/kernels.
+gc_vm_http "/boot/kernels/$kernel/vmlinuz"
+[ "$GC_HTTP_STATUS" = 200 ] || gc_fail_with_file "GET /boot/kernels/$kernel/vmlinuz: $GC_HTTP_STATUS" "$GC_OUT"
+cmp -s "$GC_OUT" "$artifact/vmlinuz" || gc_fail "/boot/kernels/$kernel/vmlinuz differs from the artifact"
+gc_vm_http "/boot/kernels/$kernel/../../files/x" --path-as-is
+[ "$GC_HTTP_STATUS" = 404 ] || gc_fail "a path escaping /boot/kernels got $GC_HTTP_STATUS, want 404"
 
 # The profile declares the three MACs (for their groups), so their names
 # are fixed at serve's start: mosix1, mosix2, mosix3 (boot-order naming of
@@ -83,13 +90,14 @@ for name in mosix1 mosix2 mosix3; do
     gc_vm_ssh "${ip[$name]}" 'systemctl --failed --no-legend; journalctl -b -p err --no-pager | tail -n 30'
     gc_fail_with_file "$name: systemctl is-system-running says '$state_word'; failed units:" "$GC_OUT"
   fi
-  gc_vm_ssh "${ip[$name]}" 'hostname; cat /etc/machine-id; ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub; sha256sum </etc/openmosix.map'
+  gc_vm_ssh "${ip[$name]}" 'hostname; cat /etc/machine-id; ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub; sha256sum </etc/openmosix.map; stat -c %a /etc/goldcast/node.json'
   [ "$GC_EXIT_STATUS" = 0 ] || gc_fail_with_file "$name: reading its identity over ssh failed" "$GC_TMP/ssh.err"
   mapfile -t lines <"$GC_OUT"
   [ "${lines[0]}" = "$name" ] || gc_fail "$name says its hostname is '${lines[0]}'"
   machine_id[$name]="${lines[1]}"
   host_key[$name]="${lines[2]}"
   map_sum[$name]="${lines[3]}"
+  [ "${lines[4]}" = 600 ] || gc_fail "$name: /etc/goldcast/node.json has mode ${lines[4]}, want 600"
   gc_log "$name: running, machine-id ${lines[1]}, map ${lines[3]%% *}"
 done
 [ "${map_sum[mosix1]}" = "${map_sum[mosix2]}" ] && [ "${map_sum[mosix2]}" = "${map_sum[mosix3]}" ] ||

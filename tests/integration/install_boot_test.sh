@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A blank VM becomes an installed node that runs the group's kernel artifact:
-# it PXE-boots the installer (the test kernel + scripts/installer-initramfs.sh
-# with the Release agent), which partitions the 64 MiB disk, writes the image
+# it PXE-boots the installer (`goldcast boot build-installer --kernel`: the
+# test kernel + an initramfs with the Release agent; serve picks it for the
+# group, whose kernel: is that artifact), which partitions the 64 MiB disk, writes the image
 # (tests/integration/node_tree.sh), the kernel and its modules, the node's
 # identity and the openMosix map, installs extlinux and reboots; the server
 # switches the node to local boot, so the second PXE boot hands over to the
@@ -11,7 +12,7 @@
 GC_TEST=install_boot
 source "$(dirname "${BASH_SOURCE[0]}")/lib_vm.sh"
 gc_vm_init "$@"
-gc_require_cmds make gcc patch flex bison bc sfdisk mkfs.ext4 extlinux cpio
+gc_require_cmds make gcc patch flex bison bc sfdisk mkfs.ext4 extlinux mkfs.vfat
 
 state="$GC_TMP/state"
 gc_build_test_kernel "$state"
@@ -22,18 +23,26 @@ gc_expect_status 0 "image import" "$GOLDCAST" --state "$state" image import \
   --dir "$GC_TMP/tree" --image node
 
 # The installer: the artifact's kernel (disk and NIC drivers built in) and the
-# initramfs with the Release agent (an ASan agent cannot run there).
+# initramfs with the Release agent (an ASan agent cannot run there). Built
+# once: a second call with the same inputs is a no-op.
 bundle="$(gc_release_agent_bundle)"
-mkdir -p "$state/boot/install"
-cp "$artifact/vmlinuz" "$state/boot/install/vmlinuz"
-bash "$GC_REPO/scripts/installer-initramfs.sh" --agent-bundle "$bundle" \
-  "$state/boot/install/initrd.img" 2>"$GC_TMP/initramfs.log" ||
-  gc_fail_with_file "installer-initramfs.sh failed" "$GC_TMP/initramfs.log"
+gc_expect_status 0 "boot build-installer" "$GOLDCAST" --state "$state" boot build-installer \
+  --kernel "$kernel" --agent-bundle "$bundle" --json
+installer="$(gc_json_field "$GC_OUT" dir)"
+[ "$(gc_json_field "$GC_OUT" reused)" = False ] || gc_fail "a first build-installer reused a cache entry"
+cmp -s "$installer/vmlinuz" "$artifact/vmlinuz" || gc_fail "the installer's vmlinuz is not $kernel's"
+gc_expect_status 0 "boot build-installer again" "$GOLDCAST" --state "$state" boot build-installer \
+  --kernel "$kernel" --agent-bundle "$bundle" --json
+[ "$(gc_json_field "$GC_OUT" dir)" = "$installer" ] && [ "$(gc_json_field "$GC_OUT" reused)" = True ] ||
+  gc_fail_with_file "the same inputs did not reuse $installer" "$GC_OUT"
 
 gc_vm_lab_up "gc-in-$$" 67
 profile="$GC_TMP/profile.yaml"
 gc_vm_profile install.yaml "$profile" KERNEL="${kernel%@*}" IMAGE=node
-gc_serve_start "$state" "$profile"
+# No STATE/boot/install: the node can only have booted the installer serve
+# picked for its group (the kernel artifact's, built above).
+[ ! -e "$state/boot/install" ] || gc_fail "$state/boot/install exists"
+gc_serve_start "$state" "$profile" --agent-bundle "$bundle"
 
 mac=52:54:00:77:67:01
 GC_VM_REBOOT=1 GC_VM_DISK_SIZE=128M gc_vm_start n1 "$mac" bios

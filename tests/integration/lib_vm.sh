@@ -283,21 +283,6 @@ gc_vm_state_prepare() {
   done
 }
 
-# gc_prepare_installers STATE BUNDLE: the installer serve hands to install
-# and diskless nodes: the test kernel artifact ($artifact, gc_build_test_kernel)
-# with its drivers built in, and scripts/installer-initramfs.sh with BUNDLE.
-gc_prepare_installers() {
-  local state="$1" bundle="$2" mode
-  mkdir -p "$state/boot/install" "$state/boot/diskless"
-  bash "$GC_REPO/scripts/installer-initramfs.sh" --agent-bundle "$bundle" \
-    "$state/boot/install/initrd.img" 2>"$GC_TMP/initramfs.log" ||
-    gc_fail_with_file "installer-initramfs.sh failed" "$GC_TMP/initramfs.log"
-  cp "$artifact/vmlinuz" "$state/boot/install/vmlinuz"
-  for mode in vmlinuz initrd.img; do
-    cp "$state/boot/install/$mode" "$state/boot/diskless/$mode"
-  done
-}
-
 # gc_vm_url PATH: the lab server's URL for PATH.
 gc_vm_url() { echo "http://$GC_VM_SERVER:$GC_VM_PORT$1"; }
 

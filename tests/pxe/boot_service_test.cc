@@ -218,5 +218,33 @@ TEST_F(BootServiceTest, AGroupTheProfileLacksIs500NamingIt) {
             "node mosix1 is in group 'old', which /etc/goldcast/lab.yaml does not have\n");
 }
 
+TEST_F(BootServiceTest, InstallScriptsNameTheGroupsInstaller) {
+  std::vector<std::string> asked;
+  service_->SetInstallerLookup([&](const GroupTarget& target) -> Result<InstallerUrls> {
+    asked.push_back(target.group.name);
+    if (target.group.name == "render") return NotFound("no installer for render");
+    return InstallerUrls{"/boot/files/installers/k1/vmlinuz",
+                         "/boot/files/installers/k1/initrd.img"};
+  });
+  HttpResponse compute = Boot("52:54:00:00:00:01");
+  ASSERT_EQ(compute.status, 200) << compute.body;
+  EXPECT_THAT(compute.body,
+              HasSubstr("kernel http://10.77.0.1:8470/boot/files/installers/k1/vmlinuz "));
+  EXPECT_THAT(compute.body,
+              HasSubstr("initrd http://10.77.0.1:8470/boot/files/installers/k1/initrd.img"));
+  // A failed lookup falls back to install/ (and is logged).
+  ASSERT_TRUE(registry_->Add("52:54:00:00:00:02", "").ok());
+  ASSERT_TRUE(registry_->SetGroup("mosix2", "render").ok());
+  ASSERT_TRUE(registry_->SetMode("mosix2", BootMode::kInstall).ok());
+  HttpResponse render = Boot("52:54:00:00:00:02");
+  ASSERT_EQ(render.status, 200) << render.body;
+  EXPECT_THAT(render.body, HasSubstr("/boot/files/install/vmlinuz"));
+  EXPECT_THAT(asked, ElementsAre("compute", "render"));
+  // Diskless and local boots ask for no installer.
+  ASSERT_TRUE(registry_->SetMode("mosix2", BootMode::kDiskless).ok());
+  Boot("52:54:00:00:00:02");
+  EXPECT_EQ(asked.size(), 2u);
+}
+
 }  // namespace
 }  // namespace gc

@@ -1,0 +1,70 @@
+#!/bin/sh
+# goldcast installer /init: drivers, network up, install, reboot; or,
+# booted with goldcast.mode=diskless, fill a RAM root and switch_root into it.
+# `goldcast boot build-installer` puts it into the installer initramfs.
+export PATH=/sbin:/bin:/usr/sbin:/usr/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+mount -t tmpfs tmpfs /tmp 2>/dev/null
+exec </dev/console >/dev/console 2>&1
+echo
+# An image's own kernel has its disk and NIC drivers as modules: load them,
+# every module after those it needs (the list is in that order). A kernel
+# artifact has them built in and the list is empty.
+if [ -s /etc/goldcast/modules ]; then
+  echo "goldcast installer: loading drivers"
+  while read -r module; do
+    insmod "$module" || echo "goldcast installer: insmod $module failed; continuing"
+  done </etc/goldcast/modules
+fi
+echo "goldcast installer: bringing the network up"
+ip link set lo up
+up=""
+for i in /sys/class/net/*; do
+  n="${i##*/}"
+  [ "$n" = lo ] && continue
+  ip link set "$n" up
+  if udhcpc -i "$n" -n -q -t 10 -T 2 -s /etc/udhcpc.script; then
+    up="$n"
+    break
+  fi
+done
+if [ -z "$up" ]; then
+  echo "GOLDCAST-INSTALL-FAILED no DHCP lease on any interface; rebooting in 30 s"
+  sleep 30
+  reboot -f
+fi
+mode=install
+for word in $(cat /proc/cmdline); do
+  case "$word" in goldcast.mode=*) mode="${word#goldcast.mode=}" ;; esac
+done
+if [ "$mode" = diskless ]; then
+  # The same image as an install, written into RAM; the secret comes from
+  # the boot service's secret initrd (/goldcast.secret), which switch_root
+  # deletes with the rest of the initramfs.
+  echo "goldcast diskless: $up is up; writing the root into RAM"
+  mkdir -p /newroot
+  if mount -t tmpfs -o size=90%,mode=0755 tmpfs /newroot &&
+    /opt/goldcast-agent/goldcast-agent install --diskless-root /newroot; then
+    echo "GOLDCAST-DISKLESS-OK"
+    umount /tmp
+    for m in dev proc sys; do
+      mkdir -p "/newroot/$m"
+      mount -o move "/$m" "/newroot/$m"
+    done
+    exec switch_root /newroot /sbin/init
+  fi
+  echo "GOLDCAST-DISKLESS-FAILED (see above); rebooting in 30 s"
+  sleep 30
+  reboot -f
+fi
+echo "goldcast installer: $up is up; installing"
+if /opt/goldcast-agent/goldcast-agent install; then
+  echo "GOLDCAST-INSTALL-OK"
+  sync
+  reboot -f
+fi
+echo "GOLDCAST-INSTALL-FAILED (see above); rebooting into the installer in 30 s"
+sleep 30
+reboot -f

@@ -48,6 +48,11 @@ if [ "$mode" = diskless ]; then
   if mount -t tmpfs -o size=90%,mode=0755 tmpfs /newroot &&
     /opt/goldcast-agent/goldcast-agent install --diskless-root /newroot; then
     echo "GOLDCAST-DISKLESS-OK"
+    # Hand the NIC over unconfigured: udev renames an interface only while
+    # it is down, and networkd waits for that rename before it applies the
+    # node's network config.
+    ip addr flush dev "$up"
+    ip link set "$up" down
     umount /tmp
     for m in dev proc sys; do
       mkdir -p "/newroot/$m"

@@ -133,7 +133,10 @@ gc_vm_serial() { echo "$GC_VM_DIR/$1.serial"; }
 # $(gc_vm_serial NAME) (truncated on every start); QEMU's own messages to
 # $GC_VM_DIR/NAME.qemu.log. BIOS: SeaBIOS runs the NIC's iPXE ROM. UEFI: OVMF
 # on q35 with the NIC ROM dropped (romfile=), so OVMF's own PXE client fetches
-# snponly.efi over TFTP first. GC_VM_REBOOT=1 lets a reboot reboot (an
+# snponly.efi over TFTP first. The disk is the second boot device, as on a
+# rack's machines: OVMF keeps only the boot options QEMU's boot order names,
+# so an installed UEFI node's `exit` from iPXE falls through to its disk's
+# EFI/BOOT/BOOTX64.EFI. GC_VM_REBOOT=1 lets a reboot reboot (an
 # installed node PXE-boots again and then boots its disk) instead of ending
 # QEMU; GC_VM_DISK_SIZE sets the blank disk's size (default 64M), GC_VM_MEM
 # the RAM in MiB (default 256, UEFI 512; a diskless Debian root needs ~2048).
@@ -173,7 +176,8 @@ gc_vm_start() {
     "${pflash[@]}" -serial "file:$serial" \
     -netdev "tap,id=n0,ifname=$tap,script=no,downscript=no" \
     -device "virtio-net-pci,netdev=n0,mac=$mac,bootindex=1$nic_rom" \
-    -drive "file=$disk,format=raw,if=virtio" "${reboot[@]}"
+    -drive "file=$disk,format=raw,if=none,id=disk0" \
+    -device "virtio-blk-pci,drive=disk0,bootindex=2" "${reboot[@]}"
   GC_VM_PID[$name]=$GC_LAST_PID
   GC_VM_START[$name]=$(date +%s.%N)
   gc_log "started VM $name ($firmware, mac $mac, pid $GC_LAST_PID)"

@@ -240,10 +240,18 @@ TEST_F(BootServiceTest, InstallScriptsNameTheGroupsInstaller) {
   ASSERT_EQ(render.status, 200) << render.body;
   EXPECT_THAT(render.body, HasSubstr("/boot/files/install/vmlinuz"));
   EXPECT_THAT(asked, ElementsAre("compute", "render"));
-  // Diskless and local boots ask for no installer.
-  ASSERT_TRUE(registry_->SetMode("mosix2", BootMode::kDiskless).ok());
+  // A diskless node boots the same installer (its /init fills a RAM root).
+  ASSERT_TRUE(registry_->SetMode("mosix1", BootMode::kDiskless).ok());
+  HttpResponse diskless = Boot("52:54:00:00:00:01");
+  ASSERT_EQ(diskless.status, 200) << diskless.body;
+  EXPECT_THAT(diskless.body,
+              HasSubstr("initrd http://10.77.0.1:8470/boot/files/installers/k1/initrd.img"));
+  EXPECT_THAT(diskless.body, HasSubstr("goldcast.mode=diskless"));
+  EXPECT_EQ(asked.size(), 3u);
+  // A local boot asks for none.
+  ASSERT_TRUE(registry_->SetMode("mosix2", BootMode::kLocal).ok());
   Boot("52:54:00:00:00:02");
-  EXPECT_EQ(asked.size(), 2u);
+  EXPECT_EQ(asked.size(), 3u);
 }
 
 }  // namespace

@@ -9,8 +9,9 @@
 #                         [--perf]
 #   --goldcast, --agent  binaries (default: build/cli/goldcast and
 #                        build/node-agent/goldcast-agent under the repo)
-#   --tree DIR           tree to install (default: the minbase tree from
-#                        scripts/golden-cache.sh); only read, never modified
+#   --tree DIR           tree to install (default: the golden client, the node
+#                        tree of scripts/golden-cache.sh --tree node: Debian
+#                        with systemd, a kernel, criu, grub-efi); only read
 #   --runs N             timed runs of each tool, medians reported (default 3)
 #   --perf               afterwards, two more (untimed) installs: CPU time of
 #                        agent and serve, and both under `perf record -g`
@@ -36,7 +37,7 @@ while [ $# -gt 0 ]; do
     --tree) src_tree="$2"; shift 2 ;;
     --runs) runs="$2"; shift 2 ;;
     --perf) do_perf=1; shift ;;
-    -h | --help) sed -n '2,19p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,20p' "$0"; exit 0 ;;
     *) gc_fail "unknown argument '$1' (see --help)" ;;
   esac
 done
@@ -49,7 +50,8 @@ gc_require_cmds ip rsync tar curl nginx dnsmasq python3
 GOLDCAST="$(realpath "$goldcast")"
 GOLDCAST_AGENT="$(realpath "$agent")"
 if [ -z "$src_tree" ]; then
-  src_tree="$(bash "$GC_REPO/scripts/golden-cache.sh")" || gc_fail "scripts/golden-cache.sh failed"
+  src_tree="$(bash "$GC_REPO/scripts/golden-cache.sh" --tree node)" ||
+    gc_fail "scripts/golden-cache.sh --tree node failed"
 fi
 [ -d "$src_tree" ] || gc_fail "tree '$src_tree' is not a directory"
 src_tree="$(realpath "$src_tree")"
@@ -76,9 +78,9 @@ state="$GC_TMP/state"
 release=6.1.999-bench
 
 # --- the same tree three ways: an image, an rsync module, a tar -----------
-gc_log "importing $src_tree as image minbase"
+gc_log "importing $src_tree as image golden"
 gc_expect_status 0 "image import" "$GOLDCAST" --state "$state" image import --dir "$src_tree" \
-  --image minbase
+  --image golden
 gc_fake_kernel_artifact "$state" fake-kernel "$release"
 # serve's boot scripts name these; nothing boots them here.
 mkdir -p "$state/boot/install"
@@ -110,7 +112,7 @@ naming:
   prefix: bench
 groups:
   compute:
-    image: minbase
+    image: golden
     kernel: fake-kernel
     mode: install
 default_group: compute

@@ -128,8 +128,10 @@ std::string NodeScript(const Node& node, const NodeGroup& group, const BootFiles
   if (node.mode == BootMode::kLocal) {
     if (node.platform == "efi") {
       // Leaving iPXE returns to the firmware's boot manager, which tries
-      // the next boot entry: the installed disk.
-      return script + "exit\n";
+      // the next boot entry (the installed disk) only when this one failed:
+      // EDK2's BDS answers a boot option that returns EFI_SUCCESS with its
+      // setup menu. So iPXE leaves with a non-zero status.
+      return script + "exit 1\n";
     }
     // BIOS: hand the first hard disk to the BIOS boot path. If that fails
     // (no disk, no boot sector), leaving iPXE lets the BIOS try its next

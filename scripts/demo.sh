@@ -79,7 +79,11 @@ say "5. verify every object"
 echo "store on disk: $(du -sh "$state/store" | cut -f1) for two versions (tree: $(du -sh "$tree" | cut -f1))"
 
 say "6. the cluster's migration kernel and the installer"
-gc_build_test_kernel "$state"
+gc_kernel_source --no-debian-tree
+echo "server$ goldcast kernel build --recipe profiles/kernels/migration-6.1.yaml"
+"$GOLDCAST" --state "$state" kernel build --recipe "$KS_RECIPE" \
+  --cache "${GOLDCAST_CACHE:-/var/cache/goldcast}/kernel" --json >"$GC_TMP/kernel.json"
+kernel="$(gc_json_field "$GC_TMP/kernel.json" kernel)"
 "$GOLDCAST" --state "$state" kernel list
 bash scripts/bundle-agent.sh "$GOLDCAST_AGENT" "$GC_TMP/agent-bundle"
 "$GOLDCAST" --state "$state" boot build-installer --kernel "$kernel" --agent-bundle "$GC_TMP/agent-bundle"

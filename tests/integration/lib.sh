@@ -465,21 +465,29 @@ gc_kernel_source() {
   [ -f "$KS_RECIPE" ] || gc_fail "kernel-source.sh did not write the recipe $KS_RECIPE"
 }
 
-# gc_build_test_kernel STATE: builds the test recipe into STATE's kernel
-# store, compiling with the ccache shared between runs (about a minute when
-# warm), and sets kernel (NAME@N), artifact (its directory) and release.
+# gc_build_test_kernel STATE: the one test kernel of the suite (the migration
+# kernel recipe), built once into a state shared by every test
+# ($GOLDCAST_CACHE/test-kernel; the first build compiles, later ones find
+# it up to date) and published into STATE's kernel store as NAME@1, a copy
+# of the artifact directory. Sets kernel (NAME@1), artifact (its directory
+# in STATE) and release.
 gc_build_test_kernel() {
-  local state="$1" cache="${GOLDCAST_CACHE:-/var/cache/goldcast}"
+  local state="$1" cache="${GOLDCAST_CACHE:-/var/cache/goldcast}" built
   gc_kernel_source --no-debian-tree
-  gc_log "building the test kernel into $state (cache $cache/kernel)"
-  gc_expect_status 0 "kernel build" "$GOLDCAST" --state "$state" kernel build \
+  gc_log "building the test kernel (shared state $cache/test-kernel, cache $cache/kernel)"
+  gc_expect_status 0 "kernel build" "$GOLDCAST" --state "$cache/test-kernel" kernel build \
     --recipe "$KS_RECIPE" --cache "$cache/kernel" --json
-  kernel="$(gc_json_field "$GC_OUT" kernel)"
-  artifact="$(gc_json_field "$GC_OUT" artifact_dir)"
-  [ -s "$artifact/vmlinuz" ] || gc_fail_with_file "the build reported no vmlinuz" "$GC_OUT"
+  built="$(gc_json_field "$GC_OUT" artifact_dir)"
+  [ -s "$built/vmlinuz" ] || gc_fail_with_file "the build reported no vmlinuz" "$GC_OUT"
+  kernel="$(gc_json_field "$GC_OUT" name)@1"
+  artifact="$state/kernels/${kernel%@*}/1"
+  mkdir -p "$(dirname "$artifact")"
+  cp -a "$built" "$artifact.tmp" && mv "$artifact.tmp" "$artifact" ||
+    gc_fail "could not copy the test kernel $built into $state"
   release="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["kernel_release"])' \
     "$artifact/artifact.json")"
   [ -n "$release" ] || gc_fail "artifact.json of $kernel has no kernel_release"
+  gc_expect_status 0 "kernel show $kernel" "$GOLDCAST" --state "$state" kernel show "$kernel"
 }
 
 # gc_nginx_start NS PROBE_NS LISTEN SERVER_DIRECTIVES PROBE_URL [CONNECTIONS]:

@@ -223,10 +223,13 @@ TEST_F(NodeScriptTest, LocalBootOnBiosUsesTheFirstDisk) {
   }
 }
 
-TEST_F(NodeScriptTest, LocalBootOnEfiReturnsToTheFirmware) {
+TEST_F(NodeScriptTest, LocalBootOnEfiReturnsToTheFirmwareAsAFailedBootOption) {
+  // A failure, so the firmware tries its next boot entry (the disk) instead
+  // of showing its setup menu.
   node_.mode = BootMode::kLocal;
   node_.platform = "efi";
-  EXPECT_EQ(NodeScript(node_, group_, files_), "#!ipxe\necho goldcast: mosix3 (local)\nexit\n");
+  EXPECT_EQ(NodeScript(node_, group_, files_),
+            "#!ipxe\necho goldcast: mosix3 (local)\nexit 1\n");
 }
 
 TEST_F(NodeScriptTest, MarkersStartTheirLines) {

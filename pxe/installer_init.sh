@@ -45,31 +45,37 @@ if [ "$mode" = diskless ]; then
   # deletes with the rest of the initramfs.
   echo "goldcast diskless: $up is up; writing the root into RAM"
   mkdir -p /newroot
-  if mount -t tmpfs -o size=90%,mode=0755 tmpfs /newroot &&
-    /opt/goldcast-agent/goldcast-agent install --diskless-root /newroot; then
-    echo "GOLDCAST-DISKLESS-OK"
-    # Hand the NIC over unconfigured: udev renames an interface only while
-    # it is down, and networkd waits for that rename before it applies the
-    # node's network config.
-    ip addr flush dev "$up"
-    ip link set "$up" down
-    umount /tmp
-    for m in dev proc sys; do
-      mkdir -p "/newroot/$m"
-      mount -o move "/$m" "/newroot/$m"
-    done
-    exec switch_root /newroot /sbin/init
-  fi
-  echo "GOLDCAST-DISKLESS-FAILED (see above); rebooting in 30 s"
-  sleep 30
-  reboot -f
+  until mount -t tmpfs -o size=90%,mode=0755 tmpfs /newroot &&
+    /opt/goldcast-agent/goldcast-agent install --diskless-root /newroot; do
+    # No reboot loop: the server shows why (goldcast nodes show); the next
+    # try picks up the admin's fix.
+    echo "GOLDCAST-DISKLESS-FAILED (see above); trying again in 60 s (no reboot)"
+    umount /newroot 2>/dev/null
+    sleep 60
+  done
+  echo "GOLDCAST-DISKLESS-OK"
+  # Hand the NIC over unconfigured: udev renames an interface only while
+  # it is down, and networkd waits for that rename before it applies the
+  # node's network config.
+  ip addr flush dev "$up"
+  ip link set "$up" down
+  umount /tmp
+  for m in dev proc sys; do
+    mkdir -p "/newroot/$m"
+    mount -o move "/$m" "/newroot/$m"
+  done
+  exec switch_root /newroot /sbin/init
 fi
 echo "goldcast installer: $up is up; installing"
-if /opt/goldcast-agent/goldcast-agent install; then
-  echo "GOLDCAST-INSTALL-OK"
-  sync
-  reboot -f
-fi
-echo "GOLDCAST-INSTALL-FAILED (see above); rebooting into the installer in 30 s"
-sleep 30
+until /opt/goldcast-agent/goldcast-agent install; do
+  # No reboot loop: a machine that cannot be installed as planned (no kernel
+  # in the image, no UEFI boot loader files, a disk too small: checked before
+  # the disk is touched) waits here and tries again once a minute; the
+  # server shows why (goldcast nodes show), and a try after the admin's fix
+  # goes through.
+  echo "GOLDCAST-INSTALL-FAILED (see above); trying again in 60 s (no reboot)"
+  sleep 60
+done
+echo "GOLDCAST-INSTALL-OK"
+sync
 reboot -f

@@ -116,7 +116,7 @@ for name in mosix2 mosix3; do
   [ "${lines[0]}" = "$release" ] || gc_fail "$name runs '${lines[0]}', not the migration kernel $release"
   [ "${lines[1]}" = 0 ] || gc_fail "$name: /proc/cmdline still carries goldcast.secret"
 done
-gc_vm_ssh "${ip[mosix2]}" 'criu check'
+gc_vm_ssh "${ip[mosix2]}" 'criu check 2>&1'
 [ "$GC_EXIT_STATUS" = 0 ] || gc_fail_with_file "criu check failed on mosix2 (migration kernel)" "$GC_OUT"
 gc_log "criu check on mosix2: $(tail -n 1 "$GC_OUT")"
 

@@ -102,7 +102,7 @@ start=$SECONDS
 gc_expect_status 0 "kernel build (unchanged)" "$GOLDCAST" --state "$state1" kernel build \
   --recipe "$recipe" --cache "$kcache"
 noop_seconds=$((SECONDS - start))
-gc_assert_grep "an unchanged build says so" 'kernel test-6\.1-tiny@1 is up to date \(inputs unchanged\)' "$GC_OUT"
+gc_assert_grep "an unchanged build says so" 'kernel migration-6\.1@1 is up to date \(inputs unchanged\)' "$GC_OUT"
 [ "$noop_seconds" -le 15 ] || gc_fail "the up-to-date build took ${noop_seconds}s (want seconds)"
 if grep -q 'compile done\|unpack done' "$GC_ERR"; then
   gc_fail_with_file "the up-to-date build ran pipeline phases" "$GC_ERR"

@@ -228,8 +228,7 @@ TEST_F(NodeScriptTest, LocalBootOnEfiReturnsToTheFirmwareAsAFailedBootOption) {
   // of showing its setup menu.
   node_.mode = BootMode::kLocal;
   node_.platform = "efi";
-  EXPECT_EQ(NodeScript(node_, group_, files_),
-            "#!ipxe\necho goldcast: mosix3 (local)\nexit 1\n");
+  EXPECT_EQ(NodeScript(node_, group_, files_), "#!ipxe\necho goldcast: mosix3 (local)\nexit 1\n");
 }
 
 TEST_F(NodeScriptTest, MarkersStartTheirLines) {

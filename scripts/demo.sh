@@ -164,5 +164,5 @@ mosix2="$(python3 -c 'import json,sys; print([n["ip"] for n in json.load(open(sy
 echo "server$ ssh root@mosix2 'hostname; systemctl is-system-running; criu check'"
 gc_vm_ns_exec ssh -n -i "${GOLDCAST_CACHE:-/var/cache/goldcast}/node-key" -o BatchMode=yes \
   -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \
-  "root@$mosix2" 'hostname; systemctl is-system-running; criu check' 2>&1 | sed 's/^/  /'
+  "root@$mosix2" 'hostname; systemctl is-system-running; criu check' 2>&1 | sed 's/^/  /' || true
 say "done: the VMs, namespaces, processes and temp files are removed on exit"

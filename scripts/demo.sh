@@ -162,7 +162,6 @@ PY
 "$GOLDCAST" --state "$state" nodes list
 mosix2="$(python3 -c 'import json,sys; print([n["ip"] for n in json.load(open(sys.argv[1])) if n["name"] == "mosix2"][0])' "$GC_TMP/nodes.json")"
 echo "server$ ssh root@mosix2 'hostname; systemctl is-system-running; criu check'"
-gc_vm_ns_exec ssh -n -i "${GOLDCAST_CACHE:-/var/cache/goldcast}/node-key" -o BatchMode=yes \
-  -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \
-  "root@$mosix2" 'hostname; systemctl is-system-running; criu check' 2>&1 | sed 's/^/  /' || true
+gc_vm_ssh "$mosix2" 'hostname; systemctl is-system-running; criu check 2>&1'
+sed 's/^/  /' "$GC_OUT" "$GC_TMP/ssh.err"
 say "done: the VMs, namespaces, processes and temp files are removed on exit"

@@ -74,6 +74,19 @@ std::string BaseName(std::string_view url) {
 
 std::string StartUrl(const std::string& server_url) { return server_url + "/boot/start.ipxe"; }
 
+// Text iPXE echoes as it is: no settings expansion ($), no operators (|, &),
+// no quoting, one line. Anything else becomes '?'.
+std::string IpxeText(std::string_view text) {
+  std::string out;
+  for (unsigned char c : text.substr(0, 400)) {
+    bool plain =
+        std::isalnum(c) || std::string_view(" .,:;/_@()=+-*<>[]'!%").find(static_cast<char>(c)) !=
+                               std::string_view::npos;
+    out += plain ? static_cast<char>(c) : '?';
+  }
+  return out;
+}
+
 }  // namespace
 
 Result<BootRequest> ParseBootQuery(const std::map<std::string, std::string>& query,
@@ -190,6 +203,23 @@ std::string NodeScript(const Node& node, const NodeGroup& group, const BootFiles
          "sleep 10\n"
          "chain --replace --autofree " +
          StartUrl(files.server_url) + "\n";
+}
+
+std::string CannotBootScript(const Node& node, std::string_view reason,
+                             const std::string& server_url) {
+  std::string seconds = std::to_string(kCannotBootRetrySeconds);
+  return "#!ipxe\n"
+         "echo goldcast: " +
+         node.name + " (" + BootModeName(node.mode) + ") cannot boot: " + IpxeText(reason) +
+         "\n"
+         "echo goldcast: the server says why in: goldcast nodes show " +
+         node.name + "; asking again in " + seconds +
+         " s (the disk is not touched)\n"
+         "sleep " +
+         seconds +
+         "\n"
+         "chain --replace --autofree " +
+         StartUrl(server_url) + "\n";
 }
 
 }  // namespace gc

@@ -3,6 +3,7 @@
 
 #include <map>
 #include <string>
+#include <string_view>
 
 #include "cluster/node_registry.h"
 #include "common/status.h"
@@ -43,5 +44,17 @@ std::string SecretInitrdUrl(const std::string& mac);
 // initrd + the secret initrd, no secret on the command line) or local (boot the first disk:
 // `sanboot` for BIOS, `exit` to the firmware's next boot entry for UEFI).
 std::string NodeScript(const Node& node, const NodeGroup& group, const BootFiles& files);
+
+// How long a node that cannot boot waits before it asks again.
+constexpr int kCannotBootRetrySeconds = 60;
+
+// The script for a node the server has nothing to boot with (no installer
+// for its group, no kernel artifact): it prints `reason` on the console and
+// asks again after kCannotBootRetrySeconds, through the start script, so
+// fixing the server (a capture, a kernel build) is all it takes; the machine
+// never reboots and its disk is never touched. `reason` is reduced to
+// characters iPXE prints as they are.
+std::string CannotBootScript(const Node& node, std::string_view reason,
+                             const std::string& server_url);
 
 }  // namespace gc

@@ -13,6 +13,11 @@
 
 namespace gc {
 
+namespace {
+// Where BootFile serves STATE/boot from.
+constexpr std::string_view kBootFilesUrl = "/boot/files/";
+}  // namespace
+
 HttpResponse KernelFileResponse(KernelStore* store, const KernelRef& ref, const std::string& file) {
   if (file != "vmlinuz" && file != "System.map" && file != "config") {
     return HttpResponse::Text(404, "no such kernel file (vmlinuz, System.map, config)\n");
@@ -47,7 +52,9 @@ HttpResponse BootService::Handle(const HttpRequest& request) {
   }
   if (request.path == "/boot/ipxe") return NodeBootScript(request);
   if (request.path == "/boot/secret.cpio") return SecretFile(request);
-  if (request.path.rfind("/boot/files/", 0) == 0) return BootFile(request.path.substr(12));
+  if (request.path.starts_with(kBootFilesUrl)) {
+    return BootFile(request.path.substr(kBootFilesUrl.size()));
+  }
   if (request.path.rfind("/boot/kernels/", 0) == 0) return KernelFile(request.path.substr(14));
   return HttpResponse::Text(404, "no such path\n");
 }
@@ -75,11 +82,7 @@ HttpResponse BootService::NodeBootScript(const HttpRequest& request) {
     GroupTarget target = resolver_->Resolve(**group);
     if (!target.kernel_spec.empty()) {
       // A diskless node boots its group's kernel artifact directly.
-      if (!target.kernel) {
-        const std::string& message = target.kernel_error;
-        GC_LOG(Error) << "boot " << node->name << ": " << message;
-        return HttpResponse::Text(500, message + "\n");
-      }
+      if (!target.kernel) return CannotBoot(*node, target.kernel_error);
       files.diskless_kernel = "/boot/kernels/" + target.kernel->ToString() + "/vmlinuz";
       files.diskless_kernel_ref = target.kernel->ToString();
     }
@@ -87,7 +90,10 @@ HttpResponse BootService::NodeBootScript(const HttpRequest& request) {
     // its initrd all the same, its heartbeats just cannot name the image.
     if (target.image) files.diskless_image_ref = target.image->ToString();
   }
-  if (node->mode != BootMode::kLocal) PickInstaller(*node, **group, &files);
+  if (node->mode != BootMode::kLocal) {
+    Status picked = PickInstaller(*node, **group, &files);
+    if (!picked.ok()) return CannotBoot(*node, picked.message());
+  }
   return HttpResponse::Text(200, NodeScript(*node, **group, files));
 }
 
@@ -112,16 +118,45 @@ HttpResponse BootService::SecretFile(const HttpRequest& request) {
 // The installer made for what the group runs; only with a lookup, so a
 // boot storm of installs without one reads no store. A diskless node boots
 // the same kernel and initramfs: its /init fills a RAM root instead of a disk.
-void BootService::PickInstaller(const Node& node, const NodeGroup& group, BootFiles* files) {
-  if (!installer_lookup_) return;
-  Result<InstallerUrls> urls = installer_lookup_(resolver_->Resolve(group));
-  if (!urls.ok()) {
-    GC_LOG(Warning) << "boot " << node.name << ": no installer for group " << node.group << ": "
-                    << urls.status().message() << "; serving " << files->install_kernel;
-    return;
+// Without an installer the boot files' install/ ones serve, if an admin put
+// them there; otherwise the node cannot boot.
+Status BootService::PickInstaller(const Node& node, const NodeGroup& group, BootFiles* files) {
+  Result<InstallerUrls> urls = installer_lookup_
+                                   ? installer_lookup_(resolver_->Resolve(group))
+                                   : Result<InstallerUrls>(NotFound("no installer lookup"));
+  if (urls.ok()) {
+    files->install_kernel = files->diskless_kernel = urls->kernel;
+    files->install_initrd = files->diskless_initrd = urls->initrd;
+    return Status::Ok();
   }
-  files->install_kernel = files->diskless_kernel = urls->kernel;
-  files->install_initrd = files->diskless_initrd = urls->initrd;
+  // The initrd: a diskless node's kernel may be an artifact, its initrd is
+  // always one of the boot files.
+  const std::string& fallback =
+      node.mode == BootMode::kInstall ? files->install_initrd : files->diskless_initrd;
+  if (!installer_lookup_ ||
+      env_->Exists(JoinPath(boot_files_, fallback.substr(kBootFilesUrl.size())))) {
+    if (installer_lookup_) {
+      GC_LOG(Warning) << "boot " << node.name << ": no installer for group " << node.group << ": "
+                      << urls.status().message() << "; serving " << fallback;
+    }
+    return Status::Ok();
+  }
+  return FailedPrecondition("no installer for group " + node.group + ": " +
+                            urls.status().message());
+}
+
+// Recorded as the node's failed install, so `goldcast nodes show` says it,
+// and printed on its console by a script that asks again later.
+HttpResponse BootService::CannotBoot(const Node& node, const std::string& reason) {
+  GC_LOG(Error) << "boot " << node.name << ": cannot boot: " << reason;
+  InstallProgress failed;
+  failed.phase = "failed";
+  failed.message = "the server cannot boot it: " + reason;
+  if (auto recorded = registry_->RecordProgress(node.name, failed, env_->NowNanos());
+      !recorded.ok()) {
+    GC_LOG(Error) << "boot " << node.name << ": " << recorded.status().message();
+  }
+  return HttpResponse::Text(200, CannotBootScript(node, reason, files_.server_url));
 }
 
 HttpResponse BootService::BootFile(const std::string& relative) {

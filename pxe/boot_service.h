@@ -50,7 +50,9 @@ class BootService {
 
   // Install scripts name the group's installer from `lookup` (thread-safe;
   // set before serving). Without one, or when it fails (logged), they name
-  // install/vmlinuz and install/initrd.img of the boot files.
+  // install/vmlinuz and install/initrd.img of the boot files; when the
+  // lookup failed and those are not there either, the node gets
+  // CannotBootScript and the reason as its failed install.
   void SetInstallerLookup(InstallerLookup lookup) { installer_lookup_ = std::move(lookup); }
 
  private:
@@ -58,7 +60,8 @@ class BootService {
   HttpResponse SecretFile(const HttpRequest& request);
   HttpResponse BootFile(const std::string& relative);
   HttpResponse KernelFile(const std::string& rest);
-  void PickInstaller(const Node& node, const NodeGroup& group, BootFiles* files);
+  Status PickInstaller(const Node& node, const NodeGroup& group, BootFiles* files);
+  HttpResponse CannotBoot(const Node& node, const std::string& reason);
 
   NodeRegistry* registry_;
   TargetResolver* resolver_;

@@ -285,18 +285,23 @@ for key in ("version", "files", "bytes_total", "bytes_transferred", "objects_fet
 EOF
 }
 
+# gc_golden_tree KIND: prints the cached Debian tree KIND (node: the golden
+# client; minbase: debootstrap --variant=minbase, no kernel, no boot loader)
+# of scripts/golden-cache.sh, building it on first use.
+gc_golden_tree() {
+  bash "$GC_REPO/scripts/golden-cache.sh" --tree "$1" 2>"$GC_TMP/golden-cache-$1.log" ||
+    gc_fail_with_file "scripts/golden-cache.sh --tree $1 failed" "$GC_TMP/golden-cache-$1.log"
+}
+
 # gc_capture_golden STATE NAME [TREE]: captures the real Debian golden client
-# (default: the cached node tree of scripts/golden-cache.sh --tree node) into
+# (default: the cached node tree, gc_golden_tree node) into
 # STATE as NAME@N the way an admin does: `goldcast-agent prepareclient` on
 # the golden side of a veth pair, `goldcast getimage` on the server side, each
 # in its own namespace. Sets golden_tree and GC_OUT (getimage's JSON).
 gc_capture_golden() {
   local state="$1" name="$2" k=$((200 + RANDOM % 50))
   golden_tree="${3:-}"
-  if [ -z "$golden_tree" ]; then
-    golden_tree="$(bash "$GC_REPO/scripts/golden-cache.sh" --tree node 2>"$GC_TMP/golden-cache.log")" ||
-      gc_fail_with_file "scripts/golden-cache.sh --tree node failed" "$GC_TMP/golden-cache.log"
-  fi
+  [ -n "$golden_tree" ] || golden_tree="$(gc_golden_tree node)" || exit 1
   local golden="gc-gold-$$-$k" server="gc-gsrv-$$-$k"
   gc_ns_pair_up "$golden" "$server" "$k"
   gc_log "capturing the golden client $golden_tree as $name"

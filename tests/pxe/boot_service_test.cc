@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <filesystem>
+
 #include "imager/import_export.h"
 #include "pxe/secret_initrd.h"
 #include "tests/testing/fault_env.h"
@@ -27,12 +29,13 @@ constexpr int64_t kNow = 1'700'000'000'000'000'000;
 
 // A boot service for the lab cluster (compute installs, render is
 // diskless) over a temp state directory with no image and no kernel yet,
-// and boot files install/vmlinuz and diskless/initrd.img.
+// and boot files install/{vmlinuz,initrd.img} and diskless/initrd.img.
 class BootServiceTest : public testing::RegistryTest {
  protected:
   void SetUp() override {
     env_.SetNowNanos(kNow);
     WriteTestFile(boot_ + "/install/vmlinuz", "installer kernel");
+    WriteTestFile(boot_ + "/install/initrd.img", "installer initrd");
     WriteTestFile(boot_ + "/diskless/initrd.img", "diskless initrd");
     WriteTestFile(dir_.Sub("secret"), "outside the boot files");
     registry_ = MustOpen(profile_);
@@ -129,7 +132,7 @@ TEST_F(BootServiceTest, BootFilesStayInsideTheirDirectory) {
   EXPECT_EQ(http_testing::FileBody(Get("/boot/files/install/alias")), "installer kernel");
   for (const char* path :
        {"/boot/files/../secret", "/boot/files/install/../../secret", "/boot/files/install/escape",
-        "/boot/files/install", "/boot/files/", "/boot/files/install/initrd.img"}) {
+        "/boot/files/install", "/boot/files/", "/boot/files/install/initrd"}) {
     HttpResponse response = Get(path);
     EXPECT_EQ(response.status, 404) << path;
     EXPECT_FALSE(response.file) << path;
@@ -137,16 +140,21 @@ TEST_F(BootServiceTest, BootFilesStayInsideTheirDirectory) {
   }
 }
 
-TEST_F(BootServiceTest, DisklessScriptWithoutItsKernelIs500SayingWhatToDo) {
+TEST_F(BootServiceTest, DisklessNodeWithoutItsKernelWaitsSayingWhatToDo) {
   profile_.groups["render"].kernel = "tiny";
   ASSERT_TRUE(registry_->Add("52:54:00:00:00:01", "").ok());
   ASSERT_TRUE(registry_->SetGroup("mosix1", "render").ok());
   HttpResponse response = Boot("52:54:00:00:00:01");
-  EXPECT_EQ(response.status, 500);
+  ASSERT_EQ(response.status, 200);
+  EXPECT_THAT(response.body, HasSubstr("echo goldcast: mosix1 (diskless) cannot boot: "));
   EXPECT_THAT(response.body, HasSubstr("kernel 'tiny' of group render"));
-  EXPECT_THAT(
-      response.body,
-      HasSubstr("(build it with goldcast kernel build; goldcast kernel list shows the builds)\n"));
+  EXPECT_THAT(response.body, HasSubstr("build it with goldcast kernel build"));
+  EXPECT_THAT(response.body, HasSubstr("\nsleep 60\nchain --replace --autofree "
+                                       "http://10.77.0.1:8470/boot/start.ipxe\n"));
+  EXPECT_THAT(response.body, Not(HasSubstr("\nkernel ")));
+  Node failed = registry_->FindByName("mosix1").value().value();
+  EXPECT_EQ(failed.progress.phase, "failed");
+  EXPECT_THAT(failed.progress.message, HasSubstr("the server cannot boot it: kernel 'tiny'"));
 
   // Built: the script boots the artifact and names it for the heartbeats.
   ASSERT_NO_FATAL_FAILURE(testing::PublishTestKernel(state_, "tiny"));
@@ -252,6 +260,30 @@ TEST_F(BootServiceTest, InstallScriptsNameTheGroupsInstaller) {
   ASSERT_TRUE(registry_->SetMode("mosix2", BootMode::kLocal).ok());
   Boot("52:54:00:00:00:02");
   EXPECT_EQ(asked.size(), 3u);
+}
+
+// No installer and no install/ boot files: the node is told why on its
+// console and in the registry, and waits; nothing it could boot is named.
+TEST_F(BootServiceTest, NoInstallerAndNoFallbackWaitsWithTheReason) {
+  std::filesystem::remove_all(boot_ + "/install");
+  service_->SetInstallerLookup([&](const GroupTarget&) -> Result<InstallerUrls> {
+    return NotFound("image compute@1 has no /boot/vmlinuz-*: install ${x} || reboot");
+  });
+  HttpResponse response = Boot("52:54:00:00:00:01");
+  ASSERT_EQ(response.status, 200) << response.body;
+  EXPECT_THAT(
+      response.body,
+      HasSubstr("echo goldcast: mosix1 (install) cannot boot: no installer for group "
+                "compute: image compute@1 has no /boot/vmlinuz-*: install ??x? ?? reboot\n"));
+  EXPECT_THAT(response.body, HasSubstr("goldcast nodes show mosix1"));
+  EXPECT_THAT(response.body, Not(HasSubstr("\nkernel ")));
+  EXPECT_THAT(response.body, Not(HasSubstr("goldcast.secret")));
+  Node node = registry_->FindByName("mosix1").value().value();
+  EXPECT_EQ(node.state, NodeState::kFailed);
+  EXPECT_EQ(node.mode, BootMode::kInstall);  // the next boot tries again
+  EXPECT_EQ(node.progress.message,
+            "the server cannot boot it: no installer for group compute: image compute@1 has no "
+            "/boot/vmlinuz-*: install ${x} || reboot");
 }
 
 }  // namespace

@@ -50,14 +50,8 @@ gc_require_cmds ip dnsmasq nginx curl python3
 GOLDCAST="$(realpath "$goldcast")"
 load="$(realpath "$load")"
 
-gc_bench_build_type
-
 ns="gc-bench-boot-$$"
-GC_TMP="$(mktemp -d "${TMPDIR:-/tmp}/gc-bench-boot.XXXXXX")"
-chmod 755 "$GC_TMP"
-trap bench_cleanup EXIT
-trap 'exit 130' INT TERM
-GC_DONE_MESSAGE="done"
+gc_bench_start boot bench_cleanup
 # Whatever serve or nginx left inside our namespace ends with it.
 bench_cleanup() {
   local rc=$? pid

@@ -41,17 +41,9 @@ done
 gc_require_cmds ip rsync python3 du
 GOLDCAST="$(realpath "$goldcast")"
 GOLDCAST_AGENT="$(realpath "$agent")"
-if [ -z "$src_tree" ]; then
-  src_tree="$(bash "$GC_REPO/scripts/golden-cache.sh")" || gc_fail "scripts/golden-cache.sh failed"
-fi
+gc_bench_start capture gc_cleanup
+[ -n "$src_tree" ] || src_tree="$(gc_golden_tree minbase)" || exit 1
 [ -d "$src_tree" ] || gc_fail "tree '$src_tree' is not a directory"
-
-gc_bench_build_type
-
-GC_TMP="$(mktemp -d "${TMPDIR:-/tmp}/gc-bench.XXXXXX")"
-trap gc_cleanup EXIT
-trap 'exit 130' INT TERM
-GC_DONE_MESSAGE="done"
 
 ns_a="gc-bench-$$-a"  # golden client
 ns_b="gc-bench-$$-b"  # image server

@@ -51,22 +51,12 @@ done
 gc_require_cmds ip qemu-system-x86_64 dnsmasq curl truncate python3
 [ -c /dev/net/tun ] || gc_fail "/dev/net/tun is missing; QEMU's tap networking needs the tun module"
 GOLDCAST="$(realpath "$goldcast")"
-if [ -z "$src_tree" ]; then
-  src_tree="$(bash "$GC_REPO/scripts/golden-cache.sh" --tree node)" ||
-    gc_fail "scripts/golden-cache.sh --tree node failed"
-fi
+
+gc_bench_start cluster gc_vm_cleanup
+[ -n "$src_tree" ] || src_tree="$(gc_golden_tree node)" || exit 1
 [ -d "$src_tree" ] || gc_fail "tree '$src_tree' is not a directory"
-
-gc_bench_build_type
-
-GC_TMP="$(mktemp -d "${TMPDIR:-/tmp}/gc-bench-cluster.XXXXXX")"
-chmod 755 "$GC_TMP"
-trap gc_vm_cleanup EXIT
-trap 'exit 130' INT TERM
-GC_DONE_MESSAGE="done"
 GC_VM_DIR="$GC_TMP/vm"
 mkdir -p "$GC_VM_DIR"
-load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 [ -n "$bundle" ] || bundle="$(gc_release_agent_bundle)"
 [ -x "$bundle/goldcast-agent" ] || gc_fail "agent bundle '$bundle' holds no goldcast-agent"
 

@@ -49,20 +49,11 @@ gc_require_cmds ip rsync tar curl nginx dnsmasq python3
 [ "$do_perf" = 0 ] || gc_require_cmds perf
 GOLDCAST="$(realpath "$goldcast")"
 GOLDCAST_AGENT="$(realpath "$agent")"
-if [ -z "$src_tree" ]; then
-  src_tree="$(bash "$GC_REPO/scripts/golden-cache.sh" --tree node)" ||
-    gc_fail "scripts/golden-cache.sh --tree node failed"
-fi
+
+gc_bench_start install gc_vm_cleanup
+[ -n "$src_tree" ] || src_tree="$(gc_golden_tree node)" || exit 1
 [ -d "$src_tree" ] || gc_fail "tree '$src_tree' is not a directory"
 src_tree="$(realpath "$src_tree")"
-
-gc_bench_build_type
-
-GC_TMP="$(mktemp -d "${TMPDIR:-/tmp}/gc-bench-install.XXXXXX")"
-chmod 755 "$GC_TMP"
-trap gc_vm_cleanup EXIT
-trap 'exit 130' INT TERM
-GC_DONE_MESSAGE="done"
 
 # Client (the node) in ns_c = 10.88.93.2, everything served from ns_s =
 # 10.88.93.1; the veth pair exists only inside them.

@@ -435,6 +435,22 @@ gc_bench_build_type() {
   esac
 }
 
+# gc_bench_start TAG CLEANUP: what a bench/ script does once its arguments
+# are checked: warns unless $GOLDCAST is a Release build (build_type), makes
+# GC_TMP ($TMPDIR/gc-bench-TAG.XXXXXX), runs CLEANUP (gc_cleanup,
+# gc_vm_cleanup or the script's own) on exit, and keeps the load average in
+# load_before for the report.
+gc_bench_start() {
+  gc_bench_build_type
+  GC_TMP="$(mktemp -d "${TMPDIR:-/tmp}/gc-bench-$1.XXXXXX")"
+  chmod 755 "$GC_TMP"
+  # shellcheck disable=SC2064  # CLEANUP is fixed now
+  trap "$2" EXIT
+  trap 'exit 130' INT TERM
+  GC_DONE_MESSAGE="done"
+  load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
+}
+
 # gc_release_agent_bundle: prints the directory of a Release goldcast-agent
 # bundle (scripts/bundle-agent.sh) for VMs and initramfs roots, where an
 # ASan build cannot run. Uses $GOLDCAST_AGENT_BUNDLE (scripts/test.sh makes

@@ -244,6 +244,12 @@ class RealEnv : public Env {
     return static_cast<uint64_t>(st.st_size);
   }
 
+  Result<int64_t> ChangeTimeNanos(const std::string& path) override {
+    struct stat st;
+    if (::lstat(path.c_str(), &st) != 0) return ErrnoError("stat " + path);
+    return int64_t{st.st_ctim.tv_sec} * 1'000'000'000 + st.st_ctim.tv_nsec;
+  }
+
   int64_t NowNanos() override {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(
                std::chrono::system_clock::now().time_since_epoch())

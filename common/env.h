@@ -69,6 +69,9 @@ class Env {
   virtual Result<std::vector<std::string>> ListDir(const std::string& path) = 0;
   virtual bool Exists(const std::string& path) = 0;
   virtual Result<uint64_t> FileSize(const std::string& path) = 0;
+  // When `path` (not followed if a symlink) last changed, data or inode
+  // (st_ctime): unlike the mtime, nothing but the kernel sets it.
+  virtual Result<int64_t> ChangeTimeNanos(const std::string& path) = 0;
 
   virtual int64_t NowNanos() = 0;
 };

@@ -198,6 +198,11 @@ Result<std::unique_ptr<ImageStore>> ImageStore::Open(const std::string& state_di
   Status status = RemoveDeadTemps(JoinPath(root, "tmp"), env, &removed);
   if (!status.ok()) GC_LOG(Warning) << "cleaning stale temp files: " << status.message();
   if (removed > 0) GC_LOG(Debug) << "removed " << removed << " temp files of interrupted runs";
+  // Under gc's exclusive lock, so no writer dedups against an object being
+  // removed; when a writer holds the lock, a later run does it.
+  auto lock = FileLock::Acquire(JoinPath(root, "write.lock"), FileLock::Mode::kExclusive,
+                                /*wait=*/false, "a writer");
+  if (lock.ok()) GC_RETURN_IF_ERROR(RecoverDeadSessions(root, env).status());
   return store;
 }
 
@@ -249,13 +254,15 @@ Status ImageStore::BeginWrite() {
                                                    FileLock::Mode::kShared, /*wait=*/false,
                                                    "goldcast image gc is running on this store; "
                                                    "run again when it has finished"));
+  GC_ASSIGN_OR_RETURN(auto session, WriteSession::Begin(root_, env_));
   write_lock_.emplace(std::move(lock));
+  session_.emplace(std::move(session));
   return Status::Ok();
 }
 
 Result<std::unique_ptr<ObjectWriter>> ImageStore::NewObject() {
   if (!write_lock_) return Internal("NewObject called without BeginWrite");
-  GC_ASSIGN_OR_RETURN(auto file, env_->NewAnonymousFile(JoinPath(root_, "tmp"), 0444));
+  GC_ASSIGN_OR_RETURN(auto file, env_->NewAnonymousFile(JoinPath(root_, "tmp"), 0400));
   return std::unique_ptr<ObjectWriter>(new StoreObjectWriter(this, std::move(file)));
 }
 

@@ -17,6 +17,7 @@
 #include "common/env.h"
 #include "common/manifest.h"
 #include "common/status.h"
+#include "imager/write_session.h"
 
 namespace gc {
 
@@ -71,7 +72,8 @@ class ObjectWriter {
 class ImageStore {
  public:
   // Opens (and with create, initialises) STATE/store. Removes temp files left
-  // by writers that died (kill -9).
+  // by writers that died (kill -9), and checks the objects of write sessions
+  // that never ended (imager/write_session.h) unless another process writes.
   static Result<std::unique_ptr<ImageStore>> Open(const std::string& state_dir, bool create,
                                                   Env* env = Env::Default());
   ~ImageStore();
@@ -86,7 +88,8 @@ class ImageStore {
   Result<UniqueFd> OpenObject(const std::string& hash);
 
   // A write session keeps gc out while objects are written and until the
-  // version that references them is published. Take it before writing.
+  // version that references them is published. Take it before writing. It
+  // ends with the store: everything written is made durable then.
   Status BeginWrite();
   Result<std::unique_ptr<ObjectWriter>> NewObject();
   // Records that an object was just stored (used by ObjectWriter).
@@ -145,6 +148,8 @@ class ImageStore {
   std::string root_;
   Env* env_;
   std::optional<FileLock> write_lock_;
+  // After the lock: ends (syncfs, marker removed) before the lock goes.
+  std::optional<WriteSession> session_;
   // Objects known to be present, loaded by listing objects/ once per write
   // session: while the session's lock is held gc cannot run, so an object
   // seen present stays present (one listing beats a stat per file).

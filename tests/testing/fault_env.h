@@ -52,6 +52,9 @@ class FaultEnv : public Env {
   }
   bool Exists(const std::string& path) override { return base_->Exists(path); }
   Result<uint64_t> FileSize(const std::string& path) override { return base_->FileSize(path); }
+  Result<int64_t> ChangeTimeNanos(const std::string& path) override {
+    return base_->ChangeTimeNanos(path);
+  }
   int64_t NowNanos() override {
     int64_t now = now_ns_;
     return now != 0 ? now : base_->NowNanos();

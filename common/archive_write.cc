@@ -4,6 +4,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -282,8 +283,10 @@ Result<std::unique_ptr<TarWriter>> TarWriter::Create(const std::string& path,
   UniqueFd fd;
   int out = STDOUT_FILENO;
   if (path != "-") {
-    fd.Reset(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-    if (!fd.valid()) return ErrnoError(context);
+    // An archive of an image holds its /etc/shadow and ssh host keys: its
+    // owner's alone, also when it replaces an older, readable file.
+    fd.Reset(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    if (!fd.valid() || ::fchmod(fd.get(), 0600) != 0) return ErrnoError(context);
     out = fd.get();
   }
   if (archive_write_open_fd(a.get(), out) != ARCHIVE_OK) return WriteError(a.get(), context);

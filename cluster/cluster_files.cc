@@ -52,9 +52,11 @@ std::vector<ClusterFile> ClusterFiles(const ClusterProfile& profile,
   if (!openmosix.enabled) return files;
   // Sorted by path: the calibration ("etc/goldcast/...") comes first.
   if (!openmosix.calibration.empty()) {
-    files.push_back({kCalibrationPath, 0755, RenderCalibration(openmosix.calibration)});
+    files.push_back({kCalibrationPath, ClusterFileMode(kCalibrationPath),
+                     RenderCalibration(openmosix.calibration)});
   }
-  files.push_back({kOpenMosixMapPath, 0644, RenderOpenMosixMap(nodes, openmosix.compress_ranges)});
+  files.push_back({kOpenMosixMapPath, ClusterFileMode(kOpenMosixMapPath),
+                   RenderOpenMosixMap(nodes, openmosix.compress_ranges)});
   return files;
 }
 

@@ -15,10 +15,6 @@
 
 namespace gc {
 
-// Paths relative to the node's root.
-constexpr char kOpenMosixMapPath[] = "etc/openmosix.map";
-constexpr char kCalibrationPath[] = "etc/goldcast/calibration";
-
 // The openMosix map: one "ID IP COUNT" line per range, ID = the node's index
 // (openMosix node numbers start at 1, so index 0 is left out), ordered by
 // index. Only nodes with an IPv4 address take part. With `compress_ranges`,

@@ -395,18 +395,20 @@ Status WriteClusterFile(const std::string& fs_root, const NodeConfig& config,
                            ", which is not one of node.json's cluster_files: refused (reinstall "
                            "the node to give it the profile's new cluster files)");
   }
-  if (file.mode > kMaxClusterFileMode) {
-    return InvalidArgument("cluster file " + file.path + ": mode beyond 0777 refused");
+  if (file.mode != ClusterFileMode(file.path)) {
+    GC_LOG(Warning) << "cluster file " << file.path << ": the server asked for mode " << std::oct
+                    << file.mode << "; writing it " << ClusterFileMode(file.path) << std::dec;
   }
   std::string shown = JoinPath(fs_root, file.path);
   // Unlike the installer, which syncs the new disk once at the end, a
   // running node may lose power at any moment: sync the file before the
   // rename and the directory after it.
-  GC_RETURN_IF_ERROR(WriteFileBeneath(fs_root, file.path, file.mode, [&](int fd) -> Status {
-    GC_RETURN_IF_ERROR(WriteAllFd(fd, file.content, shown));
-    if (::fsync(fd) != 0) return ErrnoError("fsync " + shown);
-    return Status::Ok();
-  }));
+  GC_RETURN_IF_ERROR(
+      WriteFileBeneath(fs_root, file.path, ClusterFileMode(file.path), [&](int fd) -> Status {
+        GC_RETURN_IF_ERROR(WriteAllFd(fd, file.content, shown));
+        if (::fsync(fd) != 0) return ErrnoError("fsync " + shown);
+        return Status::Ok();
+      }));
   size_t slash = file.path.rfind('/');
   std::string parent = slash == std::string::npos ? "" : file.path.substr(0, slash);
   GC_ASSIGN_OR_RETURN(UniqueFd dir, OpenDirBeneath(fs_root, parent, false));

@@ -286,7 +286,8 @@ Status WriteIdentity(const std::string& root, const IdentityOptions& options,
       return InvalidArgument("cluster file path '" + file.path +
                              "': " + (valid.ok() ? "is the root" : valid.message()));
     }
-    GC_RETURN_IF_ERROR(WriteFileBeneath(root, file.path, file.mode & 07777, file.content));
+    // The mode is the node's choice, not the plan's (protocol/cluster_file.h).
+    GC_RETURN_IF_ERROR(WriteFileBeneath(root, file.path, ClusterFileMode(file.path), file.content));
   }
   GC_RETURN_IF_ERROR(
       WriteFileBeneath(root, "etc/goldcast/node.json", 0600, SerializeNodeConfig(options.config)));

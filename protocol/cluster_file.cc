@@ -15,6 +15,8 @@ bool IsClusterFilePath(std::string_view path) {
          ValidateRelativePath(path).ok();
 }
 
+uint32_t ClusterFileMode(std::string_view path) { return path == kCalibrationPath ? 0755 : 0644; }
+
 OrderedJson ClusterFilesJson(const std::vector<ClusterFile>& files) {
   OrderedJson list = OrderedJson::array();
   for (const ClusterFile& file : files) {
@@ -44,6 +46,10 @@ Result<std::vector<ClusterFile>> ReadClusterFiles(const JsonFields& fields, std:
       return file_fields.Bad("path", "not a relative path such as etc/openmosix.map");
     }
     if (mode > kMaxClusterFileMode) return file_fields.Bad("mode", "beyond 0777 (octal)");
+    if (file.content.size() > kMaxClusterFileBytes) {
+      return file_fields.Bad("content",
+                             "longer than " + std::to_string(kMaxClusterFileBytes) + " bytes");
+    }
     file.mode = static_cast<uint32_t>(mode);
     files.push_back(std::move(file));
   }

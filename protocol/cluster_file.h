@@ -20,12 +20,23 @@ struct ClusterFile {
   bool operator==(const ClusterFile&) const = default;
 };
 
+// The cluster files goldcast makes, relative to the node's root.
+constexpr char kOpenMosixMapPath[] = "etc/openmosix.map";
+constexpr char kCalibrationPath[] = "etc/goldcast/calibration";
+
 // Bounds of the wire: as many files as a heartbeat may report, each with a
-// mode of at most 0777 (no set-id bits from the network) and a path of at
-// most 256 bytes.
+// mode of at most 0777 (no set-id bits from the network), a path of at most
+// 256 bytes and at most 1 MiB of content.
 constexpr size_t kMaxClusterFiles = 64;
 constexpr uint32_t kMaxClusterFileMode = 0777;
 constexpr size_t kMaxClusterFilePathBytes = 256;
+constexpr size_t kMaxClusterFileBytes = 1 << 20;
+
+// The mode a node gives the cluster file at `path`, whatever the server
+// said: 0755 for the calibration script (run at boot), 0644 for anything
+// else. A server, or whoever answers in its place, cannot make a node run
+// what it sends, or hide a file from its users.
+uint32_t ClusterFileMode(std::string_view path);
 
 // Whether `path` may name a cluster file: a relative path as in manifests
 // (no "..", no leading "/"), not "." itself, printable, at most 256 bytes.

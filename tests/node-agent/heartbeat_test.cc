@@ -206,14 +206,17 @@ TEST(WriteClusterFileTest, WritesOnlyTheConfiguredFilesBeneathTheRoot) {
   const std::string root = node.paths().fs_root;
   NodeConfig config = TestConfig();
   config.cluster_files.push_back("etc/goldcast/calibration");
-  Status status = WriteClusterFile(root, config, {"etc/openmosix.map", 0640, "1 10.77.0.10 9\n"});
+  // The mode is the node's: 0644, whatever the server asks (here 0777, so
+  // every user could rewrite the map that heartbeats spread).
+  Status status = WriteClusterFile(root, config, {"etc/openmosix.map", 0777, "1 10.77.0.10 9\n"});
   ASSERT_TRUE(status.ok()) << status.message();
   EXPECT_EQ(Env::Default()->ReadFile(root + "/etc/openmosix.map").value(), "1 10.77.0.10 9\n");
   struct stat st {};
   ASSERT_EQ(::stat((root + "/etc/openmosix.map").c_str(), &st), 0);
-  EXPECT_EQ(st.st_mode & 07777, 0640u);
-  // Missing directories are made.
-  status = WriteClusterFile(root, config, {"etc/goldcast/calibration", 0755, "#!/bin/sh\n"});
+  EXPECT_EQ(st.st_mode & 07777, 0644u);
+  // Missing directories are made; only the calibration script, run at
+  // boot, is executable, and only by its mode of 0755.
+  status = WriteClusterFile(root, config, {"etc/goldcast/calibration", 0777, "#!/bin/sh\n"});
   ASSERT_TRUE(status.ok()) << status.message();
   ASSERT_EQ(::stat((root + "/etc/goldcast/calibration").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 07777, 0755u);

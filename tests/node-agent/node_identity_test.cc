@@ -74,7 +74,7 @@ TEST(NodeIdentityTest, WritesHostnameHostsMachineIdClusterFilesAndNodeJson) {
   EXPECT_TRUE(runner.calls.empty());  // the tree has no ssh-keygen
   EXPECT_EQ(ReadTestFile(root.Sub("etc/fstab")), *options.fstab);
   EXPECT_EQ(ReadTestFile(root.Sub("etc/openmosix.map")), "1 10.77.0.10 4\n");
-  EXPECT_EQ(ModeOf(root.Sub("etc/openmosix.map")), 0640u);
+  EXPECT_EQ(ModeOf(root.Sub("etc/openmosix.map")), 0644u);  // the node's mode, not the plan's
   EXPECT_EQ(ModeOf(root.Sub("etc/goldcast/node.json")), 0600u);
   auto config = ParseNodeConfig(ReadTestFile(root.Sub("etc/goldcast/node.json")), "node.json");
   ASSERT_TRUE(config.ok()) << config.status().message();

@@ -47,6 +47,10 @@ TEST(InstallPlanTest, ParsingIsStrictAndNamesTheField) {
               HasSubstr("plan: field kernel.release:"));
   EXPECT_THAT(error_of([](json& d) { d["cluster_files"][0]["path"] = "../etc/passwd"; }),
               HasSubstr("plan: field cluster_files[0].path:"));
+  EXPECT_THAT(error_of([](json& d) {
+                d["cluster_files"][0]["content"] = std::string(kMaxClusterFileBytes + 1, 'x');
+              }),
+              HasSubstr("plan: field cluster_files[0].content: longer than 1048576 bytes"));
   EXPECT_THAT(error_of([](json& d) { d["cluster_files"][0]["mode"] = 04755; }),
               HasSubstr("plan: field cluster_files[0].mode: beyond 0777"));
   EXPECT_THAT(error_of([](json& d) { d["image"]["ref"] = "compute/2"; }),

@@ -109,6 +109,12 @@ size_t OnBody(char* data, size_t size, size_t count, void* user) {
   slot->result.bytes_received += bytes;
   if (code >= 200 && code < 300) {
     if (!slot->call->sink) {
+      if (slot->result.body.size() + bytes > slot->call->max_body) {
+        slot->sink_error = InvalidArgument(
+            "the answer from " + slot->call->url + " is longer than " +
+            std::to_string(slot->call->max_body) + " bytes: refused (is this a goldcast server?)");
+        return CURL_WRITEFUNC_ERROR;
+      }
       slot->result.body.append(data, bytes);
       return bytes;
     }

@@ -13,6 +13,8 @@
 
 namespace gc {
 
+constexpr uint64_t kDefaultMaxHttpBody = 64ull << 20;
+
 struct HttpCall {
   std::string method = "GET";
   std::string url;
@@ -21,6 +23,10 @@ struct HttpCall {
   // Receives the response body as it arrives (only for 2xx responses). If
   // unset, the body is collected into HttpResult::body.
   std::function<Status(std::string_view chunk)> sink;
+  // Without a sink: the most bytes collected into HttpResult::body. A
+  // longer answer is cut off as it arrives (kInvalidArgument naming the
+  // URL), so a hostile or broken server cannot fill memory.
+  uint64_t max_body = kDefaultMaxHttpBody;
   int retries = 3;  // on connection failures and 5xx; never on 4xx
 };
 

@@ -72,7 +72,7 @@ Status CheckRef(std::string_view what, const std::string& ref) {
 }
 
 Result<Manifest> GetManifestAt(NodeClient& client, const std::string& path) {
-  GC_ASSIGN_OR_RETURN(std::string text, client.Get(path));
+  GC_ASSIGN_OR_RETURN(std::string text, client.Get(path, NodeClient::kMaxManifest));
   return ParseManifest(text, client.config().server + path);
 }
 
@@ -165,9 +165,11 @@ NodeClient::NodeClient(NodeConfig config)
 
 NodeClient::~NodeClient() = default;
 
-Result<std::string> NodeClient::Get(const std::string& path) {
+Result<std::string> NodeClient::Get(const std::string& path, uint64_t max_bytes) {
   std::string url = config_.server + path;
-  GC_ASSIGN_OR_RETURN(HttpResult result, http_.Call(MakeCall(config_, "GET", url)));
+  HttpCall call = MakeCall(config_, "GET", url);
+  call.max_body = max_bytes;
+  GC_ASSIGN_OR_RETURN(HttpResult result, http_.Call(std::move(call)));
   if (result.status < 200 || result.status >= 300) return HttpError("GET", url, result);
   return std::move(result.body);
 }
@@ -176,6 +178,7 @@ Result<std::string> NodeClient::PostJson(const std::string& path, const std::str
   std::string url = config_.server + path;
   HttpCall call = MakeCall(config_, "POST", url);
   call.body = json;
+  call.max_body = kMaxJsonAnswer;
   call.headers.push_back("Content-Type: application/json");
   GC_ASSIGN_OR_RETURN(HttpResult result, http_.Call(std::move(call)));
   if (result.status < 200 || result.status >= 300) return HttpError("POST", url, result);

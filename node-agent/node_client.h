@@ -24,9 +24,15 @@ class NodeClient {
 
   const NodeConfig& config() const { return config_; }
 
+  // What a JSON answer (plan, layout, heartbeat answer) may weigh, and a
+  // manifest (about 150 bytes per entry: a million files fit).
+  static constexpr uint64_t kMaxJsonAnswer = 4 << 20;
+  static constexpr uint64_t kMaxManifest = 512 << 20;
+
   // GET/POST under the server URL (path starts with "/v1/node/"); a non-2xx
-  // answer is an error. GetJson/PostJson return the response body.
-  Result<std::string> Get(const std::string& path);
+  // answer is an error, and so is one longer than `max_bytes` (cut off as it
+  // arrives). Both return the response body.
+  Result<std::string> Get(const std::string& path, uint64_t max_bytes = kMaxJsonAnswer);
   Result<std::string> PostJson(const std::string& path, const std::string& json);
   // Streams a GET response body to `sink` (for modules.tar, vmlinuz).
   Status Download(const std::string& path, const std::function<Status(std::string_view)>& sink);

@@ -106,6 +106,26 @@ TEST(HttpClientTest, SinkErrorStopsTheTransfer) {
   EXPECT_EQ(result.status().message(), "disk full at /var/x");
 }
 
+// A collected answer is cut off at max_body as it arrives: a server that
+// sends 64 MiB cannot make the client hold more than the cap.
+TEST(HttpClientTest, AnAnswerLongerThanMaxBodyIsRefusedWhileItArrives) {
+  auto server = StartOrDie([](const HttpRequest&) { return PatternStream(64 << 20, 65536); });
+  HttpClient client;
+  HttpCall call = Get(Url(*server, "/big"));
+  call.max_body = 1 << 20;
+  Result<HttpResult> result = client.Call(call);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), Code::kInvalidArgument);
+  EXPECT_THAT(result.status().message(), HasSubstr("/big is longer than 1048576 bytes"));
+  // At the cap exactly, it arrives whole.
+  auto exact = StartOrDie([](const HttpRequest&) { return PatternStream(1 << 20, 65536); });
+  HttpCall fits = Get(Url(*exact, "/"));
+  fits.max_body = 1 << 20;
+  Result<HttpResult> whole = client.Call(fits);
+  ASSERT_TRUE(whole.ok()) << whole.status().message();
+  EXPECT_EQ(whole->body.size(), 1u << 20);
+}
+
 TEST(HttpClientTest, ConnectionRefusedNamesTheUrl) {
   uint16_t port;
   {

@@ -145,7 +145,7 @@ gc_vm_start() {
   local tap="gct-${name:0:11}" disk="$GC_VM_DIR/$name.raw" serial
   local accel="${GC_VM_ACCEL:-tcg}" cpu=qemu64 nic_rom="" mem=256
   local machine=(-machine pc,graphics=off)
-  local pflash=()
+  local pflash=() fw_cfg=()
   serial="$(gc_vm_serial "$name")"
   if [ -n "${GC_VM_PID[$name]:-}" ] && kill -0 "${GC_VM_PID[$name]}" 2>/dev/null; then
     gc_fail "VM $name is already running (pid ${GC_VM_PID[$name]})"
@@ -161,6 +161,11 @@ gc_vm_start() {
       pflash=(-drive "if=pflash,format=raw,unit=0,readonly=on,file=$code"
         -drive "if=pflash,format=raw,unit=1,file=$GC_VM_DIR/$name.vars.fd")
       nic_rom=",romfile="
+      # No IPv6 stack in OVMF (fw_cfg knob of edk2 2022.11): its PXEv6 and
+      # HTTPv6 boot options would each wait out their DHCPv6 timeouts
+      # before an installed node's disk gets its turn, as on a rack whose
+      # firmware is set to boot over IPv4 only.
+      fw_cfg=(-fw_cfg name=opt/org.tianocore/IPv6Support,string=n)
       mem=512
       ;;
     *) gc_fail "gc_vm_start: firmware must be bios or uefi, got '$firmware'" ;;
@@ -173,7 +178,7 @@ gc_vm_start() {
   : >"$serial"
   gc_start_bg "$GC_VM_NS" "$GC_VM_DIR/$name.qemu.log" qemu-system-x86_64 -name "$name" \
     -nodefaults "${machine[@]}" -accel "$accel" -cpu "$cpu" -display none -m "$mem" -smp 1 \
-    "${pflash[@]}" -serial "file:$serial" \
+    "${pflash[@]}" "${fw_cfg[@]}" -serial "file:$serial" \
     -netdev "tap,id=n0,ifname=$tap,script=no,downscript=no" \
     -device "virtio-net-pci,netdev=n0,mac=$mac,bootindex=1$nic_rom" \
     -drive "file=$disk,format=raw,if=none,id=disk0" \

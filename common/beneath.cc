@@ -209,13 +209,19 @@ Status SymlinkBeneath(const std::string& root, std::string_view relative,
   return Status::Ok();
 }
 
-Result<std::string> ReadFileBeneath(const std::string& root, std::string_view relative) {
+Result<UniqueFd> OpenFileBeneath(const std::string& root, std::string_view relative,
+                                 int extra_flags) {
   std::string parent, name;
   GC_RETURN_IF_ERROR(SplitParent(root, relative, &parent, &name));
   GC_ASSIGN_OR_RETURN(UniqueFd dir, OpenDirBeneath(root, parent, false));
+  UniqueFd file(::openat(dir.get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | extra_flags));
+  if (!file.valid()) return ErrnoError("open " + Shown(root, relative));
+  return file;
+}
+
+Result<std::string> ReadFileBeneath(const std::string& root, std::string_view relative) {
+  GC_ASSIGN_OR_RETURN(UniqueFd file, OpenFileBeneath(root, relative));
   std::string shown = Shown(root, relative);
-  UniqueFd file(::openat(dir.get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-  if (!file.valid()) return ErrnoError("open " + shown);
   std::string data;
   char buffer[1 << 16];
   for (;;) {

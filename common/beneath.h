@@ -49,6 +49,10 @@ Status SymlinkBeneath(const std::string& root, std::string_view relative,
                       const std::string& target);
 // Reads ROOT/relative, refusing symlinks on the way and at the end.
 Result<std::string> ReadFileBeneath(const std::string& root, std::string_view relative);
+// Opens ROOT/relative read-only with `extra_flags` (e.g. O_NOATIME),
+// refusing symlinks on the way (kInvalidArgument) and at the end (ELOOP).
+Result<UniqueFd> OpenFileBeneath(const std::string& root, std::string_view relative,
+                                 int extra_flags = 0);
 // Removes ROOT/relative (a file, symlink or whole directory tree); missing
 // is fine.
 Status RemoveBeneath(const std::string& root, std::string_view relative);

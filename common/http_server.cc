@@ -67,6 +67,7 @@ constexpr size_t kStreamBlock = 64 << 10;
 // What MHD keeps for one request between the calls of the access handler.
 struct RequestContext {
   std::string body;
+  size_t max_body = 0;  // from the admission
   bool too_large = false;
 };
 
@@ -304,8 +305,8 @@ enum MHD_Result QueueReply(struct MHD_Connection* connection, HttpResponse reply
 
 class MhdServer final : public HttpServer {
  public:
-  MhdServer(HttpHandler handler, size_t max_body_bytes)
-      : handler_(std::move(handler)), max_body_bytes_(max_body_bytes) {}
+  MhdServer(HttpHandler handler, HttpAdmitter admit)
+      : handler_(std::move(handler)), admit_(std::move(admit)) {}
   ~MhdServer() override { Stop(); }
 
   uint16_t port() const override { return port_; }
@@ -332,8 +333,12 @@ class MhdServer final : public HttpServer {
   enum MHD_Result Serve(struct MHD_Connection* connection, const char* url, const char* method,
                         RequestContext* context);
 
+  // The request as far as it is known before its body.
+  static Result<HttpRequest> Head(struct MHD_Connection* connection, const char* url,
+                                  const char* method);
+
   HttpHandler handler_;
-  size_t max_body_bytes_;
+  HttpAdmitter admit_;
   uint16_t port_ = 0;
   std::mutex stop_mutex_;
   struct MHD_Daemon* daemon_ = nullptr;
@@ -368,19 +373,25 @@ enum MHD_Result MhdServer::Receive(struct MHD_Connection* connection, const char
                                    size_t* upload_data_size, void** con_cls) {
   auto* context = static_cast<RequestContext*>(*con_cls);
   if (context == nullptr) {
-    // First call: only the headers are known. Refusing an oversized body
-    // here answers before "100 Continue", so the client never sends it.
+    // First call: only the head is known. Refusing here answers before
+    // "100 Continue", so the client never sends its body.
     auto owned = std::make_unique<RequestContext>();
-    *con_cls = owned.release();
+    *con_cls = owned.get();
+    context = owned.release();
+    Result<HttpRequest> head = Head(connection, url, method);
+    if (!head.ok()) return QueueReply(connection, HttpResponse::Text(400, head.status().message()));
+    HttpAdmission admission = admit_(*head);
+    if (admission.refusal) return QueueReply(connection, std::move(*admission.refusal));
+    context->max_body = admission.max_body_bytes;
     const char* length =
         MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (length != nullptr) {
       std::optional<uint64_t> bytes = ParseDecimal(Trim(length));
-      if (bytes && *bytes > max_body_bytes_) {
+      if (bytes && *bytes > context->max_body) {
         return QueueText(connection, 413,
                          "request body of " + std::to_string(*bytes) +
-                             " bytes exceeds the limit of " + std::to_string(max_body_bytes_) +
-                             " bytes\n");
+                             " bytes exceeds the limit of " + std::to_string(context->max_body) +
+                             " bytes for " + head->method + " " + head->path.substr(0, 128) + "\n");
       }
     }
     return MHD_YES;
@@ -389,7 +400,7 @@ enum MHD_Result MhdServer::Receive(struct MHD_Connection* connection, const char
     // Chunked bodies have no Content-Length: count them and drop the data
     // once past the limit rather than buffer it.
     if (!context->too_large) {
-      if (context->body.size() + *upload_data_size > max_body_bytes_) {
+      if (context->body.size() + *upload_data_size > context->max_body) {
         context->too_large = true;
         std::string().swap(context->body);
       } else {
@@ -402,26 +413,33 @@ enum MHD_Result MhdServer::Receive(struct MHD_Connection* connection, const char
   if (context->too_large) {
     return QueueText(
         connection, 413,
-        "request body exceeds the limit of " + std::to_string(max_body_bytes_) + " bytes\n");
+        "request body exceeds the limit of " + std::to_string(context->max_body) + " bytes\n");
   }
   return Serve(connection, url, method, context);
 }
 
-enum MHD_Result MhdServer::Serve(struct MHD_Connection* connection, const char* url,
-                                 const char* method, RequestContext* context) {
+Result<HttpRequest> MhdServer::Head(struct MHD_Connection* connection, const char* url,
+                                    const char* method) {
   HttpRequest request;
   request.method = method ? method : "";
   request.path = url ? url : "";
-  request.body = std::move(context->body);
   request.remote_address = RemoteAddress(connection);
   QueryCollector query{&request.query, ""};
   MHD_get_connection_values_n(connection, MHD_GET_ARGUMENT_KIND, &CollectQuery, &query);
   MHD_get_connection_values(connection, MHD_HEADER_KIND, &CollectHeader, &request.headers);
   if (!query.bad_argument.empty()) {
-    return QueueReply(
-        connection, HttpResponse::Text(400, "query argument '" + query.bad_argument.substr(0, 64) +
-                                                "' contains a NUL byte\n"));
+    return InvalidArgument("query argument '" + query.bad_argument.substr(0, 64) +
+                           "' contains a NUL byte\n");
   }
+  return request;
+}
+
+enum MHD_Result MhdServer::Serve(struct MHD_Connection* connection, const char* url,
+                                 const char* method, RequestContext* context) {
+  Result<HttpRequest> head = Head(connection, url, method);
+  if (!head.ok()) return QueueReply(connection, HttpResponse::Text(400, head.status().message()));
+  HttpRequest request = std::move(head).value();
+  request.body = std::move(context->body);
   try {
     return QueueReply(connection, handler_(request));
   } catch (const std::exception& e) {
@@ -509,7 +527,15 @@ Status MhdServer::Run(const HttpServerOptions& options) {
 Result<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOptions& options,
                                                       HttpHandler handler) {
   if (!handler) return InvalidArgument("HTTP server started without a request handler");
-  auto server = std::make_unique<MhdServer>(std::move(handler), options.max_body_bytes);
+  HttpAdmitter admit = options.admit;
+  if (!admit) {
+    admit = [max = options.max_body_bytes](const HttpRequest&) {
+      HttpAdmission admission;
+      admission.max_body_bytes = max;
+      return admission;
+    };
+  }
+  auto server = std::make_unique<MhdServer>(std::move(handler), std::move(admit));
   GC_RETURN_IF_ERROR(server->Run(options));
   return std::unique_ptr<HttpServer>(std::move(server));
 }

@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -54,10 +55,24 @@ class HttpResponse {
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 
+// What a request may send, decided from its head alone (method, path,
+// query, headers, remote address; the body still unread): a refusal,
+// answered at once without reading a byte of the body (a 401 before an
+// unauthenticated client can make the server buffer anything), or how many
+// body bytes it may send (more gets 413, also as they arrive).
+struct HttpAdmission {
+  std::optional<HttpResponse> refusal;
+  size_t max_body_bytes = 0;
+};
+using HttpAdmitter = std::function<HttpAdmission(const HttpRequest& head)>;
+
 struct HttpServerOptions {
   std::string address = "0.0.0.0";   // IPv4 literal to bind
   uint16_t port = 0;                 // 0 = pick a free port
-  size_t max_body_bytes = 64 << 20;  // larger request bodies get 413
+  size_t max_body_bytes = 64 << 20;  // without `admit`: larger request bodies get 413
+  // Asked once per request before its body; unset admits every request
+  // with max_body_bytes.
+  HttpAdmitter admit;
   unsigned threads = 8;
 };
 

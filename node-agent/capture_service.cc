@@ -12,6 +12,7 @@
 #include <sstream>
 #include <thread>
 
+#include "common/beneath.h"
 #include "common/delta.h"
 #include "common/hash.h"
 #include "common/log.h"
@@ -82,14 +83,29 @@ class ObjectsProducer {
   uint64_t offset_ = 0;
 };
 
-// Opens the file at `path` under `root` to read it, without touching its
-// atime where the kernel lets us.
-Result<UniqueFd> OpenFile(const std::string& root, const std::string& path) {
-  std::string full = JoinPath(root, path);
-  int flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC;
-  UniqueFd fd(::open(full.c_str(), flags | O_NOATIME));
-  if (!fd.valid() && errno == EPERM) fd.Reset(::open(full.c_str(), flags));
-  if (!fd.valid()) return ErrnoError(full);
+// Opens, to read it, the file the walk found at `path` under `root` (inode
+// `dev`:`ino`), without touching its atime where the kernel lets us. The
+// tree is live and its users are not all root: one who swaps a directory
+// of theirs for a symlink, or a file for another, between the walk and this
+// open must not get another file read under their file's name, owner and
+// mode. So nothing on the way may be a symlink, and the file must be the
+// inode the walk saw; otherwise kNotFound, as for a file that vanished.
+Result<UniqueFd> OpenFile(const std::string& root, const std::string& path, uint64_t dev,
+                          uint64_t ino) {
+  auto fd = OpenFileBeneath(root, path, O_NOATIME);
+  if (!fd.ok()) fd = OpenFileBeneath(root, path);  // O_NOATIME: owner or CAP_FOWNER only
+  if (!fd.ok()) {
+    if (fd.status().code() == Code::kNotFound) return fd;
+    return NotFound(JoinPath(root, path) + " changed since the walk (" + fd.status().message() +
+                    "); left out, the next capture takes it");
+  }
+  struct stat st;
+  if (::fstat(fd->get(), &st) != 0) return ErrnoError("stat " + JoinPath(root, path));
+  if (static_cast<uint64_t>(st.st_dev) != dev || static_cast<uint64_t>(st.st_ino) != ino ||
+      !S_ISREG(st.st_mode)) {
+    return NotFound(JoinPath(root, path) +
+                    " is another file than the walk found; left out, the next capture takes it");
+  }
   return fd;
 }
 
@@ -102,6 +118,8 @@ struct PendingHashes {
   };
   std::vector<Miss> misses;
   std::vector<std::pair<size_t, size_t>> hardlinks;  // (index, index of its file)
+  // Every entry's inode (dev, ino), by index: what OpenFile checks.
+  std::vector<std::pair<uint64_t, uint64_t>> inodes;
 };
 
 // Walks the tree into `manifest`, with the hashes the cache knows.
@@ -128,6 +146,7 @@ Result<PendingHashes> WalkIntoManifest(const CaptureServiceOptions& options, Has
       pending.hardlinks.emplace_back(index, it->second);
     }
     manifest->entries.push_back(std::move(entry));
+    pending.inodes.push_back(inode);
     return Status::Ok();
   });
   GC_RETURN_IF_ERROR(status);
@@ -144,7 +163,7 @@ Status HashMisses(const std::string& root, const std::vector<PendingHashes::Miss
   auto worker = [&] {
     for (size_t i = next++; i < misses.size(); i = next++) {
       Entry& entry = manifest->entries[misses[i].index];
-      auto fd = OpenFile(root, entry.path);
+      auto fd = OpenFile(root, entry.path, misses[i].key.dev, misses[i].key.ino);
       Result<std::string> hash = fd.ok() ? Sha256Fd(fd->get()) : Result<std::string>(fd.status());
       if (hash.ok()) {
         entry.hash = *hash;
@@ -200,6 +219,24 @@ bool CaptureService::Authorized(const HttpRequest& request) const {
          CRYPTO_memcmp(it->second.data(), expected.data(), expected.size()) == 0;
 }
 
+HttpAdmission CaptureService::Admit(const HttpRequest& head) const {
+  HttpAdmission admission;
+  if (!Authorized(head)) {
+    GC_LOG(Warning) << "refused " << head.method << " " << head.path.substr(0, 128) << " from "
+                    << head.remote_address << ": wrong or missing token";
+    admission.refusal =
+        Error(401, "wrong or missing token: use the --token printed by prepareclient");
+    return admission;
+  }
+  std::string_view path = head.path;
+  if (head.method == "POST" && path.starts_with(kCaptureApiPrefix)) {
+    path.remove_prefix(std::strlen(kCaptureApiPrefix));
+    if (path == "objects") admission.max_body_bytes = kMaxObjectsBody;
+    if (path.starts_with("delta/")) admission.max_body_bytes = kMaxDeltaBody;
+  }
+  return admission;
+}
+
 HttpResponse CaptureService::Handle(const HttpRequest& request) {
   if (!Authorized(request)) {
     GC_LOG(Warning) << "refused " << request.method << " " << request.path << " from "
@@ -234,15 +271,15 @@ Result<Manifest> CaptureService::BuildManifest() {
   std::vector<bool> vanished(manifest.entries.size(), false);
   GC_RETURN_IF_ERROR(HashMisses(options_.root, pending.misses, cache_, &manifest, &vanished));
   CopyHardlinkHashes(pending.hardlinks, &manifest, &vanished);
+  std::unordered_map<std::string, ObjectSource> sources;
+  for (size_t i = 0; i < manifest.entries.size(); ++i) {
+    const Entry& entry = manifest.entries[i];
+    if (entry.type != EntryType::kFile || vanished[i]) continue;
+    auto [dev, ino] = pending.inodes[i];
+    sources.emplace(entry.hash, ObjectSource{entry.path, entry.size, dev, ino});
+  }
   DropVanished(vanished, &manifest);
   GC_RETURN_IF_ERROR(ValidateManifest(manifest));
-
-  std::unordered_map<std::string, ObjectSource> sources;
-  for (const auto& entry : manifest.entries) {
-    if (entry.type == EntryType::kFile) {
-      sources.emplace(entry.hash, ObjectSource{entry.path, entry.size});
-    }
-  }
   sources_ = std::move(sources);
   Status saved = cache_->Save();
   if (!saved.ok()) GC_LOG(Warning) << "hash cache not saved: " << saved.message();
@@ -289,7 +326,7 @@ Result<CaptureService::ObjectSource> CaptureService::Find(const std::string& has
 }
 
 Result<UniqueFd> CaptureService::OpenSource(const ObjectSource& source) const {
-  return OpenFile(options_.root, source.path);
+  return OpenFile(options_.root, source.path, source.dev, source.ino);
 }
 
 HttpResponse CaptureService::ServeObject(const std::string& hash) {

@@ -32,6 +32,13 @@ class CaptureService {
   CaptureService(CaptureServiceOptions options, HashCache* cache);
 
   HttpResponse Handle(const HttpRequest& request);
+  // Before its body: a request without the token is answered 401 at once,
+  // so nobody but the image server makes the golden client buffer a byte;
+  // POST objects may send kMaxObjectsBody, POST delta/ kMaxDeltaBody
+  // (a librsync signature: ~0.6% of a large file), others nothing.
+  HttpAdmission Admit(const HttpRequest& head) const;
+  static constexpr size_t kMaxObjectsBody = 16 << 20;
+  static constexpr size_t kMaxDeltaBody = 256 << 20;
 
   // Walks and hashes the tree; the result is what GET manifest returns.
   Result<Manifest> BuildManifest();
@@ -48,6 +55,8 @@ class CaptureService {
   struct ObjectSource {
     std::string path;  // relative to root
     uint64_t size = 0;
+    uint64_t dev = 0;  // the file the walk found there
+    uint64_t ino = 0;
   };
 
   bool Authorized(const HttpRequest& request) const;

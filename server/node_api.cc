@@ -177,6 +177,23 @@ HttpResponse NodeApi::Handle(const HttpRequest& request) {
   return Route(*node, request);
 }
 
+HttpAdmission NodeApi::Admit(const HttpRequest& head) {
+  HttpAdmission admission;
+  Result<Node> node = Authenticate(head);
+  if (!node.ok()) {
+    bool unauthorized = node.status().code() == Code::kUnauthorized;
+    GC_LOG(Warning) << "node API: " << head.remote_address << " " << head.path.substr(0, 128)
+                    << ": " << node.status().message();
+    admission.refusal = Fail(unauthorized ? 401 : 500, node.status().message());
+    return admission;
+  }
+  std::string_view rest = std::string_view(head.path).substr(std::strlen(kNodeApiPrefix));
+  if (head.method == "POST") {
+    admission.max_body_bytes = rest == "objects" ? kNodeApiMaxBodyBytes : kNodeApiMaxJsonBytes;
+  }
+  return admission;
+}
+
 Result<Node> NodeApi::Authenticate(const HttpRequest& request) {
   auto name = request.headers.find("x-goldcast-node");
   if (name == request.headers.end() || name->second.empty()) {

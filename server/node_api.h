@@ -48,6 +48,11 @@ class NodeApi {
 
   // Any request whose path starts with kNodeApiPrefix. Thread-safe.
   HttpResponse Handle(const HttpRequest& request);
+  // Before its body: a request that does not authenticate as a node is
+  // answered 401 at once; the others may send what their endpoint takes
+  // (objects: kNodeApiMaxBodyBytes, reports: kNodeApiMaxJsonBytes, reads:
+  // nothing). Thread-safe.
+  HttpAdmission Admit(const HttpRequest& head);
 
  private:
   struct ImageIndex;

@@ -2,8 +2,17 @@
 
 namespace gc {
 
-void Router::Add(std::string area, Matcher matches, HttpHandler handler) {
-  areas_.push_back(Area{std::move(area), std::move(matches), std::move(handler)});
+void Router::Add(std::string area, Matcher matches, HttpHandler handler, HttpAdmitter admit) {
+  areas_.push_back(Area{std::move(area), std::move(matches), std::move(handler), std::move(admit)});
+}
+
+HttpAdmission Router::Admit(const HttpRequest& head) const {
+  for (const Area& area : areas_) {
+    if (!area.matches(head.path)) continue;
+    if (area.admit) return area.admit(head);
+    break;
+  }
+  return HttpAdmission{};  // no body
 }
 
 HttpResponse Router::Handle(const HttpRequest& request) const {

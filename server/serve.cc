@@ -192,8 +192,9 @@ struct Areas {
     });
     // The node API has its own methods (POST for reports and objects);
     // the boot service is read-only.
-    router.Add("node API", NodeApi::Handles,
-               [this](const HttpRequest& r) { return node_api.Handle(r); });
+    router.Add(
+        "node API", NodeApi::Handles, [this](const HttpRequest& r) { return node_api.Handle(r); },
+        [this](const HttpRequest& head) { return node_api.Admit(head); });
     router.Add("boot", BootService::Handles,
                [this](const HttpRequest& r) { return boot.Handle(r); });
   }
@@ -210,9 +211,12 @@ Result<std::unique_ptr<HttpServer>> StartHttp(const ClusterProfile& profile,
   HttpServerOptions server_options;
   server_options.address = FormatIpv4(profile.network.server);
   server_options.port = profile.network.http_port;
-  // Object requests of the node API carry up to 8 MiB of hashes; it checks
-  // the smaller limit of its JSON bodies itself.
-  server_options.max_body_bytes = kNodeApiMaxBodyBytes;
+  // Each area says, before a body is read, who may send one and how much:
+  // only authenticated nodes, and only what their endpoint takes.
+  server_options.admit = [areas](const HttpRequest& head) {
+    if (!*areas) return HttpAdmission{HttpResponse::Text(503, "starting\n"), 0};
+    return (*areas)->router.Admit(head);
+  };
   return HttpServer::Start(server_options, [areas](const HttpRequest& r) {
     if (!*areas) return HttpResponse::Text(503, "starting\n");
     return (*areas)->router.Handle(r);

@@ -229,6 +229,55 @@ TEST(HttpServerTest, TooLargeBodyIs413AndNeverReachesTheHandler) {
   EXPECT_EQ(after->body, "5");
 }
 
+// Admission decides from the head alone: a refused request is answered at
+// once, its body never buffered, and the handler never sees it; an
+// admitted one may send what its admission says, per request.
+TEST(HttpServerTest, AdmissionRefusesOrLimitsBeforeTheBody) {
+  std::atomic<int> calls{0};
+  std::atomic<int> admissions{0};
+  HttpServerOptions options;
+  options.admit = [&](const HttpRequest& head) {
+    ++admissions;
+    EXPECT_TRUE(head.body.empty());
+    HttpAdmission admission;
+    auto auth = head.headers.find("authorization");
+    if (auth == head.headers.end() || auth->second != "Bearer ok") {
+      admission.refusal = HttpResponse::Text(401, "who are you\n");
+    } else {
+      admission.max_body_bytes = head.path == "/big" ? 1 << 20 : 16;
+    }
+    return admission;
+  };
+  auto server = StartOrDie(
+      [&](const HttpRequest& request) {
+        ++calls;
+        return HttpResponse::Text(200, std::to_string(request.body.size()));
+      },
+      options);
+  HttpClient client;
+  HttpCall call = Get(Url(*server, "/big"));
+  call.method = "POST";
+  call.body = std::string(8 << 20, 'x');
+  Result<HttpResult> refused = client.Call(call);
+  ASSERT_TRUE(refused.ok()) << refused.status().message();
+  EXPECT_EQ(refused->status, 401);
+  EXPECT_EQ(refused->body, "who are you\n");
+  EXPECT_EQ(calls.load(), 0);
+
+  call.headers = {"Authorization: Bearer ok"};
+  call.body = std::string(1 << 20, 'x');
+  Result<HttpResult> big = client.Call(call);
+  ASSERT_TRUE(big.ok()) << big.status().message();
+  EXPECT_EQ(big->body, "1048576");
+  call.url = Url(*server, "/small");
+  Result<HttpResult> small = client.Call(call);
+  ASSERT_TRUE(small.ok()) << small.status().message();
+  EXPECT_EQ(small->status, 413);
+  EXPECT_THAT(small->body, HasSubstr("exceeds the limit of 16 bytes for POST /small"));
+  EXPECT_EQ(calls.load(), 1);
+  EXPECT_EQ(admissions.load(), 3);
+}
+
 class HttpFileTest : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -1,6 +1,7 @@
 #include "node-agent/capture_service.h"
 
 #include <fcntl.h>
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -139,6 +140,54 @@ TEST_F(CaptureServiceTest, ObjectsStreamFramesVerifiableContent) {
   EXPECT_EQ(decoder.objects(), 2u);
   EXPECT_EQ(Sha256Hex(received[a]), a);
   EXPECT_EQ(Sha256Hex(received[b]), b);
+}
+
+// Issue 10, finding 4: a user of the golden client swaps a directory of
+// theirs for a symlink after the walk; the capture must not read the file
+// the symlink leads to under their file's name (owner, mode).
+TEST_F(CaptureServiceTest, ASymlinkSwappedInAfterTheWalkIsNotFollowed) {
+  WriteTestFile(dir_.Sub("root/home/user/notes"), "mine\n");
+  WriteTestFile(dir_.Sub("root/root/notes"), "root's secret\n");
+  ASSERT_EQ(Call("GET", "manifest").status, 200);
+  std::filesystem::rename(dir_.Sub("root/home/user"), dir_.Sub("root/home/user.old"));
+  std::filesystem::create_directory_symlink("../root", dir_.Sub("root/home/user"));
+  HttpResponse object = Call("GET", "object/" + Sha256Hex("mine\n"));
+  EXPECT_EQ(object.status, 410);
+  EXPECT_FALSE(object.file);
+  EXPECT_THAT(object.body, ::testing::Not(::testing::HasSubstr("secret")));
+}
+
+// The same file name, another inode (a rename over it): refused too.
+TEST_F(CaptureServiceTest, AFileReplacedAfterTheWalkIsNotServed) {
+  ASSERT_EQ(Call("GET", "manifest").status, 200);
+  WriteTestFile(dir_.Sub("root/etc/hostname.new"), "golden\n");
+  std::filesystem::rename(dir_.Sub("root/etc/hostname.new"), dir_.Sub("root/etc/hostname"));
+  EXPECT_EQ(Call("GET", "object/" + Sha256Hex("golden\n")).status, 410);
+  // A new walk takes the new file.
+  ASSERT_EQ(Call("GET", "manifest").status, 200);
+  EXPECT_EQ(Call("GET", "object/" + Sha256Hex("golden\n")).status, 200);
+}
+
+// Before any body: without the token, 401; with it, what each endpoint takes.
+TEST_F(CaptureServiceTest, AdmissionNeedsTheTokenBeforeTheBody) {
+  auto head = [](const std::string& method, const std::string& endpoint, const std::string& token) {
+    HttpRequest request;
+    request.method = method;
+    request.path = std::string(kCaptureApiPrefix) + endpoint;
+    if (!token.empty()) request.headers["authorization"] = "Bearer " + token;
+    return request;
+  };
+  for (const std::string& token : {std::string(), std::string("wrong")}) {
+    HttpAdmission refused = service_->Admit(head("POST", "delta/x", token));
+    ASSERT_TRUE(refused.refusal);
+    EXPECT_EQ(refused.refusal->status, 401);
+  }
+  EXPECT_EQ(service_->Admit(head("POST", "objects", kToken)).max_body_bytes,
+            CaptureService::kMaxObjectsBody);
+  EXPECT_EQ(service_->Admit(head("POST", "delta/x", kToken)).max_body_bytes,
+            CaptureService::kMaxDeltaBody);
+  EXPECT_EQ(service_->Admit(head("GET", "manifest", kToken)).max_body_bytes, 0u);
+  EXPECT_FALSE(service_->Admit(head("GET", "manifest", kToken)).refusal);
 }
 
 TEST_F(CaptureServiceTest, UnknownOrMalformedObjectRequestsAreRefused) {

@@ -183,9 +183,29 @@ TEST_F(NodeApiTest, RefusesRequestsWithoutTheNodesSecret) {
     EXPECT_THAT(response.body, HasSubstr(c.reason));
     EXPECT_EQ(std::count(response.body.begin(), response.body.end(), '\n'), 1) << response.body;
     EXPECT_THAT(response.body, Not(HasSubstr(secret1_)));
+    // Admission refuses the same, from the head alone: no body is read.
+    HttpRequest head = c.request;
+    head.body.clear();
+    HttpAdmission admission = api_->Admit(head);
+    ASSERT_TRUE(admission.refusal) << c.reason;
+    EXPECT_EQ(admission.refusal->status, 401) << c.reason;
+    EXPECT_THAT(admission.refusal->body, HasSubstr(c.reason));
   }
   EXPECT_EQ(Find("mosix1").state, NodeState::kNew);  // the progress was not recorded
   EXPECT_EQ(Get("/v1/node/plan").status, 200);
+}
+
+// An authenticated node may send what its endpoint takes, and no more.
+TEST_F(NodeApiTest, AdmissionAllowsEachEndpointItsBody) {
+  auto max_body = [&](const std::string& method, const std::string& path) {
+    HttpAdmission admission = api_->Admit(Request(method, path, "", "mosix1"));
+    EXPECT_FALSE(admission.refusal) << path;
+    return admission.max_body_bytes;
+  };
+  EXPECT_EQ(max_body("POST", "/v1/node/objects"), kNodeApiMaxBodyBytes);
+  EXPECT_EQ(max_body("POST", "/v1/node/progress"), kNodeApiMaxJsonBytes);
+  EXPECT_EQ(max_body("POST", "/v1/node/heartbeat"), kNodeApiMaxJsonBytes);
+  EXPECT_EQ(max_body("GET", "/v1/node/plan"), 0u);
 }
 
 TEST_F(NodeApiTest, PlanNamesTheResolvedImageKernelAndClusterFiles) {

@@ -55,6 +55,32 @@ TEST(RouterTest, NoAreaIs404) {
   EXPECT_EQ(calls, 0);
 }
 
+// Admission goes to the area that claims the path; an area without one,
+// or a path no area claims, may send no body.
+TEST(RouterTest, AdmissionComesFromTheAreaOfThePath) {
+  Router router;
+  router.Add(
+      "node", [](std::string_view path) { return Under(path, "/v1/node/"); },
+      [](const HttpRequest&) { return HttpResponse::Text(200, "node"); },
+      [](const HttpRequest& head) {
+        HttpAdmission admission;
+        if (head.headers.empty()) admission.refusal = HttpResponse::Text(401, "no\n");
+        admission.max_body_bytes = 1000;
+        return admission;
+      });
+  router.Add(
+      "boot", [](std::string_view path) { return Under(path, "/boot/"); },
+      [](const HttpRequest&) { return HttpResponse::Text(200, "boot"); });
+  HttpRequest node = Get("/v1/node/plan");
+  EXPECT_EQ(router.Admit(node).refusal->status, 401);
+  node.headers["authorization"] = "Bearer x";
+  EXPECT_FALSE(router.Admit(node).refusal);
+  EXPECT_EQ(router.Admit(node).max_body_bytes, 1000u);
+  EXPECT_FALSE(router.Admit(Get("/boot/ipxe")).refusal);
+  EXPECT_EQ(router.Admit(Get("/boot/ipxe")).max_body_bytes, 0u);
+  EXPECT_EQ(router.Admit(Get("/nowhere")).max_body_bytes, 0u);
+}
+
 TEST(RouterTest, TheHandlerGetsTheWholeRequest) {
   Router router;
   router.Add(

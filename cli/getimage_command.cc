@@ -4,7 +4,9 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.h"
+#include "common/env.h"
 #include "common/progress.h"
+#include "common/text.h"
 #include "imager/getimage.h"
 
 namespace gc {
@@ -13,6 +15,7 @@ namespace {
 
 struct GetImageFlags {
   GetImageOptions options;
+  std::string token_file;
   bool json = false;
   bool no_delta = false;
 };
@@ -39,8 +42,31 @@ void PrintSummary(const GetImageSummary& summary, bool json_out) {
       static_cast<unsigned long long>(summary.deltas), FormatSeconds(summary.seconds).c_str());
 }
 
+// The token from --token-file: its first line ("-" reads standard input).
+// A token on the command line shows in every user's `ps`.
+Result<std::string> ReadToken(const std::string& file) {
+  std::string text;
+  if (file == "-") {
+    char buffer[256];
+    size_t n = std::fread(buffer, 1, sizeof buffer, stdin);
+    text.assign(buffer, n);
+  } else {
+    GC_ASSIGN_OR_RETURN(text, Env::Default()->ReadFile(file));
+  }
+  std::string token = Trim(text.substr(0, text.find('\n')));
+  if (token.empty()) {
+    return InvalidArgument("--token-file " + file +
+                           ": no token in its first line (prepareclient --token-file writes one)");
+  }
+  return token;
+}
+
 Status RunGetImage(const CliContext& context, GetImageFlags* flags) {
   flags->options.use_deltas = !flags->no_delta;
+  if (!flags->token_file.empty()) {
+    GC_ASSIGN_OR_RETURN(flags->options.token, ReadToken(flags->token_file));
+  }
+  if (flags->options.token.empty()) return InvalidArgument("--token: the token is empty");
   GC_ASSIGN_OR_RETURN(auto store, context.OpenStore(/*create=*/true));
   GC_ASSIGN_OR_RETURN(GetImageSummary summary, GetImage(store.get(), flags->options));
   PrintSummary(summary, flags->json);
@@ -56,7 +82,13 @@ void AddGetImageCommand(CLI::App* app, CliContext* context) {
   cmd->add_option("--golden-client", flags->options.golden_client,
                   "HOST:PORT printed by prepareclient")
       ->required();
-  cmd->add_option("--token", flags->options.token, "Token printed by prepareclient")->required();
+  // Exactly one of the two (a usage error otherwise, exit 2).
+  auto* token = cmd->add_option_group("token", "The token prepareclient printed");
+  token->add_option("--token", flags->options.token,
+                    "The token itself (other users see it in ps: prefer --token-file)");
+  token->add_option("--token-file", flags->token_file,
+                    "Read the token from the first line of FILE ('-': standard input)");
+  token->require_option(1);
   cmd->add_option("--image", flags->options.image, "Image name; the capture becomes NAME@N+1")
       ->required();
   cmd->add_option("--message,-m", flags->options.message, "Note stored with the version");

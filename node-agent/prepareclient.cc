@@ -13,6 +13,7 @@
 #include <sstream>
 #include <thread>
 
+#include "common/beneath.h"
 #include "common/env.h"
 #include "common/hash.h"
 #include "common/log.h"
@@ -187,14 +188,18 @@ Status WalkBeforeListening(CaptureService& service, const std::string& root,
 // Prints the getimage command to run on the image server and writes the
 // --token-file, now that the server listens.
 Status Announce(const PrepareClientOptions& options, const CaptureServiceOptions& service_options,
-                const std::string& bound, uint16_t port, Env* env) {
+                const std::string& bound, uint16_t port) {
   std::string address = ReachableAddress(bound);
   std::printf("goldcast getimage --golden-client %s:%u --token %s --image %s\n", address.c_str(),
               port, service_options.token.c_str(), options.image.c_str());
   std::fflush(stdout);
   if (!options.token_file.empty()) {
-    GC_RETURN_IF_ERROR(env->WriteFileAtomic(options.token_file, service_options.token + "\n"));
-    ::chmod(options.token_file.c_str(), 0600);
+    // 0600 from its creation on: not readable by others for a moment.
+    std::filesystem::path path(options.token_file);
+    std::string dir = path.has_parent_path() ? path.parent_path().string() : ".";
+    GC_RETURN_IF_ERROR(
+        WriteFileBeneath(dir, path.filename().string(), 0600, service_options.token + "\n")
+            .WithContext("--token-file " + options.token_file));
   }
   GC_LOG(Info) << "prepareclient: serving " << service_options.root << " on " << bound << ":"
                << port << "; anyone with the token can read every file of this tree until it stops";
@@ -245,12 +250,12 @@ Status RunPrepareClient(const PrepareClientOptions& options) {
   HttpServerOptions server_options;
   server_options.address = listen.first;
   server_options.port = listen.second;
-  server_options.max_body_bytes = 256 << 20;  // delta signatures of large files
+  server_options.admit = [&service](const HttpRequest& head) { return service.Admit(head); };
   GC_ASSIGN_OR_RETURN(auto server,
                       HttpServer::Start(server_options, [&service](const HttpRequest& request) {
                         return service.Handle(request);
                       }));
-  GC_RETURN_IF_ERROR(Announce(options, service_options, listen.first, server->port(), env));
+  GC_RETURN_IF_ERROR(Announce(options, service_options, listen.first, server->port()));
   ServeUntilDone(service, *server, options.keep_serving);
   return Status::Ok();
 }

@@ -267,13 +267,14 @@ gc_check_printed_command() {
 }
 
 # gc_getimage NS_B STATE LISTEN NAME OUT_JSON: runs getimage --json in
-# namespace NS_B with the current GC_TOKEN; fails unless it exits 0 and prints
-# a JSON object naming NAME.
+# namespace NS_B with the current GC_TOKEN on its standard input (--token-file
+# -, so no `ps` shows it); fails unless it exits 0 and prints a JSON object
+# naming NAME.
 gc_getimage() {
   local ns="$1" state="$2" listen="$3" name="$4" out="$5"
   gc_expect_status 0 "getimage $name from $listen" ip netns exec "$ns" "$GOLDCAST" \
-    --state "$state" getimage --golden-client "$listen" --token "$GC_TOKEN" --image "$name" \
-    --json
+    --state "$state" getimage --golden-client "$listen" --token-file - --image "$name" \
+    --json <<<"$GC_TOKEN"
   cp "$GC_OUT" "$out"
   python3 - "$out" "$name" <<'EOF' || gc_fail_with_file "getimage --json output is not the expected object" "$out"
 import json, sys

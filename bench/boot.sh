@@ -95,6 +95,7 @@ network:
 naming:
   prefix: bench
   first: 1
+  enroll: auto  # the storm registers new MACs
 groups:
   compute:
     image: minbase

@@ -134,7 +134,7 @@ boot() {
 
 # objects: the installer made (and cached) before the timed boot.
 gc_serve_start "$state" "$GC_TMP/profile.yaml" --agent-bundle "$bundle"
-gc_vm_http "/boot/ipxe?mac=52:54:00:77:$k:ff"
+gc_vm_http "/boot/ipxe?mac=$mac"  # declared, so it is named and its installer built
 [ "$GC_HTTP_STATUS" = 200 ] || gc_fail_with_file "warm-up GET /boot/ipxe: HTTP $GC_HTTP_STATUS" "$GC_SERVE_LOG"
 boot objects GOLDCAST-DISKLESS-OK heartbeat
 gc_serve_stop

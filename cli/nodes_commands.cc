@@ -3,6 +3,7 @@
 // (cluster/cluster_view.h); this file only prints it.
 #include <algorithm>
 #include <cstdio>
+#include <nlohmann/json.hpp>
 
 #include "cli/cli.h"
 #include "cluster/cluster_state.h"
@@ -24,7 +25,10 @@ Result<ClusterView> LoadClusterView(const CliContext& context, const std::string
   GC_ASSIGN_OR_RETURN(ClusterState opened, OpenClusterState(context.state_dir, profile_flag));
   GC_ASSIGN_OR_RETURN(std::vector<Node> nodes, opened.registry->List());
   TargetResolver resolver(opened.profile, context.state_dir);
-  return BuildClusterView(opened.profile, std::move(nodes), &resolver, Env::Default()->NowNanos());
+  ClusterView view =
+      BuildClusterView(opened.profile, std::move(nodes), &resolver, Env::Default()->NowNanos());
+  GC_ASSIGN_OR_RETURN(view.pending, opened.registry->ListPending());
+  return view;
 }
 
 std::string Ago(int64_t ns, int64_t now_ns, const char* never) {
@@ -57,6 +61,32 @@ void PrintNodeTable(const ClusterView& cluster) {
                 Ago(beat.time_ns, cluster.now_ns, "-").c_str(), kernel.c_str(), image.c_str(),
                 OrDash(JoinStrings(view.drift, ",")).c_str());
   }
+}
+
+void PrintPendingTable(const std::vector<PendingMachine>& pending, int64_t now_ns) {
+  const char* format = "%-17s %-15s %-16s %-13s %s\n";
+  std::printf(format, "MAC", "ADDRESS", "FIRMWARE", "FIRST BOOT", "LAST REQUEST");
+  for (const PendingMachine& m : pending) {
+    std::printf(format, m.mac.c_str(), OrDash(m.address).c_str(),
+                (OrDash(m.arch) + " " + OrDash(m.platform)).c_str(),
+                Ago(m.first_seen_ns, now_ns, "never").c_str(),
+                Ago(m.last_seen_ns, now_ns, "never").c_str());
+  }
+}
+
+std::string PendingJson(const std::vector<PendingMachine>& pending) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const PendingMachine& m : pending) {
+    list.push_back({{"mac", m.mac},
+                    {"state", "pending"},
+                    {"address", m.address},
+                    {"uuid", m.uuid},
+                    {"arch", m.arch},
+                    {"platform", m.platform},
+                    {"first_seen_ns", m.first_seen_ns},
+                    {"last_seen_ns", m.last_seen_ns}});
+  }
+  return list.dump(2);
 }
 
 void PrintProgress(const InstallProgress& progress, int64_t now_ns) {
@@ -142,6 +172,12 @@ void AddListCommand(CLI::App* nodes, CliContext* context, ProfileFlag profile) {
         std::printf("%s\n", ClusterViewJson(cluster, 2).c_str());
       } else {
         PrintNodeTable(cluster);
+        if (!cluster.pending.empty()) {
+          std::printf(
+              "\n%zu machine(s) pending: waiting for goldcast nodes accept MAC... | --all\n",
+              cluster.pending.size());
+          PrintPendingTable(cluster.pending, cluster.now_ns);
+        }
       }
       return Status::Ok();
     };
@@ -247,6 +283,57 @@ void AddAddCommand(CLI::App* nodes, CliContext* context, ProfileFlag profile) {
   });
 }
 
+void AddPendingCommand(CLI::App* nodes, CliContext* context, ProfileFlag profile) {
+  auto json_out = std::make_shared<bool>(false);
+  auto* cmd = nodes->add_subcommand(
+      "pending", "Machines waiting for approval (naming.enroll: manual), in first-boot order");
+  cmd->add_flag("--json", *json_out, "Print JSON");
+  cmd->callback([=] {
+    context->run = [=]() -> Status {
+      GC_ASSIGN_OR_RETURN(ClusterState opened, OpenClusterState(context->state_dir, *profile));
+      GC_ASSIGN_OR_RETURN(std::vector<PendingMachine> pending, opened.registry->ListPending());
+      if (*json_out) {
+        std::printf("%s\n", PendingJson(pending).c_str());
+      } else if (pending.empty()) {
+        std::printf("no machine is waiting for approval\n");
+      } else {
+        PrintPendingTable(pending, Env::Default()->NowNanos());
+      }
+      return Status::Ok();
+    };
+  });
+}
+
+void AddAcceptCommand(CLI::App* nodes, CliContext* context, ProfileFlag profile) {
+  struct Flags {
+    std::vector<std::string> macs;
+    bool all = false;
+  };
+  auto flags = std::make_shared<Flags>();
+  auto* cmd = nodes->add_subcommand(
+      "accept", "Make pending machines nodes, named in the order they first booted");
+  auto* macs = cmd->add_option("MAC", flags->macs, "MAC addresses of pending machines");
+  auto* all = cmd->add_flag("--all", flags->all, "Every pending machine");
+  macs->excludes(all);
+  all->excludes(macs);
+  cmd->callback([=] {
+    context->run = [=]() -> Status {
+      if (flags->macs.empty() && !flags->all) {
+        return InvalidArgument(
+            "nodes accept needs MAC addresses or --all (goldcast nodes pending)");
+      }
+      GC_ASSIGN_OR_RETURN(ClusterState opened, OpenClusterState(context->state_dir, *profile));
+      GC_ASSIGN_OR_RETURN(std::vector<Node> accepted, opened.registry->Accept(flags->macs));
+      if (accepted.empty()) std::printf("no machine was waiting for approval\n");
+      for (const Node& node : accepted) {
+        std::printf("accepted %s as %s (%s); it installs at its next boot request\n",
+                    node.mac.c_str(), node.name.c_str(), OrDash(node.ip).c_str());
+      }
+      return Status::Ok();
+    };
+  });
+}
+
 }  // namespace
 
 void AddNodesCommands(CLI::App* app, CliContext* context) {
@@ -261,6 +348,8 @@ void AddNodesCommands(CLI::App* app, CliContext* context) {
   AddReinstallCommand(nodes, context, profile);
   AddRemoveCommand(nodes, context, profile);
   AddAddCommand(nodes, context, profile);
+  AddPendingCommand(nodes, context, profile);
+  AddAcceptCommand(nodes, context, profile);
 }
 
 }  // namespace gc

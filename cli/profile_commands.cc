@@ -52,6 +52,10 @@ void PrintSummary(const ClusterProfile& profile) {
     std::printf("  domain:    %s (%s.%s)\n", naming.domain.c_str(), first.c_str(),
                 naming.domain.c_str());
   }
+  std::printf("  enroll:    %s\n",
+              naming.enroll == Enrollment::kManual
+                  ? "manual (unknown machines wait for goldcast nodes accept)"
+                  : "auto (any machine that boots is named: anyone on the boot LAN can join)");
   std::printf("  groups:    %zu\n", profile.groups.size());
   for (const auto& [name, group] : profile.groups) {
     std::printf("    %s%s: %s\n", name.c_str(), name == profile.default_group ? " (default)" : "",

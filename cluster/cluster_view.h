@@ -37,6 +37,9 @@ struct NodeView {
 struct ClusterView {
   int64_t now_ns = 0;           // when it was built
   std::vector<NodeView> nodes;  // by index
+  // Machines waiting for `goldcast nodes accept`, in the order they first
+  // booted (set by whoever loads the view from the registry).
+  std::vector<PendingMachine> pending;
 
   const NodeView* Find(std::string_view name) const;
 };

@@ -261,18 +261,18 @@ Status SqliteNodeRegistry::ApplyProfile() {
   });
 }
 
-Result<Node> SqliteNodeRegistry::RegisterBoot(const BootRequest& boot, int64_t now_ns) {
+Result<BootRegistration> SqliteNodeRegistry::RegisterBoot(const BootRequest& boot, int64_t now_ns) {
   Result<std::string> mac = NormalizeMac(boot.mac);
   if (!mac.ok()) return mac.status().WithContext("registry " + path_ + ": boot request");
   BootRequest request = boot;
   request.mac = *mac;
   std::lock_guard<std::mutex> lock(mu_);
   const bool proxy = profile_.network.dhcp_mode == DhcpMode::kProxy;
-  Node node;
+  BootRegistration found;
   Status status = InTransaction([&]() -> Status {
     GC_ASSIGN_OR_RETURN(std::optional<Node> known, SelectOne("mac", request.mac));
     if (known) {
-      node = std::move(*known);
+      Node& node = found.node.emplace(std::move(*known));
       node.uuid = request.uuid;
       node.arch = request.arch;
       node.platform = request.platform;
@@ -286,21 +286,30 @@ Result<Node> SqliteNodeRegistry::RegisterBoot(const BootRequest& boot, int64_t n
                                 node.last_seen_ns, node.mac));
       return Run(std::move(update), "record the boot of " + node.name);
     }
-    std::set<int> indices;
-    std::set<std::string> names;
-    GC_RETURN_IF_ERROR(Taken(&indices, &names));
-    GC_ASSIGN_OR_RETURN(auto free, FreeIndex(indices, names));
-    GC_ASSIGN_OR_RETURN(node, NewNode(request.mac, free.first, free.second));
+    if (profile_.naming.enroll == Enrollment::kManual) {
+      return KeepPending(request, now_ns, &found.pending.emplace());
+    }
+    GC_ASSIGN_OR_RETURN(Node node, NameNewNode(request.mac));
     node.uuid = request.uuid;
     node.arch = request.arch;
     node.platform = request.platform;
     node.first_seen_ns = node.last_seen_ns = now_ns;
     if (proxy) node.ip = request.remote_address;
     GC_LOG(Info) << "new node " << node.name << " (" << node.mac << ", " << node.ip << ")";
-    return Insert(node);
+    GC_RETURN_IF_ERROR(Insert(node));
+    found.node = std::move(node);
+    return Status::Ok();
   });
   if (!status.ok()) return status;
-  return node;
+  return found;
+}
+
+Result<Node> SqliteNodeRegistry::NameNewNode(const std::string& mac) {
+  std::set<int> indices;
+  std::set<std::string> names;
+  GC_RETURN_IF_ERROR(Taken(&indices, &names));
+  GC_ASSIGN_OR_RETURN(auto free, FreeIndex(indices, names));
+  return NewNode(mac, free.first, free.second);
 }
 
 Result<std::optional<Node>> SqliteNodeRegistry::FindByMac(const std::string& mac) {

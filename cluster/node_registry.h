@@ -71,6 +71,28 @@ struct BootRequest {
   std::string remote_address;
 };
 
+// A machine that asked for its boot script without being a node (with
+// naming.enroll: manual), kept until an admin accepts it.
+struct PendingMachine {
+  std::string mac;                   // normalised
+  std::string uuid, arch, platform;  // as iPXE reported them (the firmware)
+  std::string address;               // where its last request came from
+  int64_t first_seen_ns = 0;         // its place in boot order
+  int64_t last_seen_ns = 0;
+};
+
+// What a boot request found: the node, or, for a MAC the registry does not
+// know under manual enrollment, the pending machine it is kept as.
+struct BootRegistration {
+  std::optional<Node> node;
+  std::optional<PendingMachine> pending;
+};
+
+// At most this many machines wait at once; past it, the one not heard from
+// longest is forgotten (it is back at its next boot request), so a flood of
+// invented MACs cannot grow the registry without bound.
+constexpr size_t kMaxPendingMachines = 1024;
+
 class NodeRegistry {
  public:
   // Opens or creates STATE/registry.db and applies the profile: declared
@@ -80,10 +102,19 @@ class NodeRegistry {
                                                     const ClusterProfile& profile);
   virtual ~NodeRegistry() = default;
 
-  // The node with this MAC; an unknown MAC is named now: the lowest free
-  // index (not held by a registered or declared node), its name and its
-  // address, in one transaction. Updates last_seen, uuid, arch, platform.
-  virtual Result<Node> RegisterBoot(const BootRequest& request, int64_t now_ns) = 0;
+  // The node with this MAC (updating last_seen, uuid, arch, platform). An
+  // unknown MAC with naming.enroll auto is named now: the lowest free index
+  // (not held by a registered or declared node), its name and its address,
+  // in one transaction; with manual it becomes (or stays) a pending machine.
+  virtual Result<BootRegistration> RegisterBoot(const BootRequest& request, int64_t now_ns) = 0;
+
+  // The machines waiting for approval, in the order they first booted.
+  virtual Result<std::vector<PendingMachine>> ListPending() = 0;
+  // Names pending machines (those with `macs`, or all when empty) in the
+  // order they first booted, as auto enrollment would have; in one
+  // transaction. A MAC that is not pending is an error naming it, and
+  // nothing is accepted. Returns the new nodes.
+  virtual Result<std::vector<Node>> Accept(const std::vector<std::string>& macs) = 0;
 
   virtual Result<std::optional<Node>> FindByMac(const std::string& mac) = 0;
   virtual Result<std::optional<Node>> FindByName(const std::string& name) = 0;

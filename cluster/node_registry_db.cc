@@ -20,7 +20,8 @@ namespace {
 // Version 1: nodes and the generation. Version 2 added what nodes report
 // (heartbeats, install progress) as the columns of kAddedColumns. Version 3
 // narrowed the generation's UPDATE trigger (kGenerationUpdateTrigger).
-constexpr int kSchemaVersion = 3;
+// Version 4 added the machines waiting for approval (kPendingTable).
+constexpr int kSchemaVersion = 4;
 constexpr int kBusyTimeoutMs = 5000;
 
 // The generation row is bumped by triggers, so every write that counts, by
@@ -67,6 +68,19 @@ CREATE TRIGGER nodes_update
     OR OLD.state IS NOT NEW.state OR OLD.install_secret IS NOT NEW.install_secret
     OR OLD.platform IS NOT NEW.platform
   BEGIN UPDATE generation SET value = value + 1; END;
+)sql";
+
+// Not nodes: no name, no index, no secret, nothing dnsmasq's hosts are made
+// from, so no trigger bumps the generation for them.
+constexpr const char* kPendingTable = R"sql(
+CREATE TABLE IF NOT EXISTS pending(
+  mac TEXT PRIMARY KEY,
+  uuid TEXT NOT NULL DEFAULT '',
+  arch TEXT NOT NULL DEFAULT '',
+  platform TEXT NOT NULL DEFAULT '',
+  address TEXT NOT NULL DEFAULT '',
+  first_seen_ns INTEGER NOT NULL,
+  last_seen_ns INTEGER NOT NULL);
 )sql";
 
 // Columns added after version 1, each only when missing: a registry
@@ -260,6 +274,7 @@ Status SqliteNodeRegistry::Migrate(int found) {
                  .c_str()));
   }
   if (found < 3) GC_RETURN_IF_ERROR(Exec(kGenerationUpdateTrigger));
+  if (found < 4) GC_RETURN_IF_ERROR(Exec(kPendingTable));
   if (found != 0) {
     GC_LOG(Info) << "registry " << path_ << ": schema upgraded from version " << found << " to "
                  << kSchemaVersion;

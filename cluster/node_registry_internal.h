@@ -57,7 +57,9 @@ class SqliteNodeRegistry : public NodeRegistry {
   Status Init();
   Status ApplyProfile();
 
-  Result<Node> RegisterBoot(const BootRequest& request, int64_t now_ns) override;
+  Result<BootRegistration> RegisterBoot(const BootRequest& request, int64_t now_ns) override;
+  Result<std::vector<PendingMachine>> ListPending() override;
+  Result<std::vector<Node>> Accept(const std::vector<std::string>& macs) override;
   Result<std::optional<Node>> FindByMac(const std::string& mac) override;
   Result<std::optional<Node>> FindByName(const std::string& name) override;
   Result<std::vector<Node>> List() override;
@@ -108,6 +110,12 @@ class SqliteNodeRegistry : public NodeRegistry {
   Status UpdateNamed(const std::string& name, const std::string& set_sql,
                      const std::vector<std::string>& values);
   Status RefuseDeclared(const std::string& name, std::string_view action);
+  // Pending machines (node_registry_pending.cc).
+  Status KeepPending(const BootRequest& request, int64_t now_ns, PendingMachine* pending);
+  Result<std::vector<PendingMachine>> SelectPending(const std::string& where_sql,
+                                                    const std::string& value);
+  // A new node for `mac` at the lowest free index (not inserted yet).
+  Result<Node> NameNewNode(const std::string& mac);
   Status CheckGroups(const std::vector<Node>& nodes) const;
   // ApplyProfile's steps (node_registry.cc), over the rows it found.
   struct Rows;

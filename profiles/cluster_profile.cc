@@ -74,7 +74,8 @@ std::optional<std::string> ImageSpecProblem(std::string_view spec, bool allow_ta
 }  // namespace
 
 Status Parser::ParseNaming(const Field& field, NamingSettings* naming) {
-  GC_ASSIGN_OR_RETURN(Section s, yaml_.Map(field, {"prefix", "first", "width", "domain"}));
+  GC_ASSIGN_OR_RETURN(Section s,
+                      yaml_.Map(field, {"prefix", "first", "width", "domain", "enroll"}));
   GC_ASSIGN_OR_RETURN(const Field* f,
                       yaml_.Require(s, "prefix", "the start of every node name, e.g. mosix"));
   GC_ASSIGN_OR_RETURN(naming->prefix, yaml_.Text(*f, "a name prefix like mosix"));
@@ -91,6 +92,12 @@ Status Parser::ParseNaming(const Field& field, NamingSettings* naming) {
   }
   if ((f = s.Get("width"))) {
     GC_ASSIGN_OR_RETURN(naming->width, yaml_.Number(*f, 0, 6));
+  }
+  if ((f = s.Get("enroll"))) {
+    GC_ASSIGN_OR_RETURN(std::string enroll, yaml_.Text(*f, "manual or auto"));
+    auto parsed = ParseEnrollment(enroll);
+    if (!parsed.ok()) return Error(*f, parsed.status().message());
+    naming->enroll = *parsed;
   }
   if ((f = s.Get("domain"))) {
     GC_ASSIGN_OR_RETURN(naming->domain, yaml_.Text(*f, "a DNS domain like cluster.local"));

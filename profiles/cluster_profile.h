@@ -37,6 +37,9 @@ struct NamingSettings {
   int first = 1;                // index of the first node
   int width = 0;                // zero padding: 3 -> mosix001
   std::string domain;           // optional, e.g. "cluster.local"
+  // Unknown machines wait for `goldcast nodes accept` unless the profile
+  // says auto: anyone on the boot LAN could otherwise become a node.
+  Enrollment enroll = Enrollment::kManual;
   std::string NameFor(int index) const;
 };
 

@@ -104,6 +104,17 @@ Result<DhcpMode> ParseDhcpMode(std::string_view text) {
   return InvalidArgument(QuoteValue(text) + " is not one of authoritative, proxy");
 }
 
+const char* EnrollmentName(Enrollment enroll) {
+  return enroll == Enrollment::kManual ? "manual" : "auto";
+}
+
+Result<Enrollment> ParseEnrollment(std::string_view text) {
+  for (Enrollment enroll : {Enrollment::kManual, Enrollment::kAuto}) {
+    if (text == EnrollmentName(enroll)) return enroll;
+  }
+  return InvalidArgument(QuoteValue(text) + " is not one of manual, auto");
+}
+
 const char* BootModeName(BootMode mode) {
   switch (mode) {
     case BootMode::kInstall:

@@ -39,6 +39,15 @@ enum class DhcpMode {
 const char* DhcpModeName(DhcpMode mode);  // "authoritative", "proxy"
 Result<DhcpMode> ParseDhcpMode(std::string_view text);
 
+// What happens to a machine the registry does not know when it asks for
+// its boot script.
+enum class Enrollment {
+  kManual,  // it waits, pending, until `goldcast nodes accept` names it
+  kAuto,    // it is named at once, in boot order (labs, the demo)
+};
+const char* EnrollmentName(Enrollment enroll);  // "manual", "auto"
+Result<Enrollment> ParseEnrollment(std::string_view text);
+
 enum class BootMode { kInstall, kDiskless, kLocal };
 const char* BootModeName(BootMode mode);  // "install", "diskless", "local"
 Result<BootMode> ParseBootMode(std::string_view text);

@@ -205,6 +205,22 @@ std::string NodeScript(const Node& node, const NodeGroup& group, const BootFiles
          StartUrl(files.server_url) + "\n";
 }
 
+std::string PendingScript(const PendingMachine& machine, const std::string& server_url) {
+  std::string seconds = std::to_string(kPendingRetrySeconds);
+  return "#!ipxe\n"
+         "echo goldcast: this machine (" +
+         machine.mac + ") waits for approval; on the server: goldcast nodes accept " + machine.mac +
+         "\n"
+         "echo goldcast: asking again in " +
+         seconds +
+         " s\n"
+         "sleep " +
+         seconds +
+         "\n"
+         "chain --replace --autofree " +
+         StartUrl(server_url) + "\n";
+}
+
 std::string CannotBootScript(const Node& node, std::string_view reason,
                              const std::string& server_url) {
   std::string seconds = std::to_string(kCannotBootRetrySeconds);

@@ -45,6 +45,14 @@ std::string SecretInitrdUrl(const std::string& mac);
 // `sanboot` for BIOS, `exit` to the firmware's next boot entry for UEFI).
 std::string NodeScript(const Node& node, const NodeGroup& group, const BootFiles& files);
 
+// How long a machine waiting for approval waits before it asks again.
+constexpr int kPendingRetrySeconds = 30;
+
+// The script for a machine that waits for `goldcast nodes accept`: it says
+// so on its console and asks again; it carries nothing else (no kernel, no
+// secret).
+std::string PendingScript(const PendingMachine& machine, const std::string& server_url);
+
 // How long a node that cannot boot waits before it asks again.
 constexpr int kCannotBootRetrySeconds = 60;
 

@@ -62,11 +62,15 @@ HttpResponse BootService::Handle(const HttpRequest& request) {
 HttpResponse BootService::NodeBootScript(const HttpRequest& request) {
   auto boot = ParseBootQuery(request.query, request.remote_address);
   if (!boot.ok()) return HttpResponse::Text(400, boot.status().message() + "\n");
-  auto node = registry_->RegisterBoot(*boot, env_->NowNanos());
-  if (!node.ok()) {
-    GC_LOG(Error) << "boot request from " << boot->mac << ": " << node.status().message();
-    return HttpResponse::Text(500, node.status().message() + "\n");
+  auto registered = registry_->RegisterBoot(*boot, env_->NowNanos());
+  if (!registered.ok()) {
+    GC_LOG(Error) << "boot request from " << boot->mac << ": " << registered.status().message();
+    return HttpResponse::Text(500, registered.status().message() + "\n");
   }
+  if (registered->pending) {
+    return HttpResponse::Text(200, PendingScript(*registered->pending, files_.server_url));
+  }
+  std::optional<Node>& node = registered->node;
   // Every mode needs the group (its kernel_args); only a diskless script
   // names what it resolves to, so only it asks the stores (a boot storm of
   // installs reads no image catalog).

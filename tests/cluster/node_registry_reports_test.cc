@@ -253,7 +253,7 @@ PRAGMA user_version=1;
   sqlite3_stmt* stmt = nullptr;
   ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, nullptr), SQLITE_OK);
   ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(stmt, 0), 3);
+  EXPECT_EQ(sqlite3_column_int(stmt, 0), 4);
   sqlite3_finalize(stmt);
   sqlite3_close(db);
   // Opening again is a no-op (the columns exist now).
@@ -313,7 +313,7 @@ PRAGMA user_version=2;
 
   auto registry = MustOpen();
   ASSERT_TRUE(registry);
-  EXPECT_EQ(UserVersion(db_), 3);
+  EXPECT_EQ(UserVersion(db_), 4);
   // Inserting and deleting rows still counts: the other triggers stay.
   int64_t generation = registry->Generation().value();
   EXPECT_GE(generation, 40);
@@ -335,7 +335,7 @@ PRAGMA user_version=2;
   registry.reset();
   registry = MustOpen();
   EXPECT_EQ(registry->Generation().value(), generation + 3);
-  EXPECT_EQ(UserVersion(db_), 3);
+  EXPECT_EQ(UserVersion(db_), 4);
 }
 
 TEST(SecretEqualsTest, ExactMatchOnly) {

@@ -30,6 +30,13 @@ std::string Mac(int n) {
   return text;
 }
 
+// The node a boot request found (the lab profile enrolls automatically).
+Result<Node> NodeOf(Result<BootRegistration> found) {
+  if (!found.ok()) return found.status();
+  if (!found->node) return Internal("the machine was kept pending");
+  return *found->node;
+}
+
 BootRequest Boot(const std::string& mac, const std::string& remote = "10.77.3.9") {
   BootRequest request;
   request.mac = mac;
@@ -43,7 +50,7 @@ BootRequest Boot(const std::string& mac, const std::string& remote = "10.77.3.9"
 class NodeRegistryTest : public testing::RegistryTest {
  protected:
   Node MustBoot(NodeRegistry* registry, const std::string& mac, int64_t now = 1000) {
-    auto node = registry->RegisterBoot(Boot(mac), now);
+    auto node = NodeOf(registry->RegisterBoot(Boot(mac), now));
     EXPECT_TRUE(node.ok()) << node.status().message();
     return node.ok() ? *node : Node();
   }
@@ -72,7 +79,7 @@ TEST_F(NodeRegistryTest, NamesUnknownMacsInBootOrder) {
   BootRequest again = Boot(Mac(0x30));
   again.platform = "efi";
   again.uuid = "";
-  auto known = registry->RegisterBoot(again, 333);
+  auto known = NodeOf(registry->RegisterBoot(again, 333));
   ASSERT_TRUE(known.ok()) << known.status().message();
   EXPECT_EQ(known->name, "mosix1");
   EXPECT_EQ(known->install_secret, first.install_secret);
@@ -94,7 +101,8 @@ TEST_F(NodeRegistryTest, NamesUnknownMacsInBootOrder) {
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   ASSERT_EQ(::stat((db_ + "-wal").c_str(), &st), 0);  // WAL mode, same privacy
   EXPECT_EQ(st.st_mode & 0777, 0600u);
-  EXPECT_EQ(registry->RegisterBoot(Boot("garbage"), 1).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(NodeOf(registry->RegisterBoot(Boot("garbage"), 1)).status().code(),
+            Code::kInvalidArgument);
 }
 
 TEST_F(NodeRegistryTest, KnownMacKeepsItsNameAfterReopening) {
@@ -129,7 +137,7 @@ TEST_F(NodeRegistryTest, EightThreadsRegisterFourHundredMacs) {
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kPerThread; ++i) {
-        auto node = registry->RegisterBoot(Boot(Mac(t * 1000 + i)), 1);
+        auto node = NodeOf(registry->RegisterBoot(Boot(Mac(t * 1000 + i)), 1));
         if (node.ok()) got[t].push_back(*node);
       }
     });
@@ -170,7 +178,7 @@ TEST_F(NodeRegistryTest, ProcessesRegisterConcurrently) {
       auto registry = NodeRegistry::Open(db_, LabProfile());
       int failures = registry.ok() ? 0 : 100;
       for (int i = 0; registry.ok() && i < kPerProcess; ++i) {
-        if (!(*registry)->RegisterBoot(Boot(Mac((c + 1) * 1000 + i)), 1).ok()) ++failures;
+        if (!NodeOf((*registry)->RegisterBoot(Boot(Mac((c + 1) * 1000 + i)), 1)).ok()) ++failures;
       }
       ::_exit(failures == 0 ? 0 : 1);
     }
@@ -418,10 +426,10 @@ TEST_F(NodeRegistryTest, GenerationChangesAcrossConnectionsAndProcesses) {
 TEST_F(NodeRegistryTest, RepeatedBootLeavesTheGenerationAlone) {
   auto registry = MustOpen(LabProfile(DhcpMode::kProxy));
   ASSERT_TRUE(registry);
-  ASSERT_TRUE(registry->RegisterBoot(Boot(Mac(1), "192.168.1.50"), 1).ok());
+  ASSERT_TRUE(NodeOf(registry->RegisterBoot(Boot(Mac(1), "192.168.1.50"), 1)).ok());
   int64_t booted = registry->Generation().value();
 
-  auto again = registry->RegisterBoot(Boot(Mac(1), "192.168.1.50"), 2);
+  auto again = NodeOf(registry->RegisterBoot(Boot(Mac(1), "192.168.1.50"), 2));
   ASSERT_TRUE(again.ok()) << again.status().message();
   EXPECT_EQ(again->last_seen_ns, 2);
   EXPECT_EQ((*registry->FindByName("mosix1"))->last_seen_ns, 2);
@@ -431,18 +439,18 @@ TEST_F(NodeRegistryTest, RepeatedBootLeavesTheGenerationAlone) {
 
   // A new address goes into dnsmasq's hosts, another platform into the
   // boot script: both count.
-  ASSERT_TRUE(registry->RegisterBoot(Boot(Mac(1), "192.168.1.77"), 3).ok());
+  ASSERT_TRUE(NodeOf(registry->RegisterBoot(Boot(Mac(1), "192.168.1.77"), 3)).ok());
   int64_t moved = registry->Generation().value();
   EXPECT_GT(moved, booted);
   BootRequest efi = Boot(Mac(1), "192.168.1.77");
   efi.platform = "efi";
-  ASSERT_TRUE(registry->RegisterBoot(efi, 4).ok());
+  ASSERT_TRUE(NodeOf(registry->RegisterBoot(efi, 4)).ok());
   int64_t platform = registry->Generation().value();
   EXPECT_GT(platform, moved);
   // The UUID and arch iPXE reports feed neither.
   efi.uuid = "00000000-0000-0000-0000-000000000001";
   efi.arch = "i386";
-  ASSERT_TRUE(registry->RegisterBoot(efi, 5).ok());
+  ASSERT_TRUE(NodeOf(registry->RegisterBoot(efi, 5)).ok());
   EXPECT_EQ((*registry->FindByName("mosix1"))->arch, "i386");
   EXPECT_EQ(registry->Generation().value(), platform);
 }
@@ -455,7 +463,7 @@ TEST_F(NodeRegistryTest, FullAddressRangeIsAClearErrorAndLosesNothing) {
   MustBoot(registry.get(), Mac(1));
   MustBoot(registry.get(), Mac(2));
   int64_t generation = registry->Generation().value();
-  auto third = registry->RegisterBoot(Boot(Mac(3)), 1);
+  auto third = NodeOf(registry->RegisterBoot(Boot(Mac(3)), 1));
   ASSERT_FALSE(third.ok());
   EXPECT_THAT(third.status().message(),
               AllOf(HasSubstr("no address left for node mosix3"),
@@ -481,11 +489,11 @@ TEST_F(NodeRegistryTest, ChangedAddressRangeMovesNodes) {
 TEST_F(NodeRegistryTest, ProxyModeRecordsTheAddressSeen) {
   auto registry = MustOpen(LabProfile(DhcpMode::kProxy));
   ASSERT_TRUE(registry);
-  auto first = registry->RegisterBoot(Boot(Mac(1), "192.168.1.50"), 1);
+  auto first = NodeOf(registry->RegisterBoot(Boot(Mac(1), "192.168.1.50"), 1));
   ASSERT_TRUE(first.ok()) << first.status().message();
   EXPECT_EQ(first->name, "mosix1");
   EXPECT_EQ(first->ip, "192.168.1.50");
-  auto again = registry->RegisterBoot(Boot(Mac(1), "192.168.1.77"), 2);
+  auto again = NodeOf(registry->RegisterBoot(Boot(Mac(1), "192.168.1.77"), 2));
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->ip, "192.168.1.77");
   auto added = registry->Add(Mac(2), "");
@@ -534,6 +542,73 @@ TEST_F(NodeRegistryTest, MissingDirectoryAndNewerSchemaAreClearErrors) {
   ASSERT_FALSE(newer.ok());
   EXPECT_EQ(newer.status().code(), Code::kUnsupported);
   EXPECT_THAT(newer.status().message(), AllOf(HasSubstr(db_), HasSubstr("schema version 7")));
+}
+
+// Manual enrollment (the default): an unknown MAC is not named and gets no
+// secret; it waits, keeping its first boot time, until accepted; accepted
+// machines are named in the order they first booted, not the order given.
+TEST_F(NodeRegistryTest, ManualEnrollmentKeepsUnknownMacsPendingUntilAccepted) {
+  ClusterProfile profile = LabProfile();
+  profile.naming.enroll = Enrollment::kManual;
+  auto registry = MustOpen(profile);
+  ASSERT_TRUE(registry);
+  int64_t generation = registry->Generation().value();
+  for (auto [mac, now] : {std::pair{Mac(0x30), 100}, {Mac(0x10), 200}, {Mac(0x30), 300}}) {
+    auto found = registry->RegisterBoot(Boot(mac, "10.77.200.5"), now);
+    ASSERT_TRUE(found.ok()) << found.status().message();
+    EXPECT_FALSE(found->node);
+    ASSERT_TRUE(found->pending);
+    EXPECT_EQ(found->pending->mac, mac);
+  }
+  EXPECT_TRUE(registry->List().value().empty());
+  EXPECT_EQ(registry->Generation().value(), generation);  // dnsmasq's hosts are unchanged
+  auto pending = registry->ListPending();
+  ASSERT_TRUE(pending.ok());
+  ASSERT_EQ(pending->size(), 2u);
+  EXPECT_EQ((*pending)[0].mac, Mac(0x30));  // first booted first
+  EXPECT_EQ((*pending)[0].first_seen_ns, 100);
+  EXPECT_EQ((*pending)[0].last_seen_ns, 300);
+  EXPECT_EQ((*pending)[0].address, "10.77.200.5");
+
+  // An unknown MAC in the list: nothing is accepted.
+  auto wrong = registry->Accept({Mac(0x10), Mac(0x99)});
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_THAT(wrong.status().message(),
+              AllOf(HasSubstr(Mac(0x99)), HasSubstr("not waiting for approval")));
+  EXPECT_EQ(registry->ListPending().value().size(), 2u);
+
+  auto accepted = registry->Accept({Mac(0x10), Mac(0x30)});
+  ASSERT_TRUE(accepted.ok()) << accepted.status().message();
+  ASSERT_EQ(accepted->size(), 2u);
+  EXPECT_EQ((*accepted)[0].name, "mosix1");
+  EXPECT_EQ((*accepted)[0].mac, Mac(0x30));
+  EXPECT_EQ((*accepted)[0].first_seen_ns, 100);
+  EXPECT_EQ((*accepted)[1].name, "mosix2");
+  EXPECT_FALSE((*accepted)[1].install_secret.empty());
+  EXPECT_TRUE(registry->ListPending().value().empty());
+  EXPECT_GT(registry->Generation().value(), generation);
+  // Now a node: its boot request finds it.
+  auto node = NodeOf(registry->RegisterBoot(Boot(Mac(0x30)), 400));
+  ASSERT_TRUE(node.ok()) << node.status().message();
+  EXPECT_EQ(node->name, "mosix1");
+  EXPECT_EQ(registry->Accept({}).value().size(), 0u);  // --all with none waiting
+}
+
+// A flood of invented MACs cannot grow the registry past kMaxPendingMachines:
+// the one not heard from longest makes room.
+TEST_F(NodeRegistryTest, PendingMachinesAreBounded) {
+  ClusterProfile profile = LabProfile();
+  profile.naming.enroll = Enrollment::kManual;
+  auto registry = MustOpen(profile);
+  ASSERT_TRUE(registry);
+  for (size_t i = 0; i <= kMaxPendingMachines; ++i) {
+    ASSERT_TRUE(
+        registry->RegisterBoot(Boot(Mac(static_cast<int>(i + 1))), static_cast<int64_t>(i + 1))
+            .ok());
+  }
+  auto pending = registry->ListPending().value();
+  ASSERT_EQ(pending.size(), kMaxPendingMachines);
+  EXPECT_EQ(pending.front().mac, Mac(2));  // Mac(1), the oldest, made room
 }
 
 TEST(NodeStateTest, NamesRoundTrip) {

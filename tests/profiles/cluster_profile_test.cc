@@ -138,7 +138,27 @@ TEST(ClusterProfileTest, ProxyModeAndDefaults) {
   EXPECT_EQ(profile->groups.at("compute").mode, BootMode::kInstall);
   EXPECT_TRUE(profile->nodes.empty());
   EXPECT_FALSE(profile->openmosix.enabled);
-  EXPECT_FALSE(profile->AddressFor(1).has_value());  // the other DHCP server decides
+  EXPECT_FALSE(profile->AddressFor(1).has_value());        // the other DHCP server decides
+  EXPECT_EQ(profile->naming.enroll, Enrollment::kManual);  // unknown machines wait
+}
+
+TEST(ClusterProfileTest, EnrollIsManualOrAuto) {
+  auto with = [](const std::string& value) {
+    std::string text = kProxy;
+    size_t naming = text.find("naming:\n");
+    text.insert(naming + 8, "  enroll: " + value + "\n");
+    return ParseClusterProfile(text, "farm.yaml");
+  };
+  auto automatic = with("auto");
+  ASSERT_TRUE(automatic.ok()) << automatic.status().message();
+  EXPECT_EQ(automatic->naming.enroll, Enrollment::kAuto);
+  auto manual = with("manual");
+  ASSERT_TRUE(manual.ok()) << manual.status().message();
+  EXPECT_EQ(manual->naming.enroll, Enrollment::kManual);
+  auto typo = with("automatic");
+  ASSERT_FALSE(typo.ok());
+  EXPECT_THAT(typo.status().message(),
+              HasSubstr("naming.enroll: 'automatic' is not one of manual, auto"));
 }
 
 TEST(ClusterProfileTest, OpenMosixSectionEnablesByDefault) {
@@ -201,7 +221,7 @@ TEST(ClusterProfileErrorTest, UnknownKeysListTheAllowedOnes) {
               StartsWith("cluster.yaml:36:3: openmosix.calibrate: unknown key"));
   EXPECT_THAT(ErrorOf(With("  width: 0", "  padding: 0")),
               StartsWith("cluster.yaml:15:3: naming.padding: unknown key (allowed: prefix, "
-                         "first, width, domain;"));
+                         "first, width, domain, enroll;"));
   EXPECT_THAT(ErrorOf(With("  http_port: 8470", "  [a]: 8470")),
               StartsWith("cluster.yaml:5:3: network: a key must be a single value"));
 }

@@ -100,6 +100,32 @@ TEST_F(BootServiceTest, UnknownMacsAreNamedInBootOrder) {
   EXPECT_THAT(first.body, HasSubstr("goldcast.secret=" + (*node)->install_secret));
 }
 
+// Issue 10, finding 1: with manual enrollment (the default) an invented
+// MAC gets a script that only waits: no name, no kernel, no secret; once
+// accepted, the same machine gets its install.
+TEST_F(BootServiceTest, AnUnknownMacWaitsForApprovalWithNothingToInstall) {
+  profile_.naming.enroll = Enrollment::kManual;
+  registry_ = MustOpen(profile_);
+  ASSERT_TRUE(registry_);
+  Restart();
+  HttpResponse waiting = Boot("52:54:00:66:66:66");
+  ASSERT_EQ(waiting.status, 200);
+  EXPECT_THAT(waiting.body, HasSubstr("waits for approval; on the server: goldcast nodes accept "
+                                      "52:54:00:66:66:66"));
+  EXPECT_THAT(waiting.body, HasSubstr("\nsleep 30\nchain --replace --autofree "
+                                      "http://10.77.0.1:8470/boot/start.ipxe\n"));
+  EXPECT_THAT(waiting.body, Not(HasSubstr("goldcast.secret")));
+  EXPECT_THAT(waiting.body, Not(HasSubstr("\nkernel ")));
+  EXPECT_TRUE(registry_->List().value().empty());
+  ASSERT_EQ(registry_->ListPending().value().size(), 1u);
+
+  ASSERT_TRUE(registry_->Accept({"52:54:00:66:66:66"}).ok());
+  HttpResponse install = Boot("52:54:00:66:66:66");
+  ASSERT_EQ(install.status, 200);
+  EXPECT_THAT(install.body, HasSubstr("echo goldcast: mosix1 (install)"));
+  EXPECT_THAT(install.body, HasSubstr("goldcast.secret="));
+}
+
 TEST_F(BootServiceTest, BadQueryIs400AndTouchesNoRegistry) {
   HttpResponse missing = Get("/boot/ipxe");
   EXPECT_EQ(missing.status, 400);

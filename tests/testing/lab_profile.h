@@ -29,6 +29,7 @@ inline ClusterProfile LabProfile(DhcpMode mode = DhcpMode::kAuthoritative) {
   }
   p.naming.prefix = "mosix";
   p.naming.first = 1;
+  p.naming.enroll = Enrollment::kAuto;  // the tests name machines as they boot
   p.groups["compute"] = NodeGroup{"compute", "compute", "", BootMode::kInstall, ""};
   p.groups["render"] = NodeGroup{"render", "render", "", BootMode::kDiskless, ""};
   p.default_group = "compute";

@@ -278,7 +278,10 @@ Result<BootRegistration> SqliteNodeRegistry::RegisterBoot(const BootRequest& boo
       node.platform = request.platform;
       if (node.first_seen_ns == 0) node.first_seen_ns = now_ns;  // declared, first boot
       node.last_seen_ns = now_ns;
-      if (proxy && !request.remote_address.empty()) node.ip = request.remote_address;
+      // Anyone can send a boot request in a known node's name: in proxy mode
+      // its address comes from where it was first seen, then from its
+      // authenticated heartbeats (RecordHeartbeat), never from here.
+      if (proxy && node.ip.empty()) node.ip = request.remote_address;
       GC_ASSIGN_OR_RETURN(Stmt update,
                           Query("UPDATE nodes SET uuid = ?, arch = ?, platform = ?, ip = ?, "
                                 "first_seen_ns = ?, last_seen_ns = ? WHERE mac = ?",

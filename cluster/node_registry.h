@@ -38,6 +38,10 @@ struct InstallProgress : ProgressReport {
 struct Heartbeat : HeartbeatReport {
   int64_t time_ns = 0;  // when the server received it; 0 = never heard from
   std::string json;     // EncodeHeartbeat of the report as received
+  // Where it came from (not stored with it). In proxy DHCP mode the node's
+  // address follows its authenticated heartbeats, never a boot request,
+  // which anyone can send in its name.
+  std::string address;
 };
 
 struct Node {
@@ -142,8 +146,8 @@ class NodeRegistry {
   virtual Result<Node> RecordProgress(const std::string& name, const InstallProgress& progress,
                                       int64_t now_ns) = 0;
   // Stores the heartbeat (time_ns = now_ns); boot "diskless" puts the node
-  // in state diskless, "installed" leaves its state alone. Returns the
-  // updated node.
+  // in state diskless, "installed" leaves its state alone; in proxy mode
+  // the node's address becomes heartbeat.address. Returns the updated node.
   virtual Result<Node> RecordHeartbeat(const std::string& name, const Heartbeat& heartbeat,
                                        int64_t now_ns) = 0;
 

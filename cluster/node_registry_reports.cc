@@ -85,6 +85,13 @@ Result<Node> SqliteNodeRegistry::RecordHeartbeat(const std::string& name,
     int changes = 0;
     GC_RETURN_IF_ERROR(Run(std::move(update), "record the heartbeat of " + name, &changes));
     if (changes == 0) return NoSuchNode(name);
+    // The address only from an authenticated report, and only where the
+    // registry does not assign it (proxy mode).
+    if (profile_.network.dhcp_mode == DhcpMode::kProxy && ParseIpv4(heartbeat.address).ok()) {
+      GC_ASSIGN_OR_RETURN(Stmt address,
+                          Query("UPDATE nodes SET ip = ? WHERE name = ?", heartbeat.address, name));
+      GC_RETURN_IF_ERROR(Run(std::move(address), "record the address of " + name));
+    }
     GC_ASSIGN_OR_RETURN(node, MustSelect(name));
     return Status::Ok();
   });

@@ -230,17 +230,19 @@ HttpResponse NodeApi::Route(const Node& node, const HttpRequest& request) {
                 request.method + " is not allowed on " + request.path + " (use " + method + ")")
         .AddHeader("Allow", method);
   };
-  auto json_body = [&](auto handler) {
+  auto json_body = [&](auto handle) {
     if (!post) return only("POST");
     if (request.body.size() > kNodeApiMaxJsonBytes) {
       return Fail(413, "body larger than " + std::to_string(kNodeApiMaxJsonBytes) + " bytes");
     }
-    return (this->*handler)(node, request.body);
+    return handle();
   };
   if (rest == "plan") return get ? Plan(node) : only("GET");
   if (rest == "objects") return post ? Objects(node, request.body) : only("POST");
-  if (rest == "progress") return json_body(&NodeApi::Progress);
-  if (rest == "heartbeat") return json_body(&NodeApi::Beat);
+  if (rest == "progress") return json_body([&] { return Progress(node, request.body); });
+  if (rest == "heartbeat") {
+    return json_body([&] { return Beat(node, request.body, request.remote_address); });
+  }
   if (rest.rfind("images/", 0) == 0) return get ? Image(node, rest.substr(7)) : only("GET");
   if (rest.rfind("kernels/", 0) == 0) return get ? Kernel(node, rest.substr(8)) : only("GET");
   return Fail(404, "no such node API path " + Quote(request.path) + " (see docs/node-api.md)");
@@ -414,11 +416,11 @@ HttpResponse NodeApi::Progress(const Node& node, const std::string& body) {
   return HttpResponse::Json(200, "{\"ok\":true}");
 }
 
-HttpResponse NodeApi::Beat(const Node& node, const std::string& body) {
+HttpResponse NodeApi::Beat(const Node& node, const std::string& body, const std::string& address) {
   Result<HeartbeatReport> report = DecodeHeartbeat(body);
   if (!report.ok()) return Fail(400, report.status().message());
   // The registry sets the time; the stored report holds the known fields only.
-  const Heartbeat beat{*report, /*time_ns=*/0, EncodeHeartbeat(*report)};
+  const Heartbeat beat{*report, /*time_ns=*/0, EncodeHeartbeat(*report), address};
   int64_t now = env_->NowNanos();
   Result<Node> updated = registry_->RecordHeartbeat(node.name, beat, now);
   if (!updated.ok()) return FromStatus(updated.status());

@@ -69,7 +69,8 @@ class NodeApi {
   HttpResponse Kernel(const Node& node, const std::string& rest);
   HttpResponse Objects(const Node& node, const std::string& body);
   HttpResponse Progress(const Node& node, const std::string& body);
-  HttpResponse Beat(const Node& node, const std::string& body);
+  // `address`: where the heartbeat came from (in proxy mode, the node's).
+  HttpResponse Beat(const Node& node, const std::string& body, const std::string& address);
 
   // What the node may read: its group's image and kernel as resolved now,
   // and those of the last plan it was handed (so a capture published

@@ -437,9 +437,12 @@ TEST_F(NodeRegistryTest, RepeatedBootLeavesTheGenerationAlone) {
   ASSERT_TRUE(registry->SetMode("mosix1", BootMode::kInstall).ok());  // already install
   EXPECT_EQ(registry->Generation().value(), booted);
 
-  // A new address goes into dnsmasq's hosts, another platform into the
-  // boot script: both count.
-  ASSERT_TRUE(NodeOf(registry->RegisterBoot(Boot(Mac(1), "192.168.1.77"), 3)).ok());
+  // A new address (from a heartbeat: a boot request does not move it) goes
+  // into dnsmasq's hosts, another platform into the boot script: both count.
+  Heartbeat beat;
+  beat.boot = "installed";
+  beat.address = "192.168.1.77";
+  ASSERT_TRUE(registry->RecordHeartbeat("mosix1", beat, 3).ok());
   int64_t moved = registry->Generation().value();
   EXPECT_GT(moved, booted);
   BootRequest efi = Boot(Mac(1), "192.168.1.77");
@@ -486,19 +489,42 @@ TEST_F(NodeRegistryTest, ChangedAddressRangeMovesNodes) {
   EXPECT_EQ((*registry->FindByName("mosix1"))->ip, "10.77.5.10");
 }
 
-TEST_F(NodeRegistryTest, ProxyModeRecordsTheAddressSeen) {
+// Proxy mode: the address is where the node was first seen; after that
+// only its authenticated heartbeats move it. A boot request in its name
+// from elsewhere (issue 10, finding 3: the attacker landed in the openMosix
+// map) does not.
+TEST_F(NodeRegistryTest, ProxyModeTakesTheAddressFromHeartbeatsNotBootRequests) {
   auto registry = MustOpen(LabProfile(DhcpMode::kProxy));
   ASSERT_TRUE(registry);
   auto first = NodeOf(registry->RegisterBoot(Boot(Mac(1), "192.168.1.50"), 1));
   ASSERT_TRUE(first.ok()) << first.status().message();
   EXPECT_EQ(first->name, "mosix1");
   EXPECT_EQ(first->ip, "192.168.1.50");
-  auto again = NodeOf(registry->RegisterBoot(Boot(Mac(1), "192.168.1.77"), 2));
-  ASSERT_TRUE(again.ok());
-  EXPECT_EQ(again->ip, "192.168.1.77");
+  auto spoofed = NodeOf(registry->RegisterBoot(Boot(Mac(1), "192.168.1.66"), 2));
+  ASSERT_TRUE(spoofed.ok());
+  EXPECT_EQ(spoofed->ip, "192.168.1.50");
+  Heartbeat beat;
+  beat.boot = "installed";
+  beat.address = "192.168.1.77";  // the node, renumbered by the site's DHCP
+  auto moved = registry->RecordHeartbeat("mosix1", beat, 3);
+  ASSERT_TRUE(moved.ok()) << moved.status().message();
+  EXPECT_EQ(moved->ip, "192.168.1.77");
+  beat.address = "not an address";
+  EXPECT_EQ(registry->RecordHeartbeat("mosix1", beat, 4).value().ip, "192.168.1.77");
   auto added = registry->Add(Mac(2), "");
   ASSERT_TRUE(added.ok());
   EXPECT_EQ(added->ip, "");  // unknown until it boots
+}
+
+// Authoritative mode: the registry assigns addresses; heartbeats never move them.
+TEST_F(NodeRegistryTest, AuthoritativeAddressesIgnoreHeartbeats) {
+  auto registry = MustOpen();
+  ASSERT_TRUE(registry);
+  Node node = MustBoot(registry.get(), Mac(1));
+  Heartbeat beat;
+  beat.boot = "installed";
+  beat.address = "10.77.9.9";
+  EXPECT_EQ(registry->RecordHeartbeat(node.name, beat, 5).value().ip, node.ip);
 }
 
 TEST_F(NodeRegistryTest, RemovedGroupIsAnErrorNamingItsNodes) {

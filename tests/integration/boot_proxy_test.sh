@@ -94,6 +94,17 @@ fi
 gc_assert_grep "goldcast's dnsmasq must have sent the UEFI VM snponly.efi" 'sent .*snponly\.efi to' \
   "$GC_PXE_LOG"
 
+# Issue 10, finding 3: anyone can ask for a node's boot script in its name
+# from elsewhere (here the server's own address); that must not move the
+# node's address, which the openMosix map would then spread to every node.
+ip_before="$(gc_nodes_field "$GC_TMP/nodes.json" "$bios_mac" ip)"
+gc_vm_http "/boot/ipxe?mac=$bios_mac"
+[ "$GC_HTTP_STATUS" = 200 ] || gc_fail "the spoofed boot request got HTTP $GC_HTTP_STATUS"
+gc_nodes_json "$GC_TMP/nodes-after.json"
+ip_after="$(gc_nodes_field "$GC_TMP/nodes-after.json" "$bios_mac" ip)"
+[ "$ip_after" = "$ip_before" ] ||
+  gc_fail "a boot request from $GC_VM_SERVER moved $bios_mac from $ip_before to $ip_after"
+
 gc_serve_stop
 kill -0 "$other_pid" 2>/dev/null ||
   gc_fail_with_file "stopping goldcast serve took the other DHCP server down" "$other/stderr.log"

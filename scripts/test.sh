@@ -49,6 +49,6 @@ export GOLDCAST_AGENT_BUNDLE="$root/build-release/agent-bundle"
 ctest --test-dir build-ci -L integration --output-on-failure
 
 step "fuzz the parsers (libFuzzer, clang)"
-bash scripts/fuzz.sh "${GOLDCAST_FUZZ_SECONDS:-30}"
+bash scripts/fuzz.sh "${GOLDCAST_FUZZ_SECONDS:-20}"
 
 step "all tests passed"

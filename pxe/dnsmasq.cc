@@ -6,9 +6,11 @@
 #include <unistd.h>
 
 #include <bit>
+#include <filesystem>
 #include <memory>
 
 #include "common/env.h"
+#include "common/hash.h"
 
 namespace gc {
 
@@ -27,7 +29,7 @@ std::string Trim(std::string text) {
 }
 
 // The common part of both modes: no DNS, only the one interface, no system
-// files, root so that TFTP (tftp-secure) and the state directory work.
+// files, and an unprivileged user once the ports are bound.
 void RenderBase(const ClusterProfile& profile, const DnsmasqFiles& files, std::string* out) {
   const std::string& iface = profile.network.interface;
   *out += "# DNS off: this dnsmasq serves DHCP and TFTP only.\n";
@@ -39,7 +41,7 @@ void RenderBase(const ClusterProfile& profile, const DnsmasqFiles& files, std::s
   *out += "except-interface=lo\n";
   *out += "no-resolv\n";
   *out += "no-hosts\n";
-  *out += "user=root\n";
+  *out += "user=" + std::string(kDnsmasqUser) + "\n";
   // No /run/dnsmasq.pid: goldcast knows the pid, and a system dnsmasq may
   // own that file.
   *out += "pid-file\n";
@@ -48,7 +50,8 @@ void RenderBase(const ClusterProfile& profile, const DnsmasqFiles& files, std::s
   *out += "log-facility=" + files.log + "\n";
   *out += "enable-tftp\n";
   *out += "tftp-root=" + files.tftp_root + "\n";
-  // Only files owned by dnsmasq's user (root) are served.
+  // Only files owned by dnsmasq's user are served (PrepareTftpRoot gives
+  // it the iPXE binaries).
   *out += "tftp-secure\n";
 }
 
@@ -136,14 +139,21 @@ void RenderProxy(const ClusterProfile& profile, std::string* out) {
 
 }  // namespace
 
-DnsmasqFiles DnsmasqFilesIn(const std::string& state_dir) {
+DnsmasqFiles DnsmasqFilesIn(const std::string& state_dir, const std::string& runtime_base) {
   std::string dir = JoinPath(state_dir, "pxe");
   DnsmasqFiles files;
   files.config = JoinPath(dir, "dnsmasq.conf");
-  files.hosts_file = JoinPath(dir, "dnsmasq.hosts");
   files.leases = JoinPath(dir, "dnsmasq.leases");
   files.log = JoinPath(dir, "dnsmasq.log");
-  files.tftp_root = JoinPath(dir, "tftp");
+  // One per state directory, so several serves (tests) never share one.
+  std::error_code ec;
+  std::filesystem::path absolute = std::filesystem::absolute(state_dir, ec);
+  std::string normal = ec ? state_dir : absolute.lexically_normal().string();
+  while (normal.size() > 1 && normal.back() == '/') normal.pop_back();
+  std::string key = Sha256Hex(normal);
+  files.runtime_dir = JoinPath(runtime_base, "pxe-" + key.substr(0, 16));
+  files.hosts_file = JoinPath(files.runtime_dir, "dnsmasq.hosts");
+  files.tftp_root = JoinPath(files.runtime_dir, "tftp");
   return files;
 }
 
@@ -190,7 +200,7 @@ std::optional<std::string> FindUlaPrefix(const std::string& interface) {
   return std::nullopt;
 }
 
-Status PrepareTftpRoot(const std::string& tftp_root, const std::string& ipxe_dir) {
+Status PrepareTftpRoot(const std::string& tftp_root, const std::string& ipxe_dir, int owner) {
   Env* env = Env::Default();
   for (const char* name : kIpxeBinaries) {
     std::string source = JoinPath(ipxe_dir, name);
@@ -203,7 +213,12 @@ Status PrepareTftpRoot(const std::string& tftp_root, const std::string& ipxe_dir
   for (const char* name : kIpxeBinaries) {
     std::string source = JoinPath(ipxe_dir, name);
     GC_ASSIGN_OR_RETURN(std::string data, env->ReadFile(source));
-    GC_RETURN_IF_ERROR(env->WriteFileAtomic(JoinPath(tftp_root, name), data));
+    std::string target = JoinPath(tftp_root, name);
+    GC_RETURN_IF_ERROR(env->WriteFileAtomic(target, data));
+    if (owner >= 0 &&
+        ::chown(target.c_str(), static_cast<uid_t>(owner), static_cast<gid_t>(-1)) != 0) {
+      return ErrnoError("give " + target + " to dnsmasq's user");
+    }
   }
   return Status::Ok();
 }

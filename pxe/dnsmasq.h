@@ -15,16 +15,29 @@
 
 namespace gc {
 
+// dnsmasq starts as root (to bind DHCP and TFTP ports) and then runs as an
+// unprivileged user, kDnsmasqUser. What it opens at its start (config,
+// leases, log) stays in STATE/pxe/; what it reads later as that user (the
+// hosts file on SIGHUP, the TFTP files on each request) lives in a runtime
+// directory it can reach, since the state directory is root's alone.
+// Nothing there is secret: MACs, addresses, names, the iPXE binaries.
 struct DnsmasqFiles {
-  std::string config;      // dnsmasq.conf (written)
-  std::string hosts_file;  // dhcp-hostsfile, re-read on SIGHUP
-  std::string leases;
-  std::string log;
-  std::string tftp_root;  // holds only the iPXE binaries
+  std::string config;       // STATE/pxe/dnsmasq.conf (written)
+  std::string leases;       // STATE/pxe/dnsmasq.leases
+  std::string log;          // STATE/pxe/dnsmasq.log
+  std::string runtime_dir;  // RUNTIME/pxe-<hash of STATE>
+  std::string hosts_file;   // RUNTIME/.../dnsmasq.hosts: dhcp-hostsfile, re-read on SIGHUP
+  std::string tftp_root;    // RUNTIME/.../tftp: holds only the iPXE binaries
 };
 
-// Layout under STATE/pxe/.
-DnsmasqFiles DnsmasqFilesIn(const std::string& state_dir);
+// The user dnsmasq runs as once its ports are bound (Debian's dnsmasq
+// package makes it).
+constexpr char kDnsmasqUser[] = "dnsmasq";
+
+// The layout for `state_dir`; the runtime directory goes under
+// `runtime_base` (/run/goldcast), one per state directory.
+DnsmasqFiles DnsmasqFilesIn(const std::string& state_dir,
+                            const std::string& runtime_base = "/run/goldcast");
 
 struct DnsmasqOptions {
   // A /64 IPv6 ULA prefix on the interface ("fd77::"), or empty. When set
@@ -51,9 +64,12 @@ std::optional<std::string> FindUlaPrefix(const std::string& interface);
 // "MAC,IP,NAME" per named node that has a fixed address.
 std::string RenderHostsFile(const std::vector<Node>& nodes);
 
-// Copies the iPXE binaries from the ipxe package into the TFTP root. Missing
-// binaries are an error naming the package to install.
-Status PrepareTftpRoot(const std::string& tftp_root, const std::string& ipxe_dir = "/usr/lib/ipxe");
+// Copies the iPXE binaries from the ipxe package into the TFTP root, owned
+// by `owner` (dnsmasq's tftp-secure serves only files of its own user; -1
+// leaves them the caller's). Missing binaries are an error naming the
+// package to install.
+Status PrepareTftpRoot(const std::string& tftp_root, const std::string& ipxe_dir = "/usr/lib/ipxe",
+                       int owner = -1);
 
 // argv of the supervised dnsmasq: in the foreground (so the pid is the
 // daemon's), reading only this config (not /etc/dnsmasq.conf nor

@@ -3,8 +3,10 @@
 #include <arpa/inet.h>
 #include <ifaddrs.h>
 #include <net/if.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include <chrono>
 #include <memory>
@@ -99,8 +101,20 @@ void WarnAboutMissingKernels(const ClusterProfile& profile, const std::string& s
 Result<DnsmasqFiles> PrepareDnsmasq(const ClusterProfile& profile, const ServeOptions& options) {
   Env* env = Env::Default();
   DnsmasqFiles files = DnsmasqFilesIn(options.state_dir);
+  struct passwd* user = ::getpwnam(kDnsmasqUser);
+  if (user == nullptr) {
+    return NotFound(std::string("no user '") + kDnsmasqUser +
+                    "' for dnsmasq to run as: install the Debian package dnsmasq (apt-get "
+                    "install dnsmasq), which makes it");
+  }
+  // Readable by dnsmasq's user (the state directory is not): the hosts file
+  // and the iPXE binaries, nothing secret.
   GC_RETURN_IF_ERROR(env->CreateDirs(files.tftp_root));
-  GC_RETURN_IF_ERROR(PrepareTftpRoot(files.tftp_root, options.ipxe_dir));
+  for (const std::string& dir : {files.runtime_dir, files.tftp_root}) {
+    if (::chmod(dir.c_str(), 0755) != 0) return ErrnoError("chmod " + dir);
+  }
+  GC_RETURN_IF_ERROR(
+      PrepareTftpRoot(files.tftp_root, options.ipxe_dir, static_cast<int>(user->pw_uid)));
   DnsmasqOptions dnsmasq_options;
   if (auto prefix = FindUlaPrefix(profile.network.interface)) {
     dnsmasq_options.ipv6_ra_prefix = *prefix;
@@ -252,6 +266,11 @@ Status RunServe(const ServeOptions& options) {
       options.boot_files.empty() ? JoinPath(options.state_dir, "boot") : options.boot_files;
   GC_RETURN_IF_ERROR(env->CreateDirs(boot_files));
   GC_ASSIGN_OR_RETURN(DnsmasqFiles files, PrepareDnsmasq(profile, options));
+  // Made again at every start; gone with serve (after dnsmasq, declared later).
+  struct RemoveAtExit {
+    std::string dir;
+    ~RemoveAtExit() { (void)Env::Default()->RemoveTree(dir); }
+  } runtime{files.runtime_dir};
 
   // The registry is opened only once everything that can be wrong with the
   // host has been checked, so a failed start leaves it untouched.

@@ -18,10 +18,17 @@ gc_serve_start "$state" "$profile"
 pxe="$state/pxe"
 
 # --- Prepared files --------------------------------------------------------
+# dnsmasq runs as its own user (issue 10, finding 9): it reads its hosts file
+# and TFTP root from a runtime directory it can reach, not the private state.
+tftp="$(sed -n 's/^tftp-root=//p' "$pxe/dnsmasq.conf")"
+[[ "$tftp" == /run/goldcast/pxe-*/tftp ]] || gc_fail "dnsmasq's tftp-root is '$tftp', want /run/goldcast/pxe-*/tftp"
+gc_assert_grep "dnsmasq must drop root" '^user=dnsmasq$' "$pxe/dnsmasq.conf"
+dnsmasq_user="$(ps -o user= -p "$(gc_dnsmasq_pids | head -n 1)")"
+[ "$dnsmasq_user" = dnsmasq ] || gc_fail "serve's dnsmasq runs as '$dnsmasq_user', want dnsmasq"
 for f in undionly.kpxe snponly.efi ipxe.efi; do
-  cmp -s "$pxe/tftp/$f" "/usr/lib/ipxe/$f" || gc_fail "$pxe/tftp/$f is not the ipxe package's $f"
+  cmp -s "$tftp/$f" "/usr/lib/ipxe/$f" || gc_fail "$tftp/$f is not the ipxe package's $f"
 done
-extra="$(cd "$pxe/tftp" && find . -mindepth 1 ! -name undionly.kpxe ! -name snponly.efi ! -name ipxe.efi)"
+extra="$(cd "$tftp" && find . -mindepth 1 ! -name undionly.kpxe ! -name snponly.efi ! -name ipxe.efi)"
 [ -z "$extra" ] || gc_fail "the TFTP root holds more than the iPXE binaries: $extra"
 gc_expect_status 0 "dnsmasq --test on serve's config" dnsmasq --test --conf-file="$pxe/dnsmasq.conf"
 gc_assert_grep "dnsmasq must serve only the profile's interface" '^interface=br0' "$pxe/dnsmasq.conf"

@@ -1,6 +1,7 @@
 #include "pxe/dnsmasq.h"
 
 #include <sched.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -56,15 +57,21 @@ bool DnsmasqInstalled() {
 class DnsmasqTest : public ::testing::Test {
  protected:
   testing::TempDir dir_;
-  DnsmasqFiles files_ = DnsmasqFilesIn(dir_.path());
+  DnsmasqFiles files_ = DnsmasqFilesIn(dir_.path(), dir_.Sub("run"));
 };
 
-TEST_F(DnsmasqTest, FilesLiveUnderStatePxe) {
+// What dnsmasq opens as root at its start stays in the (private) state
+// directory; what it reads later as its own user, in a runtime directory of
+// this state directory's own.
+TEST_F(DnsmasqTest, FilesLiveUnderStatePxeAndARuntimeDirectory) {
   EXPECT_EQ(files_.config, dir_.Sub("pxe/dnsmasq.conf"));
-  EXPECT_EQ(files_.hosts_file, dir_.Sub("pxe/dnsmasq.hosts"));
   EXPECT_EQ(files_.leases, dir_.Sub("pxe/dnsmasq.leases"));
   EXPECT_EQ(files_.log, dir_.Sub("pxe/dnsmasq.log"));
-  EXPECT_EQ(files_.tftp_root, dir_.Sub("pxe/tftp"));
+  EXPECT_EQ(files_.runtime_dir.rfind(dir_.Sub("run/pxe-"), 0), 0u) << files_.runtime_dir;
+  EXPECT_EQ(files_.hosts_file, files_.runtime_dir + "/dnsmasq.hosts");
+  EXPECT_EQ(files_.tftp_root, files_.runtime_dir + "/tftp");
+  EXPECT_EQ(DnsmasqFilesIn(dir_.path() + "/.", dir_.Sub("run")).runtime_dir, files_.runtime_dir);
+  EXPECT_NE(DnsmasqFilesIn(dir_.Sub("other"), dir_.Sub("run")).runtime_dir, files_.runtime_dir);
 }
 
 TEST_F(DnsmasqTest, AuthoritativeConfigHasTheProvenLines) {
@@ -77,7 +84,7 @@ TEST_F(DnsmasqTest, AuthoritativeConfigHasTheProvenLines) {
            std::string("except-interface=lo"),
            std::string("no-resolv"),
            std::string("no-hosts"),
-           std::string("user=root"),
+           std::string("user=dnsmasq"),
            std::string("pid-file"),
            std::string("dhcp-authoritative"),
            std::string("dhcp-range=10.77.0.200,10.77.0.250,255.255.255.0,2h"),
@@ -234,6 +241,12 @@ TEST_F(DnsmasqTest, RealDnsmasqRunsRereadsHostsOnSighupAndStops) {
         return 77;
       }
       if (!Env::Default()->CreateDirs(files_.tftp_root).ok()) return fail(2, "mkdir");
+      // dnsmasq reads the hosts file and TFTP root as its own user, as
+      // serve lays them out: reachable by it, unlike the state directory.
+      for (const std::string& dir :
+           {dir_.path(), dir_.Sub("run"), files_.runtime_dir, files_.tftp_root}) {
+        if (::chmod(dir.c_str(), dir == dir_.path() ? 0711 : 0755) != 0) return fail(2, "chmod");
+      }
       DnsmasqOptions options;
       options.ipv6_ra_prefix = FindUlaPrefix("br0").value_or("");
       if (options.ipv6_ra_prefix != "fd77::") {

@@ -52,23 +52,8 @@ gc_require_cmds ip qemu-system-x86_64 dnsmasq curl truncate python3
 [ -c /dev/net/tun ] || gc_fail "/dev/net/tun is missing; QEMU's tap networking needs the tun module"
 GOLDCAST="$(realpath "$goldcast")"
 
-gc_bench_start cluster gc_vm_cleanup
-[ -n "$src_tree" ] || src_tree="$(gc_golden_tree node)" || exit 1
-[ -d "$src_tree" ] || gc_fail "tree '$src_tree' is not a directory"
-GC_VM_DIR="$GC_TMP/vm"
-mkdir -p "$GC_VM_DIR"
-[ -n "$bundle" ] || bundle="$(gc_release_agent_bundle)"
-[ -x "$bundle/goldcast-agent" ] || gc_fail "agent bundle '$bundle' holds no goldcast-agent"
-
 # --- the image, the kernel, the lab -------------------------------------------
-state="$GC_TMP/state"
-gc_log "importing $src_tree as image compute"
-gc_expect_status 0 "image import" "$GOLDCAST" --state "$state" image import --dir "$src_tree" \
-  --image compute
-gc_expect_status 0 "image show compute@1" "$GOLDCAST" --state "$state" image show compute@1 --json
-image_bytes="$(gc_json_field "$GC_OUT" bytes_total)"
-image_files="$(gc_json_field "$GC_OUT" files)"
-gc_build_test_kernel "$state"  # sets kernel, artifact, release
+gc_bench_vm_setup cluster
 gc_log "kernel $kernel ($release)"
 
 k=79

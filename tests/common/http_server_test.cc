@@ -186,16 +186,19 @@ TEST(HttpServerTest, PostAndPutBodiesAreEchoed) {
   }
 }
 
+// A handler that counts its calls and answers the body's size.
+HttpHandler CountBodySizes(std::atomic<int>* calls) {
+  return [calls](const HttpRequest& request) {
+    ++*calls;
+    return HttpResponse::Text(200, std::to_string(request.body.size()));
+  };
+}
+
 TEST(HttpServerTest, TooLargeBodyIs413AndNeverReachesTheHandler) {
   std::atomic<int> calls{0};
   HttpServerOptions options;
   options.max_body_bytes = 4096;
-  auto server = StartOrDie(
-      [&](const HttpRequest& request) {
-        ++calls;
-        return HttpResponse::Text(200, std::to_string(request.body.size()));
-      },
-      options);
+  auto server = StartOrDie(CountBodySizes(&calls), options);
   HttpClient client;
   HttpCall call = Get(Url(*server, "/upload"));
   call.method = "POST";
@@ -248,12 +251,7 @@ TEST(HttpServerTest, AdmissionRefusesOrLimitsBeforeTheBody) {
     }
     return admission;
   };
-  auto server = StartOrDie(
-      [&](const HttpRequest& request) {
-        ++calls;
-        return HttpResponse::Text(200, std::to_string(request.body.size()));
-      },
-      options);
+  auto server = StartOrDie(CountBodySizes(&calls), options);
   HttpClient client;
   HttpCall call = Get(Url(*server, "/big"));
   call.method = "POST";

@@ -461,3 +461,27 @@ gc_vm_wait_ssh() {
     sleep 2
   done
 }
+
+# gc_bench_vm_setup TAG: the start of a VM benchmark (bench/cluster.sh,
+# bench/diskless.sh) once its arguments are read (GOLDCAST, src_tree and
+# bundle possibly set): gc_bench_start, the golden tree (src_tree, default
+# the node tree), GC_VM_DIR, the Release agent bundle (bundle), the tree
+# imported as image compute@1 into $GC_TMP/state (state, image_bytes,
+# image_files) and the test kernel (kernel, artifact, release).
+gc_bench_vm_setup() {
+  gc_bench_start "$1" gc_vm_cleanup
+  [ -n "$src_tree" ] || src_tree="$(gc_golden_tree node)" || exit 1
+  [ -d "$src_tree" ] || gc_fail "tree '$src_tree' is not a directory"
+  GC_VM_DIR="$GC_TMP/vm"
+  mkdir -p "$GC_VM_DIR"
+  [ -n "$bundle" ] || bundle="$(gc_release_agent_bundle)"
+  [ -x "$bundle/goldcast-agent" ] || gc_fail "agent bundle '$bundle' holds no goldcast-agent"
+  state="$GC_TMP/state"
+  gc_log "importing $src_tree as image compute"
+  gc_expect_status 0 "image import" "$GOLDCAST" --state "$state" image import --dir "$src_tree" \
+    --image compute
+  gc_expect_status 0 "image show compute@1" "$GOLDCAST" --state "$state" image show compute@1 --json
+  image_bytes="$(gc_json_field "$GC_OUT" bytes_total)"
+  image_files="$(gc_json_field "$GC_OUT" files)"
+  gc_build_test_kernel "$state"  # sets kernel, artifact, release
+}

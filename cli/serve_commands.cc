@@ -18,6 +18,9 @@ void AddServeCommand(CLI::App* app, CliContext* context) {
   cmd->add_option("--agent-bundle", options->agent_bundle,
                   "Agent bundle for the installers built for each group (default: the one "
                   "beside goldcast)");
+  cmd->add_option("--max-connections-per-address", options->max_connections_per_address,
+                  "Connections one client address may hold at once (0: no limit)")
+      ->capture_default_str();
   cmd->callback([=] {
     context->run = [=]() -> Status {
       options->state_dir = context->state_dir;

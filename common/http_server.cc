@@ -56,7 +56,6 @@ HttpResponse& HttpResponse::AddHeader(std::string name, std::string value) {
 
 namespace {
 
-constexpr unsigned kConnectionTimeoutSeconds = 120;
 constexpr size_t kConnectionMemory = 128 << 10;
 // libmicrohttpd's default (~1,000, split over the thread pool) left a boot
 // storm of more clients waiting for the 120 s timeout; epoll has no fd cap,
@@ -508,9 +507,10 @@ Status MhdServer::Run(const HttpServerOptions& options) {
   daemon_ = MHD_start_daemon(
       flags, 0, nullptr, nullptr, &MhdServer::Access, this, MHD_OPTION_EXTERNAL_LOGGER, &LogFromMhd,
       nullptr, MHD_OPTION_LISTEN_SOCKET, listen_fd, MHD_OPTION_NOTIFY_COMPLETED,
-      &MhdServer::Completed, this, MHD_OPTION_CONNECTION_TIMEOUT, kConnectionTimeoutSeconds,
+      &MhdServer::Completed, this, MHD_OPTION_CONNECTION_TIMEOUT, options.idle_timeout_s,
       MHD_OPTION_CONNECTION_MEMORY_LIMIT, kConnectionMemory, MHD_OPTION_CONNECTION_LIMIT,
-      kConnectionLimit, MHD_OPTION_THREAD_POOL_SIZE, threads > 1 ? threads : 0u, MHD_OPTION_END);
+      kConnectionLimit, MHD_OPTION_PER_IP_CONNECTION_LIMIT, options.max_connections_per_address,
+      MHD_OPTION_THREAD_POOL_SIZE, threads > 1 ? threads : 0u, MHD_OPTION_END);
   if (daemon_ == nullptr) {
     return Status(Code::kInternal, "HTTP server on " + where +
                                        " failed to start (libmicrohttpd refused; run with "

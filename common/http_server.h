@@ -73,6 +73,11 @@ struct HttpServerOptions {
   // Asked once per request before its body; unset admits every request
   // with max_body_bytes.
   HttpAdmitter admit;
+  // Connections one client address may hold at once (0: no limit), so a
+  // client holding many half-sent requests cannot starve the others; and
+  // how long a connection may stay silent.
+  unsigned max_connections_per_address = 0;
+  unsigned idle_timeout_s = 120;
   unsigned threads = 8;
 };
 

@@ -251,6 +251,9 @@ Status RunPrepareClient(const PrepareClientOptions& options) {
   server_options.address = listen.first;
   server_options.port = listen.second;
   server_options.admit = [&service](const HttpRequest& head) { return service.Admit(head); };
+  // getimage uses a few parallel transfers; nobody else should get more.
+  server_options.max_connections_per_address = 32;
+  server_options.idle_timeout_s = 30;
   GC_ASSIGN_OR_RETURN(auto server,
                       HttpServer::Start(server_options, [&service](const HttpRequest& request) {
                         return service.Handle(request);

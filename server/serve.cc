@@ -221,12 +221,15 @@ struct Areas {
 };
 
 Result<std::unique_ptr<HttpServer>> StartHttp(const ClusterProfile& profile,
-                                              std::shared_ptr<std::unique_ptr<Areas>> areas) {
+                                              std::shared_ptr<std::unique_ptr<Areas>> areas,
+                                              unsigned max_per_address) {
   HttpServerOptions server_options;
   server_options.address = FormatIpv4(profile.network.server);
   server_options.port = profile.network.http_port;
   // Each area says, before a body is read, who may send one and how much:
   // only authenticated nodes, and only what their endpoint takes.
+  server_options.max_connections_per_address = max_per_address;
+  server_options.idle_timeout_s = 30;
   server_options.admit = [areas](const HttpRequest& head) {
     if (!*areas) return HttpAdmission{HttpResponse::Text(503, "starting\n"), 0};
     return (*areas)->router.Admit(head);
@@ -277,7 +280,7 @@ Status RunServe(const ServeOptions& options) {
   // Declared before the server, so the server stops before they go.
   std::unique_ptr<NodeRegistry> registry;
   auto areas = std::make_shared<std::unique_ptr<Areas>>();
-  GC_ASSIGN_OR_RETURN(auto server, StartHttp(profile, areas));
+  GC_ASSIGN_OR_RETURN(auto server, StartHttp(profile, areas, options.max_connections_per_address));
   GC_ASSIGN_OR_RETURN(registry, NodeRegistry::Open(RegistryPath(options.state_dir), profile));
   GC_ASSIGN_OR_RETURN(std::string profile_text, env->ReadFile(options.profile_path));
   GC_RETURN_IF_ERROR(env->WriteFileAtomic(ActiveProfilePath(options.state_dir), profile_text));

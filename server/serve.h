@@ -17,6 +17,10 @@ struct ServeOptions {
   // The agent bundle each group's installer carries (default: the one
   // beside goldcast, see DefaultAgentBundle).
   std::string agent_bundle;
+  // Connections one address may hold at once: a rack boots one connection
+  // per machine, so a client with more is holding them (a load test from
+  // one address raises it).
+  unsigned max_connections_per_address = 64;
 };
 
 // Runs until SIGTERM or SIGINT. Errors before serving (bad profile, missing

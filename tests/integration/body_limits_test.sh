@@ -5,7 +5,8 @@
 # endpoint took that to 890 MB. Each upload must now get its 401 before the
 # body is read, and the server's peak memory must not grow by the bodies.
 # Uploads stream from /dev/zero without "Expect: 100-continue", as an
-# attacker would send them.
+# attacker would send them. Last, one address holding many half-sent
+# requests must not starve the others.
 GC_TEST=body_limits
 source "$(dirname "${BASH_SOURCE[0]}")/lib_vm.sh"
 gc_vm_init "$@"
@@ -72,6 +73,36 @@ uploads_refused "$GC_VM_NS" "$url" 30 8 "$GC_SERVE_PID" "serve" \
 uploads_refused "$GC_VM_NS" "$url" 30 8 "$GC_SERVE_PID" "serve (no credentials)"
 gc_vm_http /healthz
 [ "$GC_HTTP_STATUS" = 200 ] || gc_fail "serve's /healthz answered $GC_HTTP_STATUS after the uploads"
+
+# One address holding 64 half-sent requests (serve's per-address limit):
+# its 65th connection gets no answer, and another address is served at once.
+gc_vm_ns_exec ip addr add "$GC_VM_NET.250/24" dev br0
+gc_vm_ns_exec python3 - "$GC_VM_SERVER" "$GC_VM_PORT" "$GC_VM_NET.250" >"$GC_TMP/hold.txt" 2>&1 <<'PY' ||
+import socket, sys, time
+server, port, other = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+held = []
+for i in range(64):
+    s = socket.create_connection((server, port), timeout=5)
+    s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")  # never finished
+    held.append(s)
+time.sleep(0.5)
+extra = socket.create_connection((server, port), timeout=5)
+extra.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+try:
+    answer = extra.recv(100)
+except (ConnectionResetError, socket.timeout):
+    answer = b""
+if answer.startswith(b"HTTP/1.1 200"):
+    sys.exit("the 65th connection from one address was served: " + repr(answer))
+ok = socket.create_connection((server, port), timeout=5, source_address=(other, 0))
+ok.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+answer = ok.recv(100)
+if not answer.startswith(b"HTTP/1.1 200"):
+    sys.exit("another address was not served while one held 64 connections: " + repr(answer))
+print("65th refused, other address served")
+PY
+  gc_fail_with_file "serve's per-address connection limit" "$GC_TMP/hold.txt"
+gc_log "serve: one address holding 64 connections: $(cat "$GC_TMP/hold.txt")"
 
 # --- prepareclient's capture endpoint --------------------------------------
 tree="$GC_TMP/tree"

@@ -126,12 +126,19 @@ serve_must_fail "a missing interface" 'gcmissing0' "$state" "$GC_TMP/no-iface.ya
 gc_start_bg "$GC_VM_NS" "$GC_TMP/squatter.log" python3 -c '
 import socket, sys, time
 s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # past TIME_WAIT of earlier requests
 s.bind((sys.argv[1], int(sys.argv[2])))
 s.listen()
 print("listening", flush=True)
 time.sleep(600)' "$GC_VM_SERVER" "$GC_VM_PORT"
 squatter=$GC_LAST_PID
-gc_wait_for_file "$GC_TMP/squatter.log" 10 "$squatter" "$GC_TMP/squatter.log"
+# The log exists from the start; "listening" says the port is taken.
+deadline=$((SECONDS + 20))
+until grep -q listening "$GC_TMP/squatter.log"; do
+  kill -0 "$squatter" 2>/dev/null || gc_fail_with_file "the port squatter died" "$GC_TMP/squatter.log"
+  [ "$SECONDS" -lt "$deadline" ] || gc_fail_with_file "the port squatter never listened" "$GC_TMP/squatter.log"
+  sleep 0.1
+done
 serve_must_fail "the HTTP port in use" "$GC_VM_PORT.*(in use|already|busy)|(in use|already|busy).*$GC_VM_PORT" \
   "$state" "$profile"
 gc_kill_and_reap "$squatter" TERM

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -49,6 +50,16 @@ struct Serve {
   std::unique_ptr<gc::NodeApi> node_api;
   gc::Router router;
   std::string secret;
+
+  // At exit: no temp directory is left behind by a replay or a fuzz run.
+  ~Serve() {
+    node_api.reset();
+    boot.reset();
+    resolver.reset();
+    registry.reset();
+    std::error_code ec;
+    std::filesystem::remove_all(state, ec);
+  }
 
   Serve() {
     gc::SetLogLevel(gc::LogLevel::kError);  // every refusal is a warning

@@ -59,15 +59,25 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   text += "end " + std::to_string(lines - 1) + " " + gc::Sha256Hex(text) + "\n";
   gc::Result<gc::Manifest> manifest = gc::ParseManifest(text, "fuzz");
   if (!manifest.ok()) return 0;
-  static const fs::path base = [] {
-    char dir[] = "/tmp/tree_writer_fuzz.XXXXXX";
-    if (::mkdtemp(dir) == nullptr) Fail("mkdtemp", "");
-    fs::create_directory(fs::path(dir) / "outside");
-    if (!gc::Env::Default()->WriteFile(std::string(dir) + "/outside/sentinel", "keep").ok()) {
-      Fail("sentinel", "");
+  // Removed at exit, so no replay or fuzz run leaves it behind.
+  struct TempBase {
+    fs::path path;
+    TempBase() {
+      char dir[] = "/tmp/tree_writer_fuzz.XXXXXX";
+      if (::mkdtemp(dir) == nullptr) Fail("mkdtemp", "");
+      path = dir;
+      fs::create_directory(path / "outside");
+      if (!gc::Env::Default()->WriteFile((path / "outside/sentinel").string(), "keep").ok()) {
+        Fail("sentinel", "");
+      }
     }
-    return fs::path(dir);
-  }();
+    ~TempBase() {
+      std::error_code ec;
+      fs::remove_all(path, ec);
+    }
+  };
+  static const TempBase temp;
+  const fs::path& base = temp.path;
   static gc::testing::MemorySource source = [] {
     gc::testing::MemorySource s;
     for (const char* object : kObjects) s.Add(object);

@@ -65,7 +65,7 @@ constexpr size_t kStreamBlock = 64 << 10;
 
 // What MHD keeps for one request between the calls of the access handler.
 struct RequestContext {
-  std::string body;
+  HttpRequest request;  // the head from the first call; the body gathers here
   size_t max_body = 0;  // from the admission
   bool too_large = false;
 };
@@ -329,8 +329,8 @@ class MhdServer final : public HttpServer {
   static void Completed(void* cls, struct MHD_Connection* connection, void** con_cls,
                         enum MHD_RequestTerminationCode toe);
 
-  enum MHD_Result Serve(struct MHD_Connection* connection, const char* url, const char* method,
-                        RequestContext* context);
+  // The handler's answer to the request gathered in `context`.
+  enum MHD_Result Serve(struct MHD_Connection* connection, RequestContext* context);
 
   // The request as far as it is known before its body.
   static Result<HttpRequest> Head(struct MHD_Connection* connection, const char* url,
@@ -379,7 +379,8 @@ enum MHD_Result MhdServer::Receive(struct MHD_Connection* connection, const char
     context = owned.release();
     Result<HttpRequest> head = Head(connection, url, method);
     if (!head.ok()) return QueueReply(connection, HttpResponse::Text(400, head.status().message()));
-    HttpAdmission admission = admit_(*head);
+    context->request = std::move(head).value();
+    HttpAdmission admission = admit_(context->request);
     if (admission.refusal) return QueueReply(connection, std::move(*admission.refusal));
     context->max_body = admission.max_body_bytes;
     const char* length =
@@ -390,7 +391,8 @@ enum MHD_Result MhdServer::Receive(struct MHD_Connection* connection, const char
         return QueueText(connection, 413,
                          "request body of " + std::to_string(*bytes) +
                              " bytes exceeds the limit of " + std::to_string(context->max_body) +
-                             " bytes for " + head->method + " " + head->path.substr(0, 128) + "\n");
+                             " bytes for " + context->request.method + " " +
+                             context->request.path.substr(0, 128) + "\n");
       }
     }
     return MHD_YES;
@@ -399,11 +401,12 @@ enum MHD_Result MhdServer::Receive(struct MHD_Connection* connection, const char
     // Chunked bodies have no Content-Length: count them and drop the data
     // once past the limit rather than buffer it.
     if (!context->too_large) {
-      if (context->body.size() + *upload_data_size > context->max_body) {
+      std::string& body = context->request.body;
+      if (body.size() + *upload_data_size > context->max_body) {
         context->too_large = true;
-        std::string().swap(context->body);
+        std::string().swap(body);
       } else {
-        context->body.append(upload_data, *upload_data_size);
+        body.append(upload_data, *upload_data_size);
       }
     }
     *upload_data_size = 0;
@@ -414,7 +417,7 @@ enum MHD_Result MhdServer::Receive(struct MHD_Connection* connection, const char
         connection, 413,
         "request body exceeds the limit of " + std::to_string(context->max_body) + " bytes\n");
   }
-  return Serve(connection, url, method, context);
+  return Serve(connection, context);
 }
 
 Result<HttpRequest> MhdServer::Head(struct MHD_Connection* connection, const char* url,
@@ -433,12 +436,8 @@ Result<HttpRequest> MhdServer::Head(struct MHD_Connection* connection, const cha
   return request;
 }
 
-enum MHD_Result MhdServer::Serve(struct MHD_Connection* connection, const char* url,
-                                 const char* method, RequestContext* context) {
-  Result<HttpRequest> head = Head(connection, url, method);
-  if (!head.ok()) return QueueReply(connection, HttpResponse::Text(400, head.status().message()));
-  HttpRequest request = std::move(head).value();
-  request.body = std::move(context->body);
+enum MHD_Result MhdServer::Serve(struct MHD_Connection* connection, RequestContext* context) {
+  HttpRequest request = std::move(context->request);
   try {
     return QueueReply(connection, handler_(request));
   } catch (const std::exception& e) {

@@ -219,13 +219,16 @@ bool CaptureService::Authorized(const HttpRequest& request) const {
          CRYPTO_memcmp(it->second.data(), expected.data(), expected.size()) == 0;
 }
 
+HttpResponse CaptureService::Unauthorized(const HttpRequest& request) {
+  GC_LOG(Warning) << "refused " << request.method << " " << request.path.substr(0, 128) << " from "
+                  << request.remote_address << ": wrong or missing token";
+  return Error(401, "wrong or missing token: use the --token printed by prepareclient");
+}
+
 HttpAdmission CaptureService::Admit(const HttpRequest& head) const {
   HttpAdmission admission;
   if (!Authorized(head)) {
-    GC_LOG(Warning) << "refused " << head.method << " " << head.path.substr(0, 128) << " from "
-                    << head.remote_address << ": wrong or missing token";
-    admission.refusal =
-        Error(401, "wrong or missing token: use the --token printed by prepareclient");
+    admission.refusal = Unauthorized(head);
     return admission;
   }
   std::string_view path = head.path;
@@ -238,11 +241,7 @@ HttpAdmission CaptureService::Admit(const HttpRequest& head) const {
 }
 
 HttpResponse CaptureService::Handle(const HttpRequest& request) {
-  if (!Authorized(request)) {
-    GC_LOG(Warning) << "refused " << request.method << " " << request.path << " from "
-                    << request.remote_address << ": wrong or missing token";
-    return Error(401, "wrong or missing token: use the --token printed by prepareclient");
-  }
+  if (!Authorized(request)) return Unauthorized(request);
   std::string_view path = request.path;
   if (path.rfind(kCaptureApiPrefix, 0) != 0) return Error(404, "no such endpoint");
   path.remove_prefix(std::strlen(kCaptureApiPrefix));

@@ -60,6 +60,8 @@ class CaptureService {
   };
 
   bool Authorized(const HttpRequest& request) const;
+  // The 401 for a request without the token (logged).
+  static HttpResponse Unauthorized(const HttpRequest& request);
   HttpResponse ServeManifest();
   HttpResponse ServeObject(const std::string& hash);
   HttpResponse ServeObjects(const std::string& body);

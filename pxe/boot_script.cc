@@ -74,6 +74,13 @@ std::string BaseName(std::string_view url) {
 
 std::string StartUrl(const std::string& server_url) { return server_url + "/boot/start.ipxe"; }
 
+// The end of every script that gives up for now: wait, then start over
+// through the start script (so a changed registry or server is seen).
+std::string AskAgainIn(int seconds, const std::string& server_url) {
+  return "sleep " + std::to_string(seconds) + "\nchain --replace --autofree " +
+         StartUrl(server_url) + "\n";
+}
+
 // Text iPXE echoes as it is: no settings expansion ($), no operators (|, &),
 // no quoting, one line. Anything else becomes '?'.
 std::string IpxeText(std::string_view text) {
@@ -198,11 +205,8 @@ std::string NodeScript(const Node& node, const NodeGroup& group, const BootFiles
          "boot || goto failed\n"
          ":failed\n"
          "echo goldcast: booting " +
-         node.name +
-         " failed (error ${errno}); retrying in 10 s\n"
-         "sleep 10\n"
-         "chain --replace --autofree " +
-         StartUrl(files.server_url) + "\n";
+         node.name + " failed (error ${errno}); retrying in 10 s\n" +
+         AskAgainIn(10, files.server_url);
 }
 
 std::string PendingScript(const PendingMachine& machine, const std::string& server_url) {
@@ -212,13 +216,7 @@ std::string PendingScript(const PendingMachine& machine, const std::string& serv
          machine.mac + ") waits for approval; on the server: goldcast nodes accept " + machine.mac +
          "\n"
          "echo goldcast: asking again in " +
-         seconds +
-         " s\n"
-         "sleep " +
-         seconds +
-         "\n"
-         "chain --replace --autofree " +
-         StartUrl(server_url) + "\n";
+         seconds + " s\n" + AskAgainIn(kPendingRetrySeconds, server_url);
 }
 
 std::string CannotBootScript(const Node& node, std::string_view reason,
@@ -229,13 +227,8 @@ std::string CannotBootScript(const Node& node, std::string_view reason,
          node.name + " (" + BootModeName(node.mode) + ") cannot boot: " + IpxeText(reason) +
          "\n"
          "echo goldcast: the server says why in: goldcast nodes show " +
-         node.name + "; asking again in " + seconds +
-         " s (the disk is not touched)\n"
-         "sleep " +
-         seconds +
-         "\n"
-         "chain --replace --autofree " +
-         StartUrl(server_url) + "\n";
+         node.name + "; asking again in " + seconds + " s (the disk is not touched)\n" +
+         AskAgainIn(kCannotBootRetrySeconds, server_url);
 }
 
 }  // namespace gc

@@ -165,15 +165,7 @@ NodeApi::~NodeApi() = default;
 
 HttpResponse NodeApi::Handle(const HttpRequest& request) {
   Result<Node> node = Authenticate(request);
-  if (!node.ok()) {
-    if (node.status().code() == Code::kUnauthorized) {
-      GC_LOG(Warning) << "node API: " << request.remote_address << " " << request.path << ": "
-                      << node.status().message();
-      return Fail(401, node.status().message());
-    }
-    GC_LOG(Error) << "node API: " << node.status().message();
-    return Fail(500, node.status().message());
-  }
+  if (!node.ok()) return Refusal(request, node.status());
   return Route(*node, request);
 }
 
@@ -181,10 +173,7 @@ HttpAdmission NodeApi::Admit(const HttpRequest& head) {
   HttpAdmission admission;
   Result<Node> node = Authenticate(head);
   if (!node.ok()) {
-    bool unauthorized = node.status().code() == Code::kUnauthorized;
-    GC_LOG(Warning) << "node API: " << head.remote_address << " " << head.path.substr(0, 128)
-                    << ": " << node.status().message();
-    admission.refusal = Fail(unauthorized ? 401 : 500, node.status().message());
+    admission.refusal = Refusal(head, node.status());
     return admission;
   }
   std::string_view rest = std::string_view(head.path).substr(std::strlen(kNodeApiPrefix));
@@ -192,6 +181,17 @@ HttpAdmission NodeApi::Admit(const HttpRequest& head) {
     admission.max_body_bytes = rest == "objects" ? kNodeApiMaxBodyBytes : kNodeApiMaxJsonBytes;
   }
   return admission;
+}
+
+// A request that did not authenticate (401), or whose check failed (500).
+HttpResponse NodeApi::Refusal(const HttpRequest& request, const Status& status) {
+  if (status.code() == Code::kUnauthorized) {
+    GC_LOG(Warning) << "node API: " << request.remote_address << " " << request.path.substr(0, 128)
+                    << ": " << status.message();
+    return Fail(401, status.message());
+  }
+  GC_LOG(Error) << "node API: " << status.message();
+  return Fail(500, status.message());
 }
 
 Result<Node> NodeApi::Authenticate(const HttpRequest& request) {

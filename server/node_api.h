@@ -63,6 +63,7 @@ class NodeApi {
   };
 
   Result<Node> Authenticate(const HttpRequest& request);
+  static HttpResponse Refusal(const HttpRequest& request, const Status& status);
   HttpResponse Route(const Node& node, const HttpRequest& request);
   HttpResponse Plan(const Node& node);
   HttpResponse Image(const Node& node, const std::string& rest);

@@ -10,7 +10,7 @@
 //       cluster powers on). A 200 must carry an iPXE script.
 //   boot_load file URL --clients C [--rounds R] [--expect-size BYTES]
 //       C clients each download URL R times; every transfer must deliver
-//       BYTES (when given).
+//       BYTES (when given); short= counts those that did not.
 //
 // Prints one line of key=value pairs on stdout (bench/boot.sh parses it);
 // exits 1 when any request failed.
@@ -256,10 +256,10 @@ int RunFile(const Options& o) {
   std::sort(sorted.begin(), sorted.end());
   double mb = static_cast<double>(total) / 1e6;
   std::printf(
-      "clients=%zu transfers=%zu ok=%zu failed=%zu bytes=%llu seconds=%.3f mb_per_s=%.1f "
-      "slowest_transfer_s=%.3f\n",
-      o.count, run.urls.size(), out.ok, out.failed, static_cast<unsigned long long>(total),
-      out.seconds, mb / out.seconds, sorted.back() / 1000);
+      "clients=%zu transfers=%zu ok=%zu failed=%zu short=%zu bytes=%llu seconds=%.3f "
+      "mb_per_s=%.1f slowest_transfer_s=%.3f\n",
+      o.count, run.urls.size(), out.ok, out.failed, short_transfers,
+      static_cast<unsigned long long>(total), out.seconds, mb / out.seconds, sorted.back() / 1000);
   if (out.failed > 0 || short_transfers > 0) {
     std::fprintf(stderr, "boot_load: %zu failed, %zu with a size other than %llu; first: %s\n",
                  out.failed, short_transfers, static_cast<unsigned long long>(o.expect_size),

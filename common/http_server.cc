@@ -17,6 +17,7 @@
 #include <optional>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "common/log.h"
 
@@ -338,6 +339,8 @@ class MhdServer final : public HttpServer {
 
   HttpHandler handler_;
   HttpAdmitter admit_;
+  std::string tls_cert_pem_;
+  std::string tls_key_pem_;
   uint16_t port_ = 0;
   std::mutex stop_mutex_;
   struct MHD_Daemon* daemon_ = nullptr;
@@ -456,8 +459,10 @@ void MhdServer::Completed(void*, struct MHD_Connection*, void** con_cls,
   *con_cls = nullptr;
 }
 
-Status MhdServer::Run(const HttpServerOptions& options) {
-  const std::string where = options.address + ":" + std::to_string(options.port);
+// Binds `where` ourselves: that gives the precise errno, which MHD would
+// only log. Sets `port` to the port bound (options.port may be 0).
+Result<UniqueFd> Listen(const HttpServerOptions& options, const std::string& where,
+                        uint16_t* port) {
   struct sockaddr_in addr {};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(options.port);
@@ -465,7 +470,6 @@ Status MhdServer::Run(const HttpServerOptions& options) {
     return InvalidArgument("HTTP server cannot listen on " + where + ": '" + options.address +
                            "' is not an IPv4 address (use e.g. 0.0.0.0 or 10.0.0.1)");
   }
-  // Binding ourselves gives the precise errno, which MHD would only log.
   UniqueFd sock(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!sock.valid()) return ErrnoError("HTTP server cannot create a socket for " + where);
   int on = 1;
@@ -493,8 +497,51 @@ Status MhdServer::Run(const HttpServerOptions& options) {
   if (getsockname(sock.get(), reinterpret_cast<struct sockaddr*>(&bound), &bound_len) != 0) {
     return ErrnoError("HTTP server cannot read the port bound for " + where);
   }
+  *port = ntohs(bound.sin_port);
+  return sock;
+}
+
+// GnuTLS's defaults without the protocol versions before TLS 1.2.
+constexpr char kTlsPriorities[] = "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2";
+
+// The MHD options for HTTPS with `cert` and `key` (both empty: plain HTTP,
+// no options), ended by MHD_OPTION_END. They point into the strings.
+Result<std::vector<MHD_OptionItem>> TlsOptions(const std::string& cert, const std::string& key,
+                                               const std::string& where) {
+  std::vector<MHD_OptionItem> items;
+  if (cert.empty() != key.empty()) {
+    return InvalidArgument("HTTPS server on " + where + " needs both a certificate and its key, " +
+                           "got only the " + (cert.empty() ? "key" : "certificate"));
+  }
+  if (!cert.empty()) {
+    if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+      return Status(Code::kUnsupported,
+                    "HTTPS server on " + where +
+                        ": this libmicrohttpd was built without TLS (GnuTLS); install "
+                        "Debian's libmicrohttpd12, which has it");
+    }
+    // MHD takes `char*` for read-only strings.
+    items.push_back({MHD_OPTION_HTTPS_MEM_CERT, 0, const_cast<char*>(cert.c_str())});
+    items.push_back({MHD_OPTION_HTTPS_MEM_KEY, 0, const_cast<char*>(key.c_str())});
+    items.push_back({MHD_OPTION_HTTPS_PRIORITIES, 0, const_cast<char*>(kTlsPriorities)});
+  }
+  items.push_back({MHD_OPTION_END, 0, nullptr});
+  return items;
+}
+
+Status MhdServer::Run(const HttpServerOptions& options) {
+  const std::string where = options.address + ":" + std::to_string(options.port);
+  // Kept for the daemon's lifetime: MHD is not documented to copy them.
+  tls_cert_pem_ = options.tls_cert_pem;
+  tls_key_pem_ = options.tls_key_pem;
+  GC_ASSIGN_OR_RETURN(std::vector<MHD_OptionItem> tls,
+                      TlsOptions(tls_cert_pem_, tls_key_pem_, where));
+  const bool https = tls.size() > 1;
+  uint16_t bound_port = 0;
+  GC_ASSIGN_OR_RETURN(UniqueFd sock, Listen(options, where, &bound_port));
 
   unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
+  if (https) flags |= MHD_USE_TLS;
   if (LogEnabled(LogLevel::kDebug)) flags |= MHD_USE_ERROR_LOG;
   unsigned threads = options.threads == 0 ? 1 : options.threads;
   // MHD owns the listening socket from here on (closed by MHD_stop_daemon).
@@ -509,13 +556,15 @@ Status MhdServer::Run(const HttpServerOptions& options) {
       &MhdServer::Completed, this, MHD_OPTION_CONNECTION_TIMEOUT, options.idle_timeout_s,
       MHD_OPTION_CONNECTION_MEMORY_LIMIT, kConnectionMemory, MHD_OPTION_CONNECTION_LIMIT,
       kConnectionLimit, MHD_OPTION_PER_IP_CONNECTION_LIMIT, options.max_connections_per_address,
-      MHD_OPTION_THREAD_POOL_SIZE, threads > 1 ? threads : 0u, MHD_OPTION_END);
+      MHD_OPTION_THREAD_POOL_SIZE, threads > 1 ? threads : 0u, MHD_OPTION_ARRAY, tls.data(),
+      MHD_OPTION_END);
   if (daemon_ == nullptr) {
-    return Status(Code::kInternal, "HTTP server on " + where +
-                                       " failed to start (libmicrohttpd refused; run with "
-                                       "GOLDCAST_LOG=debug for its reason)");
+    return Status(Code::kInternal, std::string(https ? "HTTPS" : "HTTP") + " server on " + where +
+                                       " failed to start (libmicrohttpd refused" +
+                                       (https ? ", maybe the certificate or key" : "") +
+                                       "; run with GOLDCAST_LOG=debug for its reason)");
   }
-  port_ = ntohs(bound.sin_port);
+  port_ = bound_port;
   const union MHD_DaemonInfo* info = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_BIND_PORT);
   if (info != nullptr && info->port != 0) port_ = info->port;
   return Status::Ok();

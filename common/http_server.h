@@ -79,12 +79,19 @@ struct HttpServerOptions {
   unsigned max_connections_per_address = 0;
   unsigned idle_timeout_s = 120;
   unsigned threads = 8;
+  // HTTPS: the PEM certificate (or chain, leaf first) and its unencrypted
+  // private key (common/tls.h makes and loads them). Both set: TLS 1.2 or
+  // 1.3 only, a plain HTTP request on the port fails its handshake; both
+  // empty: plain HTTP.
+  std::string tls_cert_pem;
+  std::string tls_key_pem;
 };
 
 class HttpServer {
  public:
   // Binds and starts serving on background threads. A port in use or a bad
-  // address is a clear error naming address:port.
+  // address is a clear error naming address:port, as is a certificate or
+  // key libmicrohttpd refuses.
   static Result<std::unique_ptr<HttpServer>> Start(const HttpServerOptions& options,
                                                    HttpHandler handler);
   virtual ~HttpServer() = default;

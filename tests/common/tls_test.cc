@@ -1,5 +1,6 @@
-// TLS identities: self-signed certificate, key, pin; loading, creating and
-// finishing a half-created pair.
+// TLS identities (self-signed certificate, key, pin; loading, creating and
+// finishing a half-created pair) and HttpServer's refusal of a half or
+// broken one.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -271,6 +272,24 @@ TEST(TlsIdentityTest, CertificateWithoutKeyIsReplacedByANewPair) {
   Result<TlsIdentity> loaded = LoadTlsIdentity(temp.Sub("tls.crt"), temp.Sub("tls.key"));
   ASSERT_TRUE(loaded.ok()) << loaded.status().message();
   EXPECT_EQ(loaded->key_pem, second->key_pem);
+}
+
+TEST(TlsServerStartTest, HalfOrBrokenIdentityIsAClearError) {
+  TlsIdentity identity = MakeOrDie();
+  HttpServerOptions options;
+  options.address = "127.0.0.1";
+  options.tls_key_pem = identity.key_pem;
+  Result<std::unique_ptr<HttpServer>> server =
+      HttpServer::Start(options, [](const HttpRequest&) { return HttpResponse::Text(200, ""); });
+  ASSERT_FALSE(server.ok());
+  EXPECT_EQ(server.status().code(), Code::kInvalidArgument);
+  EXPECT_THAT(server.status().message(), HasSubstr("got only the key"));
+
+  options.tls_cert_pem = "garbage";
+  server =
+      HttpServer::Start(options, [](const HttpRequest&) { return HttpResponse::Text(200, ""); });
+  ASSERT_FALSE(server.ok());
+  EXPECT_THAT(server.status().message(), HasSubstr("HTTPS server on 127.0.0.1:0 failed to start"));
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <exception>
 #include <mutex>
@@ -55,6 +56,7 @@ struct HttpSession {
 }  // namespace
 
 struct HttpClient::Impl {
+  HttpClientOptions options;
   std::mutex mutex;
   std::vector<std::unique_ptr<HttpSession>> idle;
 
@@ -91,6 +93,7 @@ struct Slot {
   bool in_multi = false;
   size_t index = 0;
   HttpCall* call = nullptr;
+  const HttpClientOptions* options = nullptr;
   int attempt = 0;  // retries done so far
   Clock::time_point retry_at;
   HttpResult result;
@@ -148,6 +151,10 @@ bool IsRetriable(CURLcode code) {
     case CURLE_RECV_ERROR:
     case CURLE_SEND_ERROR:
     case CURLE_GOT_NOTHING:
+    // Over TLS, a server that closes a connection it cannot take (its
+    // connection limits) does so in the handshake: the same refusal as a
+    // GOT_NOTHING over plain HTTP, so retried as that is.
+    case CURLE_SSL_CONNECT_ERROR:
       return true;
     default:
       return false;
@@ -165,6 +172,16 @@ std::string Describe(const HttpCall& call) { return call.method + " " + call.url
 template <typename T>
 bool Set(CURL* easy, CURLoption option, T value) {
   return curl_easy_setopt(easy, option, value) == CURLE_OK;
+}
+
+// The pin is the trust: goldcast's certificate is self-signed and names
+// addresses a node may reach by other routes, so the CA and host name checks
+// are off, and curl drops a connection with any other key before a byte of
+// the request is sent.
+bool SetPinning(CURL* easy, const std::string& pin) {
+  return Set(easy, CURLOPT_PINNEDPUBLICKEY, pin.c_str()) && Set(easy, CURLOPT_SSL_VERIFYPEER, 0L) &&
+         Set(easy, CURLOPT_SSL_VERIFYHOST, 0L) && Set(easy, CURLOPT_PROTOCOLS_STR, "https") &&
+         Set(easy, CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2));
 }
 
 // Configures the slot's easy handle for its call (from scratch: a reset
@@ -197,6 +214,8 @@ Status StartAttempt(CURLM* multi, Slot& slot) {
             Set(easy, CURLOPT_BUFFERSIZE, kReceiveBuffer) &&
             Set(easy, CURLOPT_WRITEFUNCTION, &OnBody) && Set(easy, CURLOPT_WRITEDATA, &slot) &&
             Set(easy, CURLOPT_HTTPHEADER, slot.headers.get());
+  const std::string& pin = slot.options->pinned_public_key;
+  if (ok && !pin.empty()) ok = SetPinning(easy, pin);
   if (ok) {
     const std::string& method = call.method;
     if (method == "GET" && call.body.empty()) {
@@ -241,6 +260,15 @@ Outcome Evaluate(Slot& slot, CURLcode code, Status* error) {
   }
   std::string what =
       Describe(call) + ": " + (slot.error[0] ? slot.error : curl_easy_strerror(code));
+  if (code == CURLE_SSL_PINNEDPUBKEYNOTMATCH) {
+    // Not retried: the same server answers with the same key.
+    *error = Status(Code::kUnauthorized,
+                    Describe(call) + ": the server's public key does not match the pinned one (" +
+                        slot.options->pinned_public_key +
+                        "): this is not the goldcast server this node was set up with, or that "
+                        "server has a new TLS key (then give the node its new pin)");
+    return Outcome::kFail;
+  }
   if (code == CURLE_URL_MALFORMAT || code == CURLE_UNSUPPORTED_PROTOCOL) {
     *error = InvalidArgument(what + " (check the server URL)");
     return Outcome::kFail;
@@ -275,11 +303,13 @@ Status GrowSession(HttpSession& session, size_t width) {
 // One batch of calls running on a session's first easy handles, a Slot each.
 class Batch {
  public:
-  Batch(HttpSession& session, std::vector<HttpCall>& calls, size_t width)
+  Batch(HttpSession& session, std::vector<HttpCall>& calls, size_t width,
+        const HttpClientOptions& options)
       : multi_(session.multi.get()), calls_(calls), results_(calls.size()) {
     for (size_t i = 0; i < width; ++i) {
       slots_.push_back(std::make_unique<Slot>());
       slots_.back()->easy = session.easies[i].get();
+      slots_.back()->options = &options;
     }
   }
   // Leaves no handle in the multi, so the session can be reused.
@@ -400,17 +430,66 @@ Status Batch::Wait() {
 
 // Runs `calls` on `session` with at most `width` transfers in flight.
 Result<std::vector<HttpResult>> RunBatch(HttpSession& session, std::vector<HttpCall>& calls,
-                                         size_t width) {
+                                         size_t width, const HttpClientOptions& options) {
   if (calls.empty()) return std::vector<HttpResult>();
   width = std::clamp<size_t>(width, 1, calls.size());
   GC_RETURN_IF_ERROR(GrowSession(session, width));
-  Batch batch(session, calls, width);
+  Batch batch(session, calls, width, options);
   return batch.Run();
+}
+
+bool StartsWithNoCase(std::string_view text, std::string_view prefix) {
+  return text.size() >= prefix.size() &&
+         std::equal(prefix.begin(), prefix.end(), text.begin(), [](char a, char b) {
+           return std::tolower(static_cast<unsigned char>(a)) ==
+                  std::tolower(static_cast<unsigned char>(b));
+         });
+}
+
+// "sha256//" and the 44 base64 characters of a SHA-256, ';' between pins
+// (several let a node accept a server's old and new key during a change).
+// Anything else curl would take for the name of a key file.
+bool IsPinList(std::string_view pins) {
+  constexpr std::string_view kPrefix = "sha256//";
+  constexpr size_t kBase64Sha256 = 44;
+  for (;;) {
+    std::string_view pin = pins.substr(0, pins.find(';'));
+    if (pin.substr(0, kPrefix.size()) != kPrefix) return false;
+    std::string_view digest = pin.substr(kPrefix.size());
+    if (digest.size() != kBase64Sha256 || digest.back() != '=') return false;
+    for (char c : digest.substr(0, kBase64Sha256 - 1)) {
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '+' && c != '/') return false;
+    }
+    if (pin.size() == pins.size()) return true;
+    pins.remove_prefix(pin.size() + 1);
+  }
+}
+
+// A pin over plain HTTP would protect nothing while looking as if it did.
+Status CheckPinnedCalls(const std::string& pin, const std::vector<HttpCall>& calls) {
+  if (!IsPinList(pin)) {
+    return InvalidArgument("HTTP client: '" + pin.substr(0, 100) +
+                           "' is not a public key pin (sha256// and the 44 base64 characters "
+                           "of the server certificate's key hash; ';' between several)");
+  }
+  for (const HttpCall& call : calls) {
+    if (!StartsWithNoCase(call.url, "https://")) {
+      return InvalidArgument(Describe(call) +
+                             ": refused, the server's key is pinned but the URL is not "
+                             "https:// (use the server's https:// URL)");
+    }
+  }
+  return Status::Ok();
 }
 
 }  // namespace
 
-HttpClient::HttpClient() : impl_(std::make_unique<Impl>()) { EnsureCurlInitialized(); }
+HttpClient::HttpClient() : HttpClient(HttpClientOptions()) {}
+
+HttpClient::HttpClient(HttpClientOptions options) : impl_(std::make_unique<Impl>()) {
+  impl_->options = std::move(options);
+  EnsureCurlInitialized();
+}
 
 HttpClient::~HttpClient() = default;
 
@@ -422,9 +501,12 @@ Result<HttpResult> HttpClient::Call(HttpCall call) {
 }
 
 Result<std::vector<HttpResult>> HttpClient::CallAll(std::vector<HttpCall> calls, int max_parallel) {
+  if (!impl_->options.pinned_public_key.empty()) {
+    GC_RETURN_IF_ERROR(CheckPinnedCalls(impl_->options.pinned_public_key, calls));
+  }
   GC_ASSIGN_OR_RETURN(std::unique_ptr<HttpSession> session, impl_->Acquire());
   Result<std::vector<HttpResult>> results =
-      RunBatch(*session, calls, static_cast<size_t>(std::max(max_parallel, 1)));
+      RunBatch(*session, calls, static_cast<size_t>(std::max(max_parallel, 1)), impl_->options);
   impl_->Release(std::move(session));
   return results;
 }

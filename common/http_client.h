@@ -36,15 +36,29 @@ struct HttpResult {
   uint64_t bytes_received = 0;
 };
 
+struct HttpClientOptions {
+  // "sha256//<base64>" (PublicKeyPin in common/tls.h of the server's
+  // certificate): the server key this client trusts (several separated by
+  // ';' while a server changes its key). The certificate is not otherwise
+  // checked (goldcast's is self-signed, issued by no CA, for addresses a
+  // node may reach by other routes): the pin is the trust. Only https://
+  // URLs are accepted then; a mismatch is kUnauthorized, never retried.
+  // Empty: http://, or https:// checked against the system's CAs.
+  std::string pinned_public_key;
+};
+
 class HttpClient {
  public:
   HttpClient();
+  // One client per server: its options hold for every call it makes.
+  explicit HttpClient(HttpClientOptions options);
   ~HttpClient();
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
 
   // One request. A transport failure after all retries is kNetwork naming the
   // URL; an HTTP error status is *not* an error here: check result.status.
+  // With a pin, a URL that is not https:// is kInvalidArgument.
   Result<HttpResult> Call(HttpCall call);
 
   // Runs `calls` with at most `max_parallel` in flight over reused

@@ -1,6 +1,7 @@
 // TLS identities (self-signed certificate, key, pin; loading, creating and
-// finishing a half-created pair) and HttpServer's refusal of a half or
-// broken one.
+// finishing a half-created pair) and HTTPS between HttpServer and a pinned
+// HttpClient on 127.0.0.1: the right pin, a wrong one, plain HTTP on either
+// side, and the server's admission, limits, files and streams over TLS.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -272,6 +273,277 @@ TEST(TlsIdentityTest, CertificateWithoutKeyIsReplacedByANewPair) {
   Result<TlsIdentity> loaded = LoadTlsIdentity(temp.Sub("tls.crt"), temp.Sub("tls.key"));
   ASSERT_TRUE(loaded.ok()) << loaded.status().message();
   EXPECT_EQ(loaded->key_pem, second->key_pem);
+}
+
+// A TCP listener on 127.0.0.1 that counts the connections it accepts and
+// relays each in turn to `backend_port`, or with port 0 closes each at
+// once, as a server past its connection limit does.
+class CountingRelay {
+ public:
+  explicit CountingRelay(uint16_t backend_port)
+      : backend_port_(backend_port), stop_(::eventfd(0, EFD_CLOEXEC)) {
+    listen_.Reset(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    struct sockaddr_in addr = Loopback(0);
+    socklen_t length = sizeof(addr);
+    if (::bind(listen_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+        ::listen(listen_.get(), 16) != 0 ||
+        ::getsockname(listen_.get(), reinterpret_cast<sockaddr*>(&addr), &length) != 0) {
+      ADD_FAILURE() << "relay cannot listen";
+      std::abort();
+    }
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::thread([this] { Loop(); });
+  }
+  ~CountingRelay() {
+    uint64_t one = 1;
+    EXPECT_EQ(::write(stop_.get(), &one, sizeof(one)), 8);
+    thread_.join();
+  }
+  uint16_t port() const { return port_; }
+  int accepted() const { return accepted_; }
+
+ private:
+  static struct sockaddr_in Loopback(uint16_t port) {
+    struct sockaddr_in addr {};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+    return addr;
+  }
+
+  // False once the relay is stopped.
+  bool WaitReadable(int fd) {
+    struct pollfd fds[2] = {{fd, POLLIN, 0}, {stop_.get(), POLLIN, 0}};
+    while (::poll(fds, 2, -1) < 0) {
+    }
+    return (fds[1].revents & POLLIN) == 0;
+  }
+
+  void Loop() {
+    while (WaitReadable(listen_.get())) {
+      UniqueFd client(::accept4(listen_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+      if (!client.valid()) continue;
+      ++accepted_;
+      if (backend_port_ != 0) Relay(client.get());
+    }
+  }
+
+  void Relay(int client) {
+    UniqueFd backend(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    struct sockaddr_in addr = Loopback(backend_port_);
+    if (::connect(backend.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) return;
+    for (;;) {
+      struct pollfd fds[3] = {
+          {client, POLLIN, 0}, {backend.get(), POLLIN, 0}, {stop_.get(), POLLIN, 0}};
+      if (::poll(fds, 3, -1) < 0) continue;
+      if (fds[2].revents != 0) return;
+      for (int i = 0; i < 2; ++i) {
+        if (fds[i].revents == 0) continue;
+        char buffer[16384];
+        ssize_t n = ::read(fds[i].fd, buffer, sizeof(buffer));
+        if (n <= 0) return;  // either side done: close both
+        if (::send(fds[1 - i].fd, buffer, static_cast<size_t>(n), MSG_NOSIGNAL) != n) return;
+      }
+    }
+  }
+
+  uint16_t backend_port_;
+  UniqueFd stop_;
+  UniqueFd listen_;
+  uint16_t port_ = 0;
+  std::atomic<int> accepted_{0};
+  std::thread thread_;
+};
+
+std::string HttpsUrl(uint16_t port, const std::string& path) {
+  return "https://127.0.0.1:" + std::to_string(port) + path;
+}
+
+HttpCall Request(std::string method, std::string url, int retries = 3) {
+  HttpCall call;
+  call.method = std::move(method);
+  call.url = std::move(url);
+  call.retries = retries;
+  return call;
+}
+
+HttpClientOptions PinnedTo(std::string pin) {
+  HttpClientOptions options;
+  options.pinned_public_key = std::move(pin);
+  return options;
+}
+
+// An HTTPS server with `identity` whose handler counts its calls and
+// answers /hello, /file (a Pattern file), /stream and /endless; /secret is refused
+// before its body without "X-Key: open" and bodies are limited to 16 bytes.
+class TlsServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    testing::WriteTestFile(temp_.Sub("file"), Pattern(kFileSize));
+    HttpServerOptions options;
+    options.tls_cert_pem = identity_.cert_pem;
+    options.tls_key_pem = identity_.key_pem;
+    options.admit = [](const HttpRequest& head) {
+      HttpAdmission admission;
+      admission.max_body_bytes = 16;
+      if (head.path == "/secret" && head.headers.count("x-key") == 0) {
+        admission.refusal = HttpResponse::Text(401, "no key\n");
+      }
+      return admission;
+    };
+    server_ = StartOrDie(
+        [this](const HttpRequest& request) {
+          ++calls_;
+          if (request.path == "/file") {
+            UniqueFd fd(::open(temp_.Sub("file").c_str(), O_RDONLY | O_CLOEXEC));
+            return HttpResponse::File(std::move(fd), kFileSize);
+          }
+          if (request.path == "/stream") return PatternStream(300'000, 10'000);
+          if (request.path == "/endless") {
+            return HttpResponse::Stream([](char* buffer, size_t max) -> Result<size_t> {
+              std::fill(buffer, buffer + max, 'x');
+              return max;
+            });
+          }
+          return HttpResponse::Text(200, "hello over tls: " + request.body);
+        },
+        options);
+  }
+
+  std::string Url(const std::string& path) const { return HttpsUrl(server_->port(), path); }
+
+  static constexpr size_t kFileSize = 3 << 20;
+  testing::TempDir temp_;
+  TlsIdentity identity_ = MakeOrDie();
+  std::atomic<int> calls_{0};
+  std::unique_ptr<HttpServer> server_;
+};
+
+TEST_F(TlsServerTest, PinnedClientGetsTheAnswer) {
+  HttpClient client(PinnedTo(PinOrDie(identity_.cert_pem)));
+  Result<HttpResult> hello = client.Call(Request("GET", Url("/hello")));
+  ASSERT_TRUE(hello.ok()) << hello.status().message();
+  EXPECT_EQ(hello->status, 200);
+  EXPECT_EQ(hello->body, "hello over tls: ");
+  EXPECT_EQ(calls_.load(), 1);
+
+  // Several pins: the server's old and new key during a change.
+  HttpClient rotating(
+      PinnedTo(PinOrDie(MakeOrDie().cert_pem) + ";" + PinOrDie(identity_.cert_pem)));
+  Result<HttpResult> again = rotating.Call(Request("GET", Url("/hello")));
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_EQ(again->status, 200);
+}
+
+TEST_F(TlsServerTest, AdmissionLimitsFilesAndStreamsWorkOverTls) {
+  HttpClient client(PinnedTo(PinOrDie(identity_.cert_pem)));
+  HttpCall post = Request("POST", Url("/echo"));
+  post.body = "0123456789";
+  HttpCall too_large = Request("POST", Url("/echo"));
+  too_large.body = std::string(100, 'x');
+  HttpCall refused = Request("POST", Url("/secret"));
+  refused.body = "abc";
+  HttpCall range = Request("GET", Url("/file"));
+  range.headers.push_back("Range: bytes=1000000-1000099");
+  Result<std::vector<HttpResult>> results =
+      client.CallAll({post, too_large, refused, range, Request("GET", Url("/file")),
+                      Request("GET", Url("/stream"))},
+                     3);
+  ASSERT_TRUE(results.ok()) << results.status().message();
+  const std::vector<HttpResult>& r = *results;
+  EXPECT_EQ(r[0].status, 200);
+  EXPECT_EQ(r[0].body, "hello over tls: 0123456789");
+  EXPECT_EQ(r[1].status, 413);
+  EXPECT_EQ(r[2].status, 401);
+  EXPECT_EQ(r[2].body, "no key\n");
+  EXPECT_EQ(r[3].status, 206);
+  EXPECT_EQ(r[3].body, Pattern(100, 1'000'000));
+  EXPECT_EQ(r[4].status, 200);
+  EXPECT_TRUE(r[4].body == Pattern(kFileSize)) << "file body differs";
+  EXPECT_EQ(r[5].status, 200);
+  EXPECT_TRUE(r[5].body == Pattern(300'000)) << "stream body differs";
+  EXPECT_EQ(calls_.load(), 4);  // neither refusal reached the handler
+}
+
+// The server goes on writing to a connection the client closed: no SIGPIPE
+// may end the process, and the next client is served.
+TEST_F(TlsServerTest, ClientHangingUpMidBodyLeavesTheServerServing) {
+  const std::string pin = PinOrDie(identity_.cert_pem);
+  HttpClient client(PinnedTo(pin));
+  HttpCall endless = Request("GET", Url("/endless"), /*retries=*/0);
+  uint64_t received = 0;
+  endless.sink = [&](std::string_view chunk) {
+    received += chunk.size();
+    return received < (1 << 20) ? Status::Ok() : IoError("disk full");
+  };
+  Result<HttpResult> cut = client.Call(endless);
+  ASSERT_FALSE(cut.ok());
+  EXPECT_THAT(cut.status().message(), HasSubstr("disk full"));
+
+  HttpClient next(PinnedTo(pin));
+  Result<HttpResult> hello = next.Call(Request("GET", Url("/hello")));
+  ASSERT_TRUE(hello.ok()) << hello.status().message();
+  EXPECT_EQ(hello->status, 200);
+}
+
+TEST_F(TlsServerTest, WrongPinFailsAtOnceWithoutReachingTheHandler) {
+  CountingRelay relay(server_->port());
+  HttpClient client(PinnedTo(PinOrDie(MakeOrDie().cert_pem)));
+  Result<HttpResult> result = client.Call(Request("GET", HttpsUrl(relay.port(), "/hello")));
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), Code::kUnauthorized);
+  EXPECT_THAT(result.status().message(),
+              HasSubstr("the server's public key does not match the pinned one"));
+  EXPECT_EQ(relay.accepted(), 1);  // not retried
+  EXPECT_EQ(calls_.load(), 0);
+}
+
+TEST_F(TlsServerTest, PlainHttpOnEitherSideFails) {
+  HttpClient plain;
+  Result<HttpResult> http = plain.Call(Request(
+      "GET", "http://127.0.0.1:" + std::to_string(server_->port()) + "/hello", /*retries=*/0));
+  EXPECT_FALSE(http.ok()) << http->status << " " << http->body;
+  // Unpinned https:// checks the certificate against the system's CAs,
+  // which never issued this one.
+  Result<HttpResult> unpinned = plain.Call(Request("GET", Url("/hello"), /*retries=*/0));
+  EXPECT_FALSE(unpinned.ok()) << unpinned->status << " " << unpinned->body;
+  EXPECT_EQ(calls_.load(), 0);
+
+  auto plain_server = StartOrDie([this](const HttpRequest&) {
+    ++calls_;
+    return HttpResponse::Text(200, "plain");
+  });
+  HttpClient pinned(PinnedTo(PinOrDie(identity_.cert_pem)));
+  Result<HttpResult> refused = pinned.Call(Request("GET", http_testing::Url(*plain_server, "/")));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), Code::kInvalidArgument);
+  EXPECT_THAT(refused.status().message(), HasSubstr("not https://"));
+  // Nor against the TLS port: the pin is no good there either.
+  Result<HttpResult> no_tls = pinned.Call(Request(
+      "GET", "HTTP://127.0.0.1:" + std::to_string(server_->port()) + "/hello", /*retries=*/0));
+  ASSERT_FALSE(no_tls.ok());
+  EXPECT_EQ(no_tls.status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(calls_.load(), 0);
+}
+
+TEST(TlsClientTest, MalformedPinIsRefused) {
+  for (const std::string& pin : {std::string("abc"), std::string("sha256//short="),
+                                 std::string(kKnownPin) + ";", std::string("/etc/key.pem")}) {
+    HttpClient client(PinnedTo(pin));
+    Result<HttpResult> result = client.Call(Request("GET", "https://127.0.0.1:1/"));
+    ASSERT_FALSE(result.ok()) << pin;
+    EXPECT_EQ(result.status().code(), Code::kInvalidArgument) << result.status().message();
+    EXPECT_THAT(result.status().message(), HasSubstr("is not a public key pin"));
+  }
+}
+
+TEST(TlsClientTest, ConnectionClosedInTheHandshakeIsRetried) {
+  CountingRelay closer(0);
+  HttpClient client(PinnedTo(kKnownPin));
+  Result<HttpResult> result = client.Call(Request("GET", HttpsUrl(closer.port(), "/"), 2));
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), Code::kNetwork) << result.status().message();
+  EXPECT_EQ(closer.accepted(), 3) << result.status().message();
 }
 
 TEST(TlsServerStartTest, HalfOrBrokenIdentityIsAClearError) {

@@ -170,17 +170,18 @@ stamp() {
   while IFS= read -r line; do printf '%s %s\n' "$EPOCHREALTIME" "$line"; done
 }
 # A new node per install (each run from scratch, like a new machine): asks
-# for its boot script as iPXE would, which names it and gives its secret.
-# Sets NODE and SECRET.
+# for its boot script as iPXE would, which names it and gives it a one-time
+# install token (the agent redeems it for the secret, as a real install does).
+# Sets NODE and TOKEN.
 new_node() {
   local mac="$1" script="$GC_TMP/ipxe.txt"
   ip netns exec "$ns_c" curl -fsS --max-time 10 -o "$script" \
     "http://$server:$port/boot/ipxe?mac=$mac" 2>"$GC_TMP/ipxe.err" ||
     gc_fail_with_file "GET /boot/ipxe?mac=$mac failed" "$GC_TMP/ipxe.err"
   NODE="$(grep -o 'goldcast.node=[^ ]*' "$script" | head -n 1 | cut -d= -f2)"
-  SECRET="$(grep -o 'goldcast.secret=[0-9a-f]*' "$script" | head -n 1 | cut -d= -f2)"
-  [ -n "$NODE" ] && [ -n "$SECRET" ] ||
-    gc_fail_with_file "the boot script for $mac carries no goldcast.node= / goldcast.secret=" "$script"
+  TOKEN="$(grep -o 'goldcast.token=[0-9a-f]*' "$script" | head -n 1 | cut -d= -f2)"
+  [ -n "$NODE" ] && [ -n "$TOKEN" ] ||
+    gc_fail_with_file "the boot script for $mac carries no goldcast.node= / goldcast.token=" "$script"
 }
 
 # measure TOOL DEST: one run of TOOL into the new empty directory DEST.
@@ -218,7 +219,7 @@ measure() {
   case "$tool" in
     goldcast)
       ip netns exec "$ns_c" "$GOLDCAST_AGENT" install --server "http://$server:$port" \
-        --node "$NODE" --secret "$SECRET" --target-root "$dest" 2>&1 | stamp >"$log" ||
+        --node "$NODE" --token "$TOKEN" --target-root "$dest" 2>&1 | stamp >"$log" ||
         gc_fail_with_file "goldcast-agent install into $dest failed" "$log"
       ;;
     rsync)
@@ -323,7 +324,7 @@ perf_install() {  # DEST PERF-ARGS...: an install of a new node with the agent u
   mkdir "$dest"
   sync
   ip netns exec "$ns_c" perf "$@" -- "$GOLDCAST_AGENT" install --server "http://$server:$port" \
-    --node "$NODE" --secret "$SECRET" --target-root "$dest" >"$dest.log" 2>&1 ||
+    --node "$NODE" --token "$TOKEN" --target-root "$dest" >"$dest.log" 2>&1 ||
     gc_fail_with_file "install under perf $* failed" "$dest.log"
 }
 perf_top() {  # DATA N: the N hottest dso/symbol pairs (self time)

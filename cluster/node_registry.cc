@@ -43,7 +43,7 @@ Result<Node> SqliteNodeRegistry::NewNode(const std::string& mac, int index,
   node.mac = mac;
   node.group = profile_.default_group;
   node.mode = GroupMode(node.group);
-  GC_ASSIGN_OR_RETURN(node.install_secret, NewSecret());
+  node.install_secret = NewSecret();
   GC_ASSIGN_OR_RETURN(node.ip, FixedAddress(index, name));
   return node;
 }
@@ -137,7 +137,7 @@ Result<std::vector<Node>> SqliteNodeRegistry::PlaceDeclared(const Rows& rows) co
       w = *known;
     } else {
       w.mac = d.mac;
-      GC_ASSIGN_OR_RETURN(w.install_secret, NewSecret());
+      w.install_secret = NewSecret();
     }
     w.declared = true;
     w.group = d.group.empty() ? profile_.default_group : d.group;
@@ -435,7 +435,7 @@ Status SqliteNodeRegistry::SetState(const std::string& name, NodeState state) {
 }
 
 Status SqliteNodeRegistry::Reinstall(const std::string& name) {
-  GC_ASSIGN_OR_RETURN(std::string secret, NewSecret());
+  std::string secret = NewSecret();
   std::lock_guard<std::mutex> lock(mu_);
   // The old progress would read as this install's.
   return UpdateNamed(name,
@@ -443,6 +443,13 @@ Status SqliteNodeRegistry::Reinstall(const std::string& name) {
                      "progress_done = 0, progress_total = 0, progress_message = '', "
                      "progress_time_ns = 0",
                      {BootModeName(BootMode::kInstall), NodeStateName(NodeState::kNew), secret});
+}
+
+Result<std::string> SqliteNodeRegistry::RotateSecret(const std::string& name) {
+  std::string secret = NewSecret();
+  std::lock_guard<std::mutex> lock(mu_);
+  GC_RETURN_IF_ERROR(UpdateNamed(name, "install_secret = ?", {secret}));
+  return secret;
 }
 
 Status SqliteNodeRegistry::Remove(const std::string& name) {

@@ -53,7 +53,7 @@ struct Node {
   BootMode mode = BootMode::kInstall;
   NodeState state = NodeState::kNew;
   bool declared = false;             // from the profile's nodes: list
-  std::string install_secret;        // per-node secret handed to the installer (hex)
+  std::string install_secret;        // the node's long-term secret (hex), see RotateSecret
   std::string uuid, arch, platform;  // as iPXE reported them
   int64_t first_seen_ns = 0;
   int64_t last_seen_ns = 0;  // last boot request (GET /boot/ipxe)
@@ -133,9 +133,13 @@ class NodeRegistry {
   // (its group is in the profile), as is Remove.
   virtual Status SetGroup(const std::string& name, const std::string& group) = 0;
   virtual Status SetState(const std::string& name, NodeState state) = 0;
-  // Next boot installs again: mode install, state new, fresh install secret,
-  // progress cleared.
+  // Next boot installs again: mode install, state new, fresh install secret
+  // (the old one stops working), progress cleared.
   virtual Status Reinstall(const std::string& name) = 0;
+  // Gives the node a fresh secret and returns it: a node redeeming its
+  // install token (cluster/install_tokens.h) gets a secret no earlier boot
+  // or install ever held.
+  virtual Result<std::string> RotateSecret(const std::string& name) = 0;
   virtual Status Remove(const std::string& name) = 0;
 
   // Stores the installer's report (time_ns = now_ns) and moves the node:
@@ -153,9 +157,8 @@ class NodeRegistry {
 
   // Changes whenever any process changed what dnsmasq's host list or a
   // node's boot script is built from: a node added or removed, or its
-  // index, name, MAC, address, group, mode, state, install secret or
-  // platform. Reports that leave these alone (heartbeats, progress within
-  // the same state) and the times and IDs RegisterBoot records do not
+  // index, name, MAC, address, group, mode, state or platform. Reports that leave these alone
+  // (heartbeats, progress within the same state) and the times and IDs RegisterBoot records do not
   // change it. serve polls it to know when dnsmasq's host list may need
   // rewriting.
   virtual Result<int64_t> Generation() = 0;

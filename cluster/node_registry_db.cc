@@ -1,7 +1,6 @@
 // NodeRegistry's SQLite plumbing: opening and checking the file, the schema
 // and its migrations, and the mapping between rows and Node.
 #include <fcntl.h>
-#include <openssl/rand.h>
 
 #include <algorithm>
 #include <map>
@@ -10,6 +9,7 @@
 #include "cluster/node_registry_internal.h"
 #include "common/hash.h"
 #include "common/log.h"
+#include "common/random.h"
 #include "common/unique_fd.h"
 #include "profiles/vocabulary.h"
 
@@ -21,7 +21,9 @@ namespace {
 // (heartbeats, install progress) as the columns of kAddedColumns. Version 3
 // narrowed the generation's UPDATE trigger (kGenerationUpdateTrigger).
 // Version 4 added the machines waiting for approval (kPendingTable).
-constexpr int kSchemaVersion = 4;
+// Version 5 left the install secret out of the generation: boot scripts no
+// longer carry it (one-time install tokens do, cluster/install_tokens.h).
+constexpr int kSchemaVersion = 5;
 constexpr int kBusyTimeoutMs = 5000;
 
 // The generation row is bumped by triggers, so every write that counts, by
@@ -62,11 +64,10 @@ CREATE TRIGGER nodes_delete AFTER DELETE ON nodes
 constexpr const char* kGenerationUpdateTrigger = R"sql(
 DROP TRIGGER IF EXISTS nodes_update;
 CREATE TRIGGER nodes_update
-  AFTER UPDATE OF idx, name, mac, ip, grp, mode, state, install_secret, platform ON nodes
+  AFTER UPDATE OF idx, name, mac, ip, grp, mode, state, platform ON nodes
   WHEN OLD.idx IS NOT NEW.idx OR OLD.name IS NOT NEW.name OR OLD.mac IS NOT NEW.mac
     OR OLD.ip IS NOT NEW.ip OR OLD.grp IS NOT NEW.grp OR OLD.mode IS NOT NEW.mode
-    OR OLD.state IS NOT NEW.state OR OLD.install_secret IS NOT NEW.install_secret
-    OR OLD.platform IS NOT NEW.platform
+    OR OLD.state IS NOT NEW.state OR OLD.platform IS NOT NEW.platform
   BEGIN UPDATE generation SET value = value + 1; END;
 )sql";
 
@@ -135,11 +136,7 @@ std::map<std::string, std::string> DecodeClusterFiles(std::string_view text) {
   return files;
 }
 
-Result<std::string> NewSecret() {
-  unsigned char bytes[16];
-  if (RAND_bytes(bytes, sizeof bytes) != 1) return Internal("OpenSSL RAND_bytes failed");
-  return HexEncode(std::string_view(reinterpret_cast<const char*>(bytes), sizeof bytes));
-}
+std::string NewSecret() { return RandomHex(16); }
 
 Status SqliteNodeRegistry::Damaged(std::string_view detail) const {
   return Corrupt("registry " + path_ + " is damaged: " + std::string(detail) +
@@ -273,7 +270,7 @@ Status SqliteNodeRegistry::Migrate(int found) {
         Exec((std::string("ALTER TABLE nodes ADD COLUMN ") + column.name + " " + column.definition)
                  .c_str()));
   }
-  if (found < 3) GC_RETURN_IF_ERROR(Exec(kGenerationUpdateTrigger));
+  if (found < 5) GC_RETURN_IF_ERROR(Exec(kGenerationUpdateTrigger));
   if (found < 4) GC_RETURN_IF_ERROR(Exec(kPendingTable));
   if (found != 0) {
     GC_LOG(Info) << "registry " << path_ << ": schema upgraded from version " << found << " to "

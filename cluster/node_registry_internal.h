@@ -46,7 +46,7 @@ std::string EncodeClusterFiles(const std::map<std::string, std::string>& files);
 std::map<std::string, std::string> DecodeClusterFiles(std::string_view text);
 
 // A fresh install secret: 16 random bytes as 32 hex digits.
-Result<std::string> NewSecret();
+std::string NewSecret();
 
 class SqliteNodeRegistry : public NodeRegistry {
  public:
@@ -68,6 +68,7 @@ class SqliteNodeRegistry : public NodeRegistry {
   Status SetGroup(const std::string& name, const std::string& group) override;
   Status SetState(const std::string& name, NodeState state) override;
   Status Reinstall(const std::string& name) override;
+  Result<std::string> RotateSecret(const std::string& name) override;
   Status Remove(const std::string& name) override;
   Result<Node> RecordProgress(const std::string& name, const InstallProgress& progress,
                               int64_t now_ns) override;

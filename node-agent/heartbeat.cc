@@ -306,6 +306,13 @@ Result<Identity> LoadIdentity(const RunOptions& options) {
     identity.config.secret = Trim(secret);
     overridden = true;
   }
+  if (identity.config.secret.empty()) {
+    // A command line holds only the boot's install token, spent at boot.
+    return InvalidArgument("no " + options.config_path + ", and " + identity.source +
+                           " names no secret (its install token was spent at boot, by the "
+                           "initramfs that should have written " +
+                           options.config_path + "); pass --secret-file");
+  }
   if (overridden) {
     // The same checks as node.json gets, for what the options changed.
     GC_ASSIGN_OR_RETURN(

@@ -18,7 +18,6 @@
 #include "common/log.h"
 #include "common/progress.h"
 #include "common/text.h"
-#include "protocol/boot_secret.h"
 #include "protocol/progress.h"
 
 namespace gc {
@@ -502,37 +501,54 @@ Status RunInstall(const InstallOptions& options, const NodeConfig& config, Insta
   return Installer(options, config, server, runner).Run();
 }
 
+namespace {
+// The redeemed secret, 0600 from creation, for a later try on this boot.
+Status KeepSecret(const std::string& path, const std::string& secret) {
+  GC_ASSIGN_OR_RETURN(auto file, Env::Default()->NewWritableFile(path, 0600));
+  GC_RETURN_IF_ERROR(file->Append(secret + "\n"));
+  return file->Close();
+}
+}  // namespace
+
 Status RunInstallCommand(const InstallOptions& options) {
   NodeConfig config;
+  Env* env = Env::Default();
   std::string secret = options.secret;
-  // The boot service's secret initrd put it here (protocol/boot_secret.h).
+  // A second try on the same boot: the token is spent, the secret it
+  // bought is kept here.
   std::string secret_file = options.secret_file;
-  if (secret.empty() && secret_file.empty() && Env::Default()->Exists(kBootSecretPath)) {
-    secret_file = kBootSecretPath;
-  }
+  bool cached = secret.empty() && secret_file.empty() && !options.secret_cache.empty() &&
+                env->Exists(options.secret_cache);
+  if (cached) secret_file = options.secret_cache;
   if (!secret_file.empty()) {
-    GC_ASSIGN_OR_RETURN(std::string text, Env::Default()->ReadFile(secret_file));
+    GC_ASSIGN_OR_RETURN(std::string text, env->ReadFile(secret_file));
     secret = Trim(text);
   }
-  if (options.server.empty() || options.node.empty() || secret.empty()) {
+  bool need_cmdline =
+      options.server.empty() || options.node.empty() || (secret.empty() && options.token.empty());
+  if (need_cmdline) {
     std::string path = options.paths.proc_dir + "/cmdline";
     GC_ASSIGN_OR_RETURN(std::string cmdline, Env::Default()->ReadFile(path));
-    auto parsed = NodeConfigFromCmdline(cmdline, secret);
+    auto parsed = NodeConfigFromCmdline(cmdline);
     if (!parsed.ok()) {
       return InvalidArgument(parsed.status().message() +
-                             "; pass --server, --node and --secret (or --secret-file), or boot "
-                             "with goldcast.server=, goldcast.node= and the boot service's "
-                             "secret initrd (" +
-                             kBootSecretPath + ")");
+                             "; pass --server, --node and --token (or --secret), or boot with "
+                             "the boot script of goldcast serve");
     }
     config = *parsed;
   }
   if (!options.server.empty()) config.server = options.server;
   if (!options.node.empty()) config.node = options.node;
+  if (!options.token.empty()) config.token = options.token;
   if (!secret.empty()) config.secret = secret;
   NodeClient client(config);
+  // The first thing the node says: spend the token before anyone else can.
+  GC_RETURN_IF_ERROR(client.Redeem());
+  if (!cached && !options.secret_cache.empty() && secret.empty()) {
+    GC_RETURN_IF_ERROR(KeepSecret(options.secret_cache, client.config().secret));
+  }
   auto server = MakeInstallServer(&client);
-  GC_RETURN_IF_ERROR(RunInstall(options, config, server.get(), ProcessRunner::Default()));
+  GC_RETURN_IF_ERROR(RunInstall(options, client.config(), server.get(), ProcessRunner::Default()));
   if (options.reboot) {
     ::sync();
     std::fprintf(stderr, "goldcast-agent install: rebooting\n");

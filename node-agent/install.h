@@ -27,13 +27,19 @@
 namespace gc {
 
 struct InstallOptions {
-  // Server, node and secret; empty ones come from /proc/cmdline
-  // (goldcast.server=, goldcast.node=, goldcast.secret=).
+  // Server, node and a secret or the boot's one-time install token (which
+  // the agent redeems for the secret first); empty ones come from
+  // /proc/cmdline (goldcast.server=, goldcast.node=, goldcast.token=).
   std::string server;
   std::string node;
+  std::string token;
   std::string secret;
   std::string secret_file;  // read instead of `secret` (trailing whitespace dropped)
-  std::string disk;         // "" = the first suitable disk
+  // Where a redeemed secret is kept (0600) and, when it exists, read
+  // instead of redeeming: the installer's /init retries on the same boot,
+  // after the token is spent.
+  std::string secret_cache;
+  std::string disk;  // "" = the first suitable disk
   // Install into this (empty) directory instead of a disk: no partitioning,
   // formatting, mounting or boot loader. For tests and chroot installs.
   std::string target_root;

@@ -12,8 +12,11 @@
 
 namespace {
 
+// 3 tells the installer's /init to reboot for a fresh boot script (and
+// token) instead of trying again with credentials the server refuses.
 int Fail(const gc::Status& status) {
   std::fprintf(stderr, "goldcast-agent: error: %s\n", status.message().c_str());
+  if (status.code() == gc::Code::kUnauthorized) return 3;
   return status.code() == gc::Code::kInvalidArgument ? 2 : 1;
 }
 
@@ -48,12 +51,22 @@ void AddInstallCommand(CLI::App* app, RunCommand* run) {
       "install", "Install this node from the image server (runs in the installer initramfs)");
   cmd->add_option("--server", install->server, "Server URL (default: goldcast.server=)");
   cmd->add_option("--node", install->node, "Node name (default: goldcast.node=)");
+  auto* token_opt = cmd->add_option(
+      "--token", install->token,
+      "One-time install token to redeem for the node's secret (default: goldcast.token=)");
   auto* secret_opt =
-      cmd->add_option("--secret", install->secret,
-                      "Node secret (default: /goldcast.secret from the boot's secret initrd, "
-                      "else goldcast.secret=)");
+      cmd->add_option("--secret", install->secret, "Node secret (instead of a token)")
+          ->excludes(token_opt);
   cmd->add_option("--secret-file", install->secret_file, "Read the node secret from a file")
-      ->excludes(secret_opt);
+      ->excludes(secret_opt)
+      ->excludes(token_opt);
+  cmd->add_option("--secret-cache", install->secret_cache,
+                  "Keep the redeemed secret in this file (0600); when it exists, use it instead "
+                  "of the token (a second try on the same boot)");
+  cmd->footer(
+      "Exit status 3: the server refused this node's token or secret (spent, expired, or the "
+      "node was reinstalled): reboot it for a fresh boot script. 2: bad arguments. 1: any other "
+      "failure.");
   cmd->add_option("--disk", install->disk, "Disk to erase, e.g. /dev/vda (default: first)");
   auto* target_opt = cmd->add_option("--target-root", install->target_root,
                                      "Install into this empty directory instead of a disk");
@@ -81,9 +94,8 @@ void AddRunCommand(CLI::App* app, RunCommand* run) {
       "hashes) until SIGTERM");
   cmd->footer(
       "The node's identity comes from --config (written by the installer); on a diskless "
-      "node, which has none, from goldcast.server=, goldcast.node=, goldcast.secret=, "
-      "goldcast.image= and goldcast.kernel= on /proc/cmdline. Failures are retried with "
-      "backoff of up to 5 minutes.");
+      "node, from node.json in its RAM root, which its initramfs wrote. Failures are retried "
+      "with backoff of up to 5 minutes.");
   cmd->add_option("--config", options->config_path, "The node's configuration (node.json)")
       ->capture_default_str();
   cmd->add_option("--interval", options->interval_s, "Seconds between heartbeats (at least 1)")

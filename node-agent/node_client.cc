@@ -4,6 +4,8 @@
 #include <utility>
 #include <vector>
 
+#include "protocol/redeem.h"
+
 namespace gc {
 
 namespace {
@@ -203,6 +205,30 @@ Result<Manifest> NodeClient::GetManifest(const std::string& image_ref) {
 Result<Manifest> NodeClient::GetKernelModulesManifest(const std::string& kernel_ref) {
   GC_RETURN_IF_ERROR(CheckRef("kernel", kernel_ref));
   return GetManifestAt(*this, "/v1/node/kernels/" + kernel_ref + "/modules.manifest");
+}
+
+Status NodeClient::Redeem() {
+  if (!config_.secret.empty()) return Status::Ok();
+  std::string url = config_.server + kRedeemPath;
+  HttpCall call;
+  call.method = "POST";
+  call.url = url;
+  call.headers.push_back("X-Goldcast-Node: " + config_.node);
+  call.headers.push_back("Authorization: Bearer " + config_.token);
+  call.max_body = kMaxJsonAnswer;
+  GC_ASSIGN_OR_RETURN(HttpResult result, http_.Call(std::move(call)));
+  if (result.status == 401) {
+    return Status(Code::kUnauthorized,
+                  "POST " + url + ": 401 " + FirstLine(result.body) +
+                      " (this boot's install token is spent, expired or unknown to a restarted "
+                      "server: reboot the node for a fresh one)");
+  }
+  if (result.status < 200 || result.status >= 300) return HttpError("POST", url, result);
+  Result<RedeemAnswer> answer = DecodeRedeemAnswer(result.body);
+  if (!answer.ok()) return answer.status().WithContext("POST " + url);
+  config_.secret = std::move(answer->secret);
+  config_.token.clear();
+  return Status::Ok();
 }
 
 ObjectSource* NodeClient::objects() { return objects_.get(); }

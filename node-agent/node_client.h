@@ -18,11 +18,17 @@ namespace gc {
 
 class NodeClient {
  public:
-  // `config` needs server, node and secret.
+  // `config` needs server, node and a secret, or a token to Redeem.
   explicit NodeClient(NodeConfig config);
   ~NodeClient();
 
   const NodeConfig& config() const { return config_; }
+
+  // Without a secret: trades config().token (the boot script's one-time
+  // install token) for the node's secret (POST /v1/node/redeem), which
+  // config() then holds. A refused token is kUnauthorized: only a reboot,
+  // through a fresh boot script, gets another. With a secret: nothing.
+  Status Redeem();
 
   // What a JSON answer (plan, layout, heartbeat answer) may weigh, and a
   // manifest (about 150 bytes per entry: a million files fit).

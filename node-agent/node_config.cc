@@ -59,9 +59,13 @@ Status ValidateConfig(const NodeConfig& config, std::string_view source, FieldNa
       return bad("node", "'" + config.node + "' may only hold letters, digits, '.', '_' and '-'");
     }
   }
-  if (config.secret.empty()) return bad("secret", "is empty");
+  // A node booting from its boot script has a token to redeem instead.
+  if (config.secret.empty() && config.token.empty()) return bad("secret", "is empty");
   for (char c : config.secret) {
     if (!IsHexChar(c)) return bad("secret", "is not hexadecimal");
+  }
+  for (char c : config.token) {
+    if (!IsHexChar(c)) return bad("token", "is not hexadecimal");
   }
   if (!config.image.empty() && !IsArtifactRef(config.image)) {
     return bad("image", "'" + config.image + "' is not NAME@N (e.g. compute@2)");
@@ -164,10 +168,9 @@ std::string SerializeNodeConfig(const NodeConfig& config) {
   return doc.dump(2) + "\n";
 }
 
-Result<NodeConfig> NodeConfigFromCmdline(std::string_view cmdline, std::string_view boot_secret) {
+Result<NodeConfig> NodeConfigFromCmdline(std::string_view cmdline) {
   NodeConfig config;
-  config.secret = boot_secret;
-  bool seen_server = false, seen_node = false, seen_secret = !boot_secret.empty();
+  bool seen_server = false, seen_node = false, seen_token = false;
   size_t pos = 0;
   while (pos < cmdline.size()) {
     size_t start = cmdline.find_first_not_of(" \t\n\r", pos);
@@ -191,19 +194,19 @@ Result<NodeConfig> NodeConfigFromCmdline(std::string_view cmdline, std::string_v
     } else if (key == "goldcast.node") {
       config.node = value;
       seen_node = true;
-    } else if (key == "goldcast.secret") {
-      config.secret = value;
-      seen_secret = true;
+    } else if (key == "goldcast.token") {
+      config.token = value;
+      seen_token = !value.empty();
     } else if (key == "goldcast.image") {
       config.image = value;
     } else if (key == "goldcast.kernel") {
       config.kernel = value;
     }
   }
-  const char* missing = !seen_server   ? "goldcast.server="
-                        : !seen_node   ? "goldcast.node="
-                        : !seen_secret ? "goldcast.secret="
-                                       : nullptr;
+  const char* missing = !seen_server  ? "goldcast.server="
+                        : !seen_node  ? "goldcast.node="
+                        : !seen_token ? "goldcast.token="
+                                      : nullptr;
   if (missing != nullptr) {
     return InvalidArgument(std::string("kernel command line: no ") + missing +
                            " (this node was not booted by goldcast serve, or its boot entry is "

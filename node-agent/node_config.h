@@ -18,6 +18,9 @@ struct NodeConfig {
   std::string server;  // "http://10.77.0.1:8470"
   std::string node;    // "mosix3"
   std::string secret;  // hex
+  // The boot script's one-time install token (goldcast.token=), redeemed
+  // for the secret (NodeClient::Redeem); never written to node.json.
+  std::string token;
   std::string image;   // "compute@2", or "" if unknown
   std::string kernel;  // kernel artifact "name@N", or "" (the image's own kernel)
   // Cluster-wide files the installer wrote (relative to /); heartbeats
@@ -30,10 +33,8 @@ Result<NodeConfig> ParseNodeConfig(std::string_view json, std::string_view sourc
 std::string SerializeNodeConfig(const NodeConfig& config);
 
 // From a kernel command line: goldcast.server=, goldcast.node=,
-// goldcast.secret= (required), goldcast.image=, goldcast.kernel= (optional).
-// `boot_secret` (from the secret initrd, protocol/boot_secret.h), when not
-// empty, is the secret of a command line that has none.
-Result<NodeConfig> NodeConfigFromCmdline(std::string_view cmdline,
-                                         std::string_view boot_secret = {});
+// goldcast.token= (required), goldcast.image=, goldcast.kernel= (optional).
+// The result has a token and no secret.
+Result<NodeConfig> NodeConfigFromCmdline(std::string_view cmdline);
 
 }  // namespace gc

@@ -140,8 +140,6 @@ std::string StartScript(const std::string& server_url) {
          "goto start\n";
 }
 
-std::string SecretInitrdUrl(const std::string& mac) { return "/boot/secret.cpio?mac=" + mac; }
-
 std::string NodeScript(const Node& node, const NodeGroup& group, const BootFiles& files) {
   std::string script =
       "#!ipxe\necho goldcast: " + node.name + " (" + BootModeName(node.mode) + ")\n";
@@ -166,18 +164,7 @@ std::string NodeScript(const Node& node, const NodeGroup& group, const BootFiles
   const std::string& kernel = install ? files.install_kernel : files.diskless_kernel;
   const std::string& initrd = install ? files.install_initrd : files.diskless_initrd;
   std::string kernel_ref, image_ref;
-  // A diskless node runs this kernel for good, and /proc/cmdline is readable
-  // by every user: its secret comes in a second initrd instead, which the
-  // kernel unpacks next to the first (protocol/boot_secret.h). The
-  // installer's command line is gone with its reboot, so it keeps the
-  // secret there.
-  std::string secret_word = "goldcast.secret=" + node.install_secret;
-  std::string secret_initrd_word, secret_initrd_line;
   if (node.mode == BootMode::kDiskless) {
-    secret_word.clear();
-    secret_initrd_word = "initrd=" + std::string(kSecretInitrdName);
-    secret_initrd_line = "initrd --name " + std::string(kSecretInitrdName) + " " +
-                         files.server_url + SecretInitrdUrl(node.mac) + " || goto failed\n";
     if (!files.diskless_kernel_ref.empty())
       kernel_ref = "goldcast.kernel=" + files.diskless_kernel_ref;
     if (!files.diskless_image_ref.empty()) image_ref = "goldcast.image=" + files.diskless_image_ref;
@@ -187,11 +174,12 @@ std::string NodeScript(const Node& node, const NodeGroup& group, const BootFiles
       "kernel",
       files.server_url + kernel,
       "initrd=" + BaseName(initrd),
-      secret_initrd_word,
       "console=ttyS0,115200",
       "goldcast.server=" + files.server_url,
       "goldcast.node=" + node.name,
-      secret_word,
+      // Stays readable in /proc/cmdline, but is spent before anything but
+      // the initramfs runs: the agent redeems it for the secret at once.
+      "goldcast.token=" + files.install_token,
       std::string("goldcast.mode=") + BootModeName(node.mode),
       kernel_ref,
       image_ref,
@@ -201,7 +189,7 @@ std::string NodeScript(const Node& node, const NodeGroup& group, const BootFiles
   // A failed download starts over through the start script instead of
   // falling to the next boot device, which on a blank node is nothing.
   return script + kernel_line + " || goto failed\n" + "initrd " + files.server_url + initrd +
-         " || goto failed\n" + secret_initrd_line +
+         " || goto failed\n"
          "boot || goto failed\n"
          ":failed\n"
          "echo goldcast: booting " +

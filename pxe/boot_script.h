@@ -32,17 +32,16 @@ struct BootFiles {
   // can report them. Empty = unknown, left off the command line.
   std::string diskless_kernel_ref;
   std::string diskless_image_ref;
+  // The node's one-time install token (cluster/install_tokens.h) for an
+  // install or diskless boot.
+  std::string install_token;
 };
 
-// What iPXE names the secret initrd (pxe/secret_initrd.h), and its URL
-// relative to the server for the node with `mac`.
-constexpr char kSecretInitrdName[] = "secret.cpio";
-std::string SecretInitrdUrl(const std::string& mac);
-
-// The script for a node: install (installer kernel + initrd with the server
-// URL, node name and install secret on the command line), diskless (kernel +
-// initrd + the secret initrd, no secret on the command line) or local (boot the first disk:
-// `sanboot` for BIOS, `exit` to the firmware's next boot entry for UEFI).
+// The script for a node: install or diskless (the installer's kernel and
+// initrd, with the server URL, node name and one-time install token on the
+// command line; never the node's secret, which anyone could ask this
+// script for) or local (boot the first disk: `sanboot` for BIOS, `exit` to
+// the firmware's next boot entry for UEFI).
 std::string NodeScript(const Node& node, const NodeGroup& group, const BootFiles& files);
 
 // How long a machine waiting for approval waits before it asks again.

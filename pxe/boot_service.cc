@@ -9,7 +9,6 @@
 #include "common/log.h"
 #include "common/manifest.h"
 #include "common/unique_fd.h"
-#include "pxe/secret_initrd.h"
 
 namespace gc {
 
@@ -37,8 +36,13 @@ std::string ServerUrl(const ClusterProfile& profile) {
 }
 
 BootService::BootService(const ClusterProfile& profile, NodeRegistry* registry,
-                         TargetResolver* resolver, std::string boot_files, Env* env)
-    : registry_(registry), resolver_(resolver), boot_files_(std::move(boot_files)), env_(env) {
+                         TargetResolver* resolver, InstallTokens* tokens, std::string boot_files,
+                         Env* env)
+    : registry_(registry),
+      resolver_(resolver),
+      tokens_(tokens),
+      boot_files_(std::move(boot_files)),
+      env_(env) {
   files_.server_url = ServerUrl(profile);
 }
 
@@ -51,7 +55,6 @@ HttpResponse BootService::Handle(const HttpRequest& request) {
     return HttpResponse::Text(200, StartScript(files_.server_url));
   }
   if (request.path == "/boot/ipxe") return NodeBootScript(request);
-  if (request.path == "/boot/secret.cpio") return SecretFile(request);
   if (request.path.starts_with(kBootFilesUrl)) {
     return BootFile(request.path.substr(kBootFilesUrl.size()));
   }
@@ -97,26 +100,9 @@ HttpResponse BootService::NodeBootScript(const HttpRequest& request) {
   if (node->mode != BootMode::kLocal) {
     Status picked = PickInstaller(*node, **group, &files);
     if (!picked.ok()) return CannotBoot(*node, picked.message());
+    files.install_token = tokens_->Issue(node->name, env_->NowNanos());
   }
   return HttpResponse::Text(200, NodeScript(*node, **group, files));
-}
-
-// The secret initrd of a diskless node, by MAC as its boot script is: no
-// more exposed than the script was with the secret on its command line,
-// and only while the node boots diskless.
-HttpResponse BootService::SecretFile(const HttpRequest& request) {
-  auto mac = request.query.find("mac");
-  Result<std::string> normalized =
-      mac == request.query.end() ? InvalidArgument("no mac") : NormalizeMac(mac->second);
-  if (!normalized.ok()) {
-    return HttpResponse::Text(400, "argument mac of /boot/secret.cpio is missing or invalid\n");
-  }
-  auto node = registry_->FindByMac(*normalized);
-  if (!node.ok()) return HttpResponse::Text(500, node.status().message() + "\n");
-  if (!*node || (*node)->mode != BootMode::kDiskless) {
-    return HttpResponse::Text(404, "no diskless node with MAC " + *normalized + "\n");
-  }
-  return HttpResponse::Text(200, SecretInitrd((*node)->install_secret), "application/octet-stream");
 }
 
 // The installer made for what the group runs; only with a lookup, so a

@@ -1,14 +1,16 @@
 // BootService: what booting machines ask the image server over HTTP, as a
 // plain request -> response (tested without a network): the iPXE start
 // script, each node's script (GET /boot/ipxe names an unknown MAC in boot
-// order), a diskless node's secret initrd, the installer and diskless boot files and the kernel
-// artifacts. `goldcast serve` routes /boot/ and /healthz here. See docs/boot-service.md.
+// order; an install or diskless script carries a one-time install token),
+// the installer and diskless boot files and the kernel artifacts. `goldcast serve` routes /boot/
+// and /healthz here. See docs/boot-service.md.
 #pragma once
 
 #include <functional>
 #include <string>
 #include <string_view>
 
+#include "cluster/install_tokens.h"
 #include "cluster/node_registry.h"
 #include "cluster/target_resolver.h"
 #include "common/env.h"
@@ -36,10 +38,10 @@ using InstallerLookup = std::function<Result<InstallerUrls>(const GroupTarget&)>
 class BootService {
  public:
   // `boot_files` holds install/ and diskless/ (vmlinuz, initrd.img). The
-  // registry and resolver (which knows the profile's groups) must outlive
-  // the service; `env` gives the clock.
+  // registry, resolver (which knows the profile's groups) and tokens (which
+  // the node API redeems) must outlive the service; `env` gives the clock.
   BootService(const ClusterProfile& profile, NodeRegistry* registry, TargetResolver* resolver,
-              std::string boot_files, Env* env = Env::Default());
+              InstallTokens* tokens, std::string boot_files, Env* env = Env::Default());
 
   static bool Handles(std::string_view path) {
     return path == "/healthz" || path.rfind("/boot/", 0) == 0;
@@ -57,7 +59,6 @@ class BootService {
 
  private:
   HttpResponse NodeBootScript(const HttpRequest& request);
-  HttpResponse SecretFile(const HttpRequest& request);
   HttpResponse BootFile(const std::string& relative);
   HttpResponse KernelFile(const std::string& rest);
   Status PickInstaller(const Node& node, const NodeGroup& group, BootFiles* files);
@@ -65,6 +66,7 @@ class BootService {
 
   NodeRegistry* registry_;
   TargetResolver* resolver_;
+  InstallTokens* tokens_;
   const std::string boot_files_;
   Env* env_;
   BootFiles files_;

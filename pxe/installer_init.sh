@@ -39,14 +39,29 @@ mode=install
 for word in $(cat /proc/cmdline); do
   case "$word" in goldcast.mode=*) mode="${word#goldcast.mode=}" ;; esac
 done
+# The boot script's install token buys the node's secret once; a second
+# try on this boot uses the secret kept here (gone with the initramfs).
+secret_cache=/run/goldcast.secret
+mkdir -p /run
+# Exit status 3: the server refused the token or secret (spent, expired,
+# the server restarted or the node was reinstalled): only a fresh boot
+# script gives a fresh token, so reboot.
+refused() {
+  echo "GOLDCAST-TOKEN-REFUSED (see above); rebooting for a fresh boot script in 10 s"
+  rm -f "$secret_cache"
+  sleep 10
+  reboot -f
+}
 if [ "$mode" = diskless ]; then
-  # The same image as an install, written into RAM; the secret comes from
-  # the boot service's secret initrd (/goldcast.secret), which switch_root
-  # deletes with the rest of the initramfs.
+  # The same image as an install, written into RAM. The token on the
+  # command line is spent by then; the secret goes only into the RAM
+  # root's node.json (0600).
   echo "goldcast diskless: $up is up; writing the root into RAM"
   mkdir -p /newroot
   until mount -t tmpfs -o size=90%,mode=0755 tmpfs /newroot &&
-    /opt/goldcast-agent/goldcast-agent install --diskless-root /newroot; do
+    /opt/goldcast-agent/goldcast-agent install --diskless-root /newroot \
+      --secret-cache "$secret_cache"; do
+    [ $? -eq 3 ] && refused
     # No reboot loop: the server shows why (goldcast nodes show); the next
     # try picks up the admin's fix.
     echo "GOLDCAST-DISKLESS-FAILED (see above); trying again in 60 s (no reboot)"
@@ -67,7 +82,8 @@ if [ "$mode" = diskless ]; then
   exec switch_root /newroot /sbin/init
 fi
 echo "goldcast installer: $up is up; installing"
-until /opt/goldcast-agent/goldcast-agent install; do
+until /opt/goldcast-agent/goldcast-agent install --secret-cache "$secret_cache"; do
+  [ $? -eq 3 ] && refused
   # No reboot loop: a machine that cannot be installed as planned (no kernel
   # in the image, no UEFI boot loader files, a disk too small: checked before
   # the disk is touched) waits here and tries again once a minute; the

@@ -22,6 +22,7 @@
 #include "protocol/heartbeat.h"
 #include "protocol/plan.h"
 #include "protocol/progress.h"
+#include "protocol/redeem.h"
 #include "pxe/boot_service.h"
 
 namespace gc {
@@ -153,10 +154,11 @@ struct NodeApi::ModulesTree {
 };
 
 NodeApi::NodeApi(const ClusterProfile& profile, NodeRegistry* registry, TargetResolver* resolver,
-                 Env* env)
+                 InstallTokens* tokens, Env* env)
     : profile_(profile),
       registry_(registry),
       resolver_(resolver),
+      tokens_(tokens),
       env_(env),
       images_(kMaxCached),
       modules_(kMaxCached) {}
@@ -164,6 +166,7 @@ NodeApi::NodeApi(const ClusterProfile& profile, NodeRegistry* registry, TargetRe
 NodeApi::~NodeApi() = default;
 
 HttpResponse NodeApi::Handle(const HttpRequest& request) {
+  if (request.path == kRedeemPath) return Redeem(request);
   Result<Node> node = Authenticate(request);
   if (!node.ok()) return Refusal(request, node.status());
   return Route(*node, request);
@@ -171,6 +174,9 @@ HttpResponse NodeApi::Handle(const HttpRequest& request) {
 
 HttpAdmission NodeApi::Admit(const HttpRequest& head) {
   HttpAdmission admission;
+  // Redeeming takes no body; the token is checked once, by Handle, which
+  // spends it.
+  if (head.path == kRedeemPath) return admission;
   Result<Node> node = Authenticate(head);
   if (!node.ok()) {
     admission.refusal = Refusal(head, node.status());
@@ -194,7 +200,7 @@ HttpResponse NodeApi::Refusal(const HttpRequest& request, const Status& status) 
   return Fail(500, status.message());
 }
 
-Result<Node> NodeApi::Authenticate(const HttpRequest& request) {
+Result<NodeApi::Credentials> NodeApi::ReadCredentials(const HttpRequest& request) {
   auto name = request.headers.find("x-goldcast-node");
   if (name == request.headers.end() || name->second.empty()) {
     return Status(Code::kUnauthorized, "missing header X-Goldcast-Node (the node's name)");
@@ -204,21 +210,46 @@ Result<Node> NodeApi::Authenticate(const HttpRequest& request) {
   if (auth == request.headers.end() || auth->second.size() <= kBearer.size() ||
       ::strncasecmp(auth->second.c_str(), kBearer.data(), kBearer.size()) != 0) {
     return Status(Code::kUnauthorized,
-                  "missing header Authorization: Bearer <secret> (the node's secret, "
-                  "goldcast.secret= on its kernel command line)");
+                  "missing header Authorization: Bearer <secret> (the node's secret, from its "
+                  "node.json; or, for " +
+                      std::string(kRedeemPath) + ", the install token of its boot script)");
   }
-  std::string secret = Trim(std::string_view(auth->second).substr(kBearer.size()));
+  return Credentials{name->second, Trim(std::string_view(auth->second).substr(kBearer.size()))};
+}
+
+Result<Node> NodeApi::Authenticate(const HttpRequest& request) {
+  GC_ASSIGN_OR_RETURN(Credentials credentials, ReadCredentials(request));
   std::optional<Node> found;
-  if (name->second.size() <= 64) {
-    GC_ASSIGN_OR_RETURN(found, registry_->FindByName(name->second));
+  if (credentials.node.size() <= 64) {
+    GC_ASSIGN_OR_RETURN(found, registry_->FindByName(credentials.node));
   }
-  if (!found) return Status(Code::kUnauthorized, "unknown node " + Quote(name->second));
-  if (!SecretEquals(found->install_secret, secret)) {
+  if (!found) return Status(Code::kUnauthorized, "unknown node " + Quote(credentials.node));
+  if (!SecretEquals(found->install_secret, credentials.bearer)) {
     return Status(Code::kUnauthorized,
                   "wrong secret for node " + found->name +
                       " (`goldcast nodes reinstall` gave it a new one; reboot it to install)");
   }
   return std::move(*found);
+}
+
+// The token is spent whether or not the rest succeeds: a node that got no
+// secret reboots for a fresh token, and a token seen twice is refused.
+HttpResponse NodeApi::Redeem(const HttpRequest& request) {
+  if (request.method != "POST") return Fail(405, "use POST").AddHeader("Allow", "POST");
+  Result<Credentials> credentials = ReadCredentials(request);
+  if (!credentials.ok()) return Refusal(request, credentials.status());
+  // No node name needs quoting: one that does goes nowhere near the log.
+  if (Quote(credentials->node) != "'" + credentials->node + "'") {
+    return Refusal(request,
+                   Status(Code::kUnauthorized, "unknown node " + Quote(credentials->node)));
+  }
+  Status redeemed = tokens_->Redeem(credentials->node, credentials->bearer, env_->NowNanos());
+  if (!redeemed.ok()) return Refusal(request, redeemed);
+  Result<std::string> secret = registry_->RotateSecret(credentials->node);
+  if (!secret.ok()) return Refusal(request, secret.status());
+  GC_LOG(Info) << "node " << credentials->node << " redeemed its install token from "
+               << request.remote_address;
+  return HttpResponse::Text(200, EncodeRedeemAnswer({*secret}) + "\n", "application/json");
 }
 
 HttpResponse NodeApi::Route(const Node& node, const HttpRequest& request) {

@@ -1,7 +1,9 @@
 // NodeApi: the server side of the node API (docs/node-api.md), everything
 // under /v1/node/: install plans, the plan's image (manifest, layout,
 // objects) and kernel (files, modules), install progress and heartbeats.
-// Every request is authenticated by the node's name and secret. Plain
+// Every request is authenticated by the node's name and secret, except
+// POST /v1/node/redeem, which trades a one-time install token for the
+// secret (protocol/redeem.h). Plain
 // request -> response, so it is tested without a network; `goldcast serve`
 // routes /v1/node/ here.
 #pragma once
@@ -16,6 +18,7 @@
 #include <string_view>
 
 #include "cluster/drift.h"
+#include "cluster/install_tokens.h"
 #include "cluster/node_registry.h"
 #include "cluster/target_resolver.h"
 #include "common/env.h"
@@ -36,10 +39,10 @@ constexpr size_t kNodeApiMaxObjects = 100000;
 
 class NodeApi {
  public:
-  // `env` gives the clock that stamps reports. The registry and the
-  // resolver must outlive the NodeApi.
+  // `env` gives the clock that stamps reports. The registry, the resolver
+  // and the tokens (which the boot service issues) must outlive the NodeApi.
   NodeApi(const ClusterProfile& profile, NodeRegistry* registry, TargetResolver* resolver,
-          Env* env = Env::Default());
+          InstallTokens* tokens, Env* env = Env::Default());
   ~NodeApi();
   NodeApi(const NodeApi&) = delete;
   NodeApi& operator=(const NodeApi&) = delete;
@@ -62,7 +65,12 @@ class NodeApi {
     std::optional<KernelRef> kernel;
   };
 
+  struct Credentials {
+    std::string node, bearer;
+  };
+  static Result<Credentials> ReadCredentials(const HttpRequest& request);
   Result<Node> Authenticate(const HttpRequest& request);
+  HttpResponse Redeem(const HttpRequest& request);
   static HttpResponse Refusal(const HttpRequest& request, const Status& status);
   HttpResponse Route(const Node& node, const HttpRequest& request);
   HttpResponse Plan(const Node& node);
@@ -83,6 +91,7 @@ class NodeApi {
   const ClusterProfile& profile_;
   NodeRegistry* registry_;
   TargetResolver* resolver_;
+  InstallTokens* tokens_;
   Env* env_;
 
   std::mutex mu_;

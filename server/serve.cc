@@ -197,8 +197,8 @@ struct Areas {
         const std::string& boot_files)
       : resolver(profile, options.state_dir),
         installers(InstallerOptionsFor(options, boot_files)),
-        boot(profile, registry, &resolver, boot_files),
-        node_api(profile, registry, &resolver) {
+        boot(profile, registry, &resolver, &tokens, boot_files),
+        node_api(profile, registry, &resolver, &tokens) {
     boot.SetInstallerLookup([this](const GroupTarget& target) -> Result<InstallerUrls> {
       GC_ASSIGN_OR_RETURN(InstallerResult installer, installers.For(target));
       std::string base = "/boot/files/installers/" + installer.key;
@@ -215,6 +215,7 @@ struct Areas {
 
   TargetResolver resolver;  // one resolution for boot scripts, plans and drift
   InstallerCache installers;
+  InstallTokens tokens;  // issued by boot scripts, redeemed through the node API
   BootService boot;
   NodeApi node_api;
   Router router;

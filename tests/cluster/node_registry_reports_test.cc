@@ -171,10 +171,21 @@ TEST_F(NodeReportsTest, ReportsChangeTheGenerationOnlyWithStateOrMode) {
   ASSERT_TRUE(registry->RecordHeartbeat("mosix2", Beat("diskless"), 200).ok());
   EXPECT_EQ(registry->Generation().value(), diskless);
 
+  // A redeemed install token rotates the secret: no boot script or host
+  // entry holds it, so the generation stays.
+  std::string before = MustFind(registry.get(), "mosix2").install_secret;
+  auto rotated = registry->RotateSecret("mosix2");
+  ASSERT_TRUE(rotated.ok()) << rotated.status().message();
+  EXPECT_EQ(rotated->size(), 32u);
+  EXPECT_NE(*rotated, before);
+  EXPECT_EQ(MustFind(registry.get(), "mosix2").install_secret, *rotated);
+  EXPECT_EQ(registry->Generation().value(), diskless);
+  EXPECT_EQ(registry->RotateSecret("mosix9").status().code(), Code::kNotFound);
+
   // Progress: new -> installing counts, the phases after it do not.
   ASSERT_TRUE(registry->Reinstall("mosix1").ok());
   int64_t reinstall = registry->Generation().value();
-  EXPECT_GT(reinstall, diskless);  // mode, state and secret changed
+  EXPECT_GT(reinstall, diskless);  // mode and state changed
   ASSERT_TRUE(registry->RecordProgress("mosix1", Phase("partition"), 400).ok());
   int64_t installing = registry->Generation().value();
   EXPECT_GT(installing, reinstall);
@@ -253,7 +264,7 @@ PRAGMA user_version=1;
   sqlite3_stmt* stmt = nullptr;
   ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, nullptr), SQLITE_OK);
   ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(stmt, 0), 4);
+  EXPECT_EQ(sqlite3_column_int(stmt, 0), 5);
   sqlite3_finalize(stmt);
   sqlite3_close(db);
   // Opening again is a no-op (the columns exist now).
@@ -313,7 +324,7 @@ PRAGMA user_version=2;
 
   auto registry = MustOpen();
   ASSERT_TRUE(registry);
-  EXPECT_EQ(UserVersion(db_), 4);
+  EXPECT_EQ(UserVersion(db_), 5);
   // Inserting and deleting rows still counts: the other triggers stay.
   int64_t generation = registry->Generation().value();
   EXPECT_GE(generation, 40);
@@ -335,7 +346,7 @@ PRAGMA user_version=2;
   registry.reset();
   registry = MustOpen();
   EXPECT_EQ(registry->Generation().value(), generation + 3);
-  EXPECT_EQ(UserVersion(db_), 4);
+  EXPECT_EQ(UserVersion(db_), 5);
 }
 
 TEST(SecretEqualsTest, ExactMatchOnly) {

@@ -64,6 +64,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     node.install_secret = "00";
     gc::BootFiles files;
     files.server_url = "http://10.77.0.1:8470";
+    files.install_token = "11";
     std::string script = gc::NodeScript(node, gc::NodeGroup(), files);
     if (script.rfind("#!ipxe\n", 0) != 0) Fail("script without #!ipxe", script);
     return 0;

@@ -6,11 +6,12 @@
 // line (with ?query), "name: value" header lines, an empty line, the body.
 // Never crash or throw; invariants:
 // - a node API request without mosix1's secret is refused at admission
-//   with 401, before its body; an admitted one gets no more body than its
-//   admission allows (the HTTP server answers 413 beyond);
+//   with 401, before its body (except POST /v1/node/redeem, which carries
+//   an install token and no body); an admitted one gets no more body than
+//   its admission allows (the HTTP server answers 413 beyond);
+// - no install token is ever redeemed (none can be guessed);
 // - mosix1's secret is in no answer to a request that did not carry it,
-//   except its own boot script (asked for with its MAC: issue 10's open
-//   finding 2, until install tokens);
+//   its own boot script included (that carries a one-time token);
 // - no answer is a 5xx for a request the registry can serve.
 #include <sys/stat.h>
 #include <unistd.h>
@@ -27,6 +28,7 @@
 #include "cluster/node_registry.h"
 #include "cluster/target_resolver.h"
 #include "common/log.h"
+#include "protocol/redeem.h"
 #include "pxe/boot_service.h"
 #include "server/node_api.h"
 #include "server/router.h"
@@ -46,6 +48,7 @@ struct Serve {
   std::string state;
   std::unique_ptr<gc::NodeRegistry> registry;
   std::unique_ptr<gc::TargetResolver> resolver;
+  gc::InstallTokens tokens;
   std::unique_ptr<gc::BootService> boot;
   std::unique_ptr<gc::NodeApi> node_api;
   gc::Router router;
@@ -80,9 +83,9 @@ struct Serve {
     registry = std::move(opened).value();
     secret = registry->FindByMac(kMac).value()->install_secret;
     resolver = std::make_unique<gc::TargetResolver>(profile, state);
-    boot =
-        std::make_unique<gc::BootService>(profile, registry.get(), resolver.get(), state + "/boot");
-    node_api = std::make_unique<gc::NodeApi>(profile, registry.get(), resolver.get());
+    boot = std::make_unique<gc::BootService>(profile, registry.get(), resolver.get(), &tokens,
+                                             state + "/boot");
+    node_api = std::make_unique<gc::NodeApi>(profile, registry.get(), resolver.get(), &tokens);
     router.Add(
         "node API", gc::NodeApi::Handles,
         [this](const gc::HttpRequest& r) { return node_api->Handle(r); },
@@ -151,18 +154,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     return 0;
   }
-  if (node_api && !authenticates) Fail("node API admitted without the secret", request.path);
+  bool redeem = request.path == gc::kRedeemPath;
+  if (node_api && !authenticates && !redeem) {
+    Fail("node API admitted without the secret", request.path);
+  }
   if (request.body.size() > admission.max_body_bytes) return 0;  // 413 from the server
   gc::HttpResponse response = serve.router.Handle(request);
   if (response.status >= 500) Fail("5xx", std::to_string(response.status) + " " + response.body);
-  auto mac = request.query.find("mac");
-  gc::Result<std::string> asked = mac == request.query.end()
-                                      ? gc::Result<std::string>(gc::InvalidArgument("no mac"))
-                                      : gc::NormalizeMac(mac->second);
-  bool own_boot_script = request.path == "/boot/ipxe" && asked.ok() && *asked == kMac;
-  bool own_secret_initrd = request.path == "/boot/secret.cpio";
-  if (!has_secret && !own_boot_script && !own_secret_initrd &&
-      response.body.find(serve.secret) != std::string::npos) {
+  if (redeem && response.status == 200) Fail("an install token redeemed", response.body);
+  if (!has_secret && response.body.find(serve.secret) != std::string::npos) {
     Fail("the secret in an answer to a request without it", request.path);
   }
   return 0;

@@ -72,7 +72,7 @@ void CheckConfig(const gc::NodeConfig& config, const char* source) {
   if (gc::SerializeNodeConfig(*again) != text) Fail(source, "serialisation is not stable");
 
   std::string cmdline = "BOOT_IMAGE=vmlinuz goldcast.server=" + config.server +
-                        " goldcast.node=" + config.node + " goldcast.secret=" + config.secret;
+                        " goldcast.node=" + config.node + " goldcast.token=" + config.secret;
   if (!config.image.empty()) cmdline += " goldcast.image=" + config.image;
   if (!config.kernel.empty()) cmdline += " goldcast.kernel=" + config.kernel;
   gc::Result<gc::NodeConfig> booted = gc::NodeConfigFromCmdline(cmdline + " quiet\n");
@@ -81,6 +81,9 @@ void CheckConfig(const gc::NodeConfig& config, const char* source) {
   }
   gc::NodeConfig expected = config;
   expected.cluster_files.clear();  // not on the command line
+  // A command line carries a token to redeem, never the secret.
+  if (booted->token != config.secret) Fail(source, "token lost on the cmdline round trip");
+  expected.secret.clear();
   if (!SameConfig(expected, *booted)) Fail(source, "config changed on the cmdline round trip");
 }
 

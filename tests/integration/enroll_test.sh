@@ -29,7 +29,7 @@ cp "$GC_OUT" "$GC_TMP/waiting.ipxe"
 sleep 1.1
 boot_script 52:54:00:de:ad:01
 boot_script 52:54:00:de:ad:02  # asks again: keeps its first boot time
-for word in goldcast.secret 'kernel ' initrd goldcast.node; do
+for word in goldcast.secret goldcast.token 'kernel ' initrd goldcast.node; do
   grep -qF -- "$word" "$GC_TMP/waiting.ipxe" &&
     gc_fail_with_file "an unknown MAC's script carries '$word'" "$GC_TMP/waiting.ipxe"
 done

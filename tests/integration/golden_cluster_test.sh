@@ -11,7 +11,8 @@
 # name and address with no drift, and let root in over ssh with the golden
 # client's key. Over ssh: /etc/openmosix.map is byte-identical on all three,
 # machine-ids and ssh host keys differ, `criu check` passes on the migration
-# kernel, and mosix3's /proc/cmdline carries no secret. Last, mosix1's disk
+# kernel, and mosix3's /proc/cmdline carries no secret, only a spent
+# install token (redeeming it again is refused). Last, mosix1's disk
 # is compared with an export of the image: only the installer's identity
 # changes may differ.
 GC_TEST=golden_cluster
@@ -111,11 +112,19 @@ done
 gc_vm_ssh "${ip[mosix1]}" 'uname -r'
 [ "$(cat "$GC_OUT")" != "$release" ] || gc_fail "mosix1 runs $release, not the image's own kernel"
 for name in mosix2 mosix3; do
-  gc_vm_ssh "${ip[$name]}" 'uname -r; grep -c goldcast.secret /proc/cmdline || true'
+  gc_vm_ssh "${ip[$name]}" 'uname -r; grep -c goldcast.secret /proc/cmdline || true;
+    tr " " "\n" </proc/cmdline | sed -n "s/^goldcast.token=//p"'
   mapfile -t lines <"$GC_OUT"
   [ "${lines[0]}" = "$release" ] || gc_fail "$name runs '${lines[0]}', not the migration kernel $release"
   [ "${lines[1]}" = 0 ] || gc_fail "$name: /proc/cmdline still carries goldcast.secret"
 done
+# Issue 10, finding 2: the diskless node's token, readable by any user in
+# its /proc/cmdline, was spent at boot: it buys nothing now.
+[ -n "${lines[2]:-}" ] || gc_fail_with_file "mosix3: no goldcast.token= on /proc/cmdline" "$GC_OUT"
+gc_vm_http /v1/node/redeem -X POST -H "X-Goldcast-Node: mosix3" -H "Authorization: Bearer ${lines[2]}"
+[ "$GC_HTTP_STATUS" = 401 ] ||
+  gc_fail_with_file "redeeming mosix3's spent token again: HTTP $GC_HTTP_STATUS, want 401" "$GC_OUT"
+gc_log "mosix3's spent token: 401 ($(head -c 80 "$GC_OUT"))"
 gc_vm_ssh "${ip[mosix2]}" 'criu check 2>&1'
 [ "$GC_EXIT_STATUS" = 0 ] || gc_fail_with_file "criu check failed on mosix2 (migration kernel)" "$GC_OUT"
 gc_log "criu check on mosix2: $(tail -n 1 "$GC_OUT")"

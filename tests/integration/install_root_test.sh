@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The installer and the heartbeat against a real `goldcast serve`, without a
 # VM: a machine asks for its boot script like iPXE does (which names it and
-# hands it its secret), then `goldcast-agent install --target-root DIR` writes
-# the image, the kernel artifact's modules and the node's identity into DIR,
+# hands it a one-time install token), then `goldcast-agent install
+# --target-root DIR` redeems the token for the node's secret and writes the
+# image, the kernel artifact's modules and the node's identity into DIR,
 # and `goldcast-agent run --once` heartbeats from it. Checks: the tree equals
-# the image except for what the installer must change; a wrong secret is
-# refused with nothing written; the registry follows the install (installing
+# the image except for what the installer must change; a wrong token, and
+# the right one a second time, are refused (exit 3: reboot for a fresh
+# one) with nothing written; the registry follows the install (installing
 # -> installed, mode local) and flags the drift of a node that does not run
 # its group's kernel (this host's kernel is not the artifact).
 GC_TEST=install_root
@@ -28,15 +30,17 @@ gc_serve_start "$state" "$profile"
 mac=52:54:00:77:68:01
 gc_vm_http "/boot/ipxe?mac=$mac"
 [ "$GC_HTTP_STATUS" = 200 ] || gc_fail_with_file "GET /boot/ipxe: $GC_HTTP_STATUS" "$GC_OUT"
-secret="$(grep -o 'goldcast.secret=[0-9a-f]*' "$GC_OUT" | head -n 1 | cut -d= -f2)"
-[ -n "$secret" ] || gc_fail_with_file "the install script carries no goldcast.secret" "$GC_OUT"
+token="$(grep -o 'goldcast.token=[0-9a-f]*' "$GC_OUT" | head -n 1 | cut -d= -f2)"
+[ -n "$token" ] || gc_fail_with_file "the install script carries no goldcast.token" "$GC_OUT"
+gc_assert_no_grep "the boot script carries no secret" 'goldcast\.secret' "$GC_OUT"
 server="$(gc_vm_url "")"
 
-# A wrong secret (the last digit changed): refused (401), nothing written.
-case "$secret" in *0) wrong="${secret%?}1" ;; *) wrong="${secret%?}0" ;; esac
+# A wrong token (the last digit changed): refused (401, exit 3), nothing
+# written, and the right token is not spent by the wrong guess.
+case "$token" in *0) wrong="${token%?}1" ;; *) wrong="${token%?}0" ;; esac
 mkdir "$GC_TMP/wrong"
-gc_expect_status 1 "install with a wrong secret" gc_vm_ns_exec "$GOLDCAST_AGENT" install \
-  --server "$server" --node mosix1 --secret "$wrong" --target-root "$GC_TMP/wrong"
+gc_expect_status 3 "install with a wrong token" gc_vm_ns_exec "$GOLDCAST_AGENT" install \
+  --server "$server" --node mosix1 --token "$wrong" --target-root "$GC_TMP/wrong"
 gc_assert_grep "the 401 in the error" "401" "$GC_ERR"
 [ -z "$(ls -A "$GC_TMP/wrong")" ] || gc_fail "a refused install wrote into its target: $(ls -A "$GC_TMP/wrong")"
 
@@ -45,8 +49,20 @@ root="$GC_TMP/root"
 mkdir "$root"
 bundle="$(gc_release_agent_bundle)"
 gc_expect_status 0 "install --target-root" gc_vm_ns_exec "$GOLDCAST_AGENT" install \
-  --server "$server" --node mosix1 --secret "$secret" --target-root "$root" \
+  --server "$server" --node mosix1 --token "$token" --target-root "$root" \
   --agent-bundle "$bundle"
+# The same token again (a replay by whoever read the boot script): refused.
+mkdir "$GC_TMP/replay"
+gc_expect_status 3 "install with a spent token" gc_vm_ns_exec "$GOLDCAST_AGENT" install \
+  --server "$server" --node mosix1 --token "$token" --target-root "$GC_TMP/replay"
+gc_assert_grep "a replayed token is refused" "401 no install token is waiting for node mosix1" "$GC_ERR"
+[ -z "$(ls -A "$GC_TMP/replay")" ] || gc_fail "a replayed token wrote into its target"
+python3 - "$root/etc/goldcast/node.json" "$token" <<'PY' || gc_fail "node.json must hold a secret, not the token"
+import json, sys
+config = json.load(open(sys.argv[1]))
+assert len(config["secret"]) == 32 and config["secret"] != sys.argv[2], config
+assert sys.argv[2] not in open(sys.argv[1]).read()
+PY
 gc_expect_status 0 "nodes show" "$GOLDCAST" --state "$state" nodes show mosix1 --json
 python3 - "$GC_OUT" <<'PY' || gc_fail_with_file "registry after install" "$GC_OUT"
 import json, sys

@@ -221,6 +221,13 @@ gc_assert_grep() {
   grep -qiE -- "$re" "$file" || gc_fail_with_file "$what: no line matches /$re/" "$file"
 }
 
+# gc_assert_no_grep WHAT REGEX FILE: fails if FILE has a line matching the
+# extended REGEX (case-insensitive).
+gc_assert_no_grep() {
+  local what="$1" re="$2" file="$3"
+  ! grep -qiE -- "$re" "$file" || gc_fail_with_file "$what: a line matches /$re/" "$file"
+}
+
 # gc_make_tree DIR [make-test-tree options]: builds the standard test tree.
 gc_make_tree() {
   local dir="$1"

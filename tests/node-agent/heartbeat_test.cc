@@ -404,13 +404,23 @@ TEST_F(RunAgentTest, OnceFailsWhenTheServerDoesNotSayOk) {
   EXPECT_THAT(status.message(), HasSubstr("did not answer {\"ok\":true}"));
 }
 
-TEST_F(RunAgentTest, DisklessTakesIdentityFromCmdline) {
+TEST_F(RunAgentTest, DisklessCmdlineNeedsTheSecretFromAFile) {
   node_.WriteProc("cmdline", "quiet goldcast.server=" + url_ +
-                                 " goldcast.node=diskless7 goldcast.secret=" + kSecret +
+                                 " goldcast.node=diskless7 goldcast.token=" + kSecret +
                                  " goldcast.image=compute@3 goldcast.kernel=tiny@1\n");
   RunOptions options = Options(node_.dir().Sub("no/such/node.json"));
   options.once = true;
+  // The token was spent at boot: it is no secret.
   Status status = RunAgent(options);
+  ASSERT_FALSE(status.ok());
+  EXPECT_THAT(status.message(), HasSubstr("names no secret"));
+  EXPECT_THAT(status.message(), HasSubstr("--secret-file"));
+  EXPECT_EQ(Beats(), 0u);
+
+  std::string secret_file = node_.dir().Sub("secret");
+  WriteTestFile(secret_file, std::string(kSecret) + "\n");
+  options.secret_file = secret_file;
+  status = RunAgent(options);
   ASSERT_TRUE(status.ok()) << status.message();
   std::lock_guard<std::mutex> lock(mutex_);
   ASSERT_EQ(beats_.size(), 1u);

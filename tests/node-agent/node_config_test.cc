@@ -106,33 +106,27 @@ TEST(ParseNodeConfigTest, RejectsWithSourceAndField) {
 TEST(NodeConfigFromCmdlineTest, ReadsGoldcastWords) {
   Result<NodeConfig> config = NodeConfigFromCmdline(
       "BOOT_IMAGE=/vmlinuz console=ttyS0 goldcast.server=http://10.77.0.1:8470/ "
-      "goldcast.node=mosix3\tgoldcast.secret=00FF goldcast.image=compute@2 "
+      "goldcast.node=mosix3\tgoldcast.token=00FF goldcast.image=compute@2 "
       "goldcast.kernel=\"tiny@1\" quiet\n");
   ASSERT_TRUE(config.ok()) << config.status().message();
   EXPECT_EQ(config->server, "http://10.77.0.1:8470/");
   EXPECT_EQ(config->node, "mosix3");
-  EXPECT_EQ(config->secret, "00FF");
+  EXPECT_EQ(config->token, "00FF");
+  EXPECT_EQ(config->secret, "");  // a command line never holds the secret
   EXPECT_EQ(config->image, "compute@2");
   EXPECT_EQ(config->kernel, "tiny@1");
   EXPECT_TRUE(config->cluster_files.empty());
+  // The token is not the node's configuration.
+  EXPECT_EQ(SerializeNodeConfig(*config).find("00FF"), std::string::npos);
 }
 
 TEST(NodeConfigFromCmdlineTest, LastRepeatWinsAndOptionalsMayMiss) {
   Result<NodeConfig> config = NodeConfigFromCmdline(
-      "goldcast.server=http://a goldcast.node=n goldcast.secret=aa goldcast.node=m");
+      "goldcast.server=http://a goldcast.node=n goldcast.token=aa goldcast.node=m");
   ASSERT_TRUE(config.ok()) << config.status().message();
   EXPECT_EQ(config->node, "m");
   EXPECT_EQ(config->image, "");
   EXPECT_EQ(config->kernel, "");
-}
-
-TEST(NodeConfigFromCmdlineTest, TheBootSecretStandsInForAMissingWord) {
-  Result<NodeConfig> config = NodeConfigFromCmdline(
-      "goldcast.server=http://10.77.0.1:8470 goldcast.node=mosix3 goldcast.mode=diskless", "0a1b");
-  ASSERT_TRUE(config.ok()) << config.status().message();
-  EXPECT_EQ(config->secret, "0a1b");
-  EXPECT_FALSE(
-      NodeConfigFromCmdline("goldcast.server=http://10.77.0.1:8470 goldcast.node=mosix3", "").ok());
 }
 
 TEST(NodeConfigFromCmdlineTest, NamesTheMissingWord) {
@@ -140,9 +134,12 @@ TEST(NodeConfigFromCmdlineTest, NamesTheMissingWord) {
     const char* cmdline;
     const char* missing;
   } cases[] = {
-      {"quiet goldcast.node=n goldcast.secret=aa", "goldcast.server="},
-      {"goldcast.server=http://a goldcast.secret=aa", "goldcast.node="},
-      {"goldcast.server=http://a goldcast.node=n", "goldcast.secret="},
+      {"quiet goldcast.node=n goldcast.token=aa", "goldcast.server="},
+      {"goldcast.server=http://a goldcast.token=aa", "goldcast.node="},
+      {"goldcast.server=http://a goldcast.node=n", "goldcast.token="},
+      {"goldcast.server=http://a goldcast.node=n goldcast.token=", "goldcast.token="},
+      // The secret on a command line was the old way: no longer read.
+      {"goldcast.server=http://a goldcast.node=n goldcast.secret=aa", "goldcast.token="},
       {"", "goldcast.server="},
   };
   for (const Case& c : cases) {
@@ -155,15 +152,15 @@ TEST(NodeConfigFromCmdlineTest, NamesTheMissingWord) {
 
 TEST(NodeConfigFromCmdlineTest, ValidatesValuesNamingTheWord) {
   Result<NodeConfig> config =
-      NodeConfigFromCmdline("goldcast.server=10.0.0.1 goldcast.node=n goldcast.secret=aa");
+      NodeConfigFromCmdline("goldcast.server=10.0.0.1 goldcast.node=n goldcast.token=aa");
   ASSERT_FALSE(config.ok());
   EXPECT_THAT(config.status().message(), HasSubstr("goldcast.server="));
-  config = NodeConfigFromCmdline("goldcast.server=http://a goldcast.node=a/b goldcast.secret=aa");
+  config = NodeConfigFromCmdline("goldcast.server=http://a goldcast.node=a/b goldcast.token=aa");
   ASSERT_FALSE(config.ok());
   EXPECT_THAT(config.status().message(), HasSubstr("goldcast.node="));
-  config = NodeConfigFromCmdline("goldcast.server=http://a goldcast.node=n goldcast.secret=");
+  config = NodeConfigFromCmdline("goldcast.server=http://a goldcast.node=n goldcast.token=zz");
   ASSERT_FALSE(config.ok());
-  EXPECT_THAT(config.status().message(), HasSubstr("goldcast.secret=: is empty"));
+  EXPECT_THAT(config.status().message(), HasSubstr("goldcast.token=: is not hexadecimal"));
 }
 
 }  // namespace

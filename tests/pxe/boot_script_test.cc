@@ -133,6 +133,7 @@ class NodeScriptTest : public ::testing::Test {
     group_.name = "compute";
     group_.kernel_args = "quiet net.ifnames=0";
     files_.server_url = "http://10.77.0.1:8470";
+    files_.install_token = "ffeeddccbbaa99887766554433221100";
   }
   Node node_;
   NodeGroup group_;
@@ -148,8 +149,10 @@ TEST_F(NodeScriptTest, InstallBootsTheInstallerWithTheNodesIdentity) {
   EXPECT_EQ(lines[2],
             "kernel http://10.77.0.1:8470/boot/files/install/vmlinuz initrd=initrd.img "
             "console=ttyS0,115200 goldcast.server=http://10.77.0.1:8470 goldcast.node=mosix3 "
-            "goldcast.secret=00112233445566778899aabbccddeeff goldcast.mode=install "
+            "goldcast.token=ffeeddccbbaa99887766554433221100 goldcast.mode=install "
             "quiet net.ifnames=0 || goto failed");
+  // Anyone may ask for this script: the node's secret is not in it.
+  EXPECT_THAT(NodeScript(node_, group_, files_), Not(HasSubstr(node_.install_secret)));
   EXPECT_EQ(lines[3], "initrd http://10.77.0.1:8470/boot/files/install/initrd.img || goto failed");
   EXPECT_EQ(lines[4], "boot || goto failed");
   EXPECT_THAT(lines, ::testing::Contains(
@@ -164,19 +167,16 @@ TEST_F(NodeScriptTest, DisklessBootsTheImageInitrd) {
   ASSERT_GE(lines.size(), 5u);
   EXPECT_EQ(lines[1], "echo goldcast: mosix3 (diskless)");
   // The EFI stub finds the initrd by the name iPXE gives it: its file name.
-  // Its secret comes in a second initrd: never on the command line, which
-  // stays readable in /proc/cmdline for as long as the node runs.
-  EXPECT_EQ(lines[2],
-            "kernel http://10.77.0.1:8470/boot/files/diskless/vmlinuz "
-            "initrd=compute@2.cpio.gz initrd=secret.cpio console=ttyS0,115200 "
-            "goldcast.server=http://10.77.0.1:8470 goldcast.node=mosix3 "
-            "goldcast.mode=diskless || goto failed");
+  // The token stays in /proc/cmdline for as long as the node runs, spent.
+  EXPECT_EQ(
+      lines[2],
+      "kernel http://10.77.0.1:8470/boot/files/diskless/vmlinuz "
+      "initrd=compute@2.cpio.gz console=ttyS0,115200 "
+      "goldcast.server=http://10.77.0.1:8470 goldcast.node=mosix3 "
+      "goldcast.token=ffeeddccbbaa99887766554433221100 goldcast.mode=diskless || goto failed");
   EXPECT_EQ(lines[3],
             "initrd http://10.77.0.1:8470/boot/files/diskless/compute@2.cpio.gz || goto failed");
-  EXPECT_EQ(lines[4],
-            "initrd --name secret.cpio "
-            "http://10.77.0.1:8470/boot/secret.cpio?mac=52:54:00:00:00:03 || goto failed");
-  EXPECT_EQ(lines[5], "boot || goto failed");
+  EXPECT_EQ(lines[4], "boot || goto failed");
   EXPECT_THAT(NodeScript(node_, group_, files_), Not(HasSubstr(node_.install_secret)));
 }
 
@@ -189,8 +189,8 @@ TEST_F(NodeScriptTest, DisklessNamesItsKernelArtifactAndImage) {
   ASSERT_GE(lines.size(), 3u);
   EXPECT_EQ(lines[2],
             "kernel http://10.77.0.1:8470/boot/kernels/tiny@1/vmlinuz initrd=initrd.img "
-            "initrd=secret.cpio console=ttyS0,115200 goldcast.server=http://10.77.0.1:8470 "
-            "goldcast.node=mosix3 goldcast.mode=diskless "
+            "console=ttyS0,115200 goldcast.server=http://10.77.0.1:8470 goldcast.node=mosix3 "
+            "goldcast.token=ffeeddccbbaa99887766554433221100 goldcast.mode=diskless "
             "goldcast.kernel=tiny@1 goldcast.image=compute@2 quiet net.ifnames=0 || goto failed");
 
   // Only the image known: only goldcast.image=.
@@ -220,6 +220,7 @@ TEST_F(NodeScriptTest, LocalBootOnBiosUsesTheFirstDisk) {
     EXPECT_EQ(lines.back(), "exit");
     EXPECT_THAT(script, Not(HasSubstr("kernel")));
     EXPECT_THAT(script, Not(HasSubstr(node_.install_secret)));
+    EXPECT_THAT(script, Not(HasSubstr("goldcast.token")));
   }
 }
 

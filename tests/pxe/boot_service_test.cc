@@ -4,10 +4,10 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 
 #include "imager/import_export.h"
-#include "pxe/secret_initrd.h"
 #include "tests/testing/fault_env.h"
 #include "tests/testing/http_test_support.h"
 #include "tests/testing/lab_profile.h"
@@ -45,7 +45,8 @@ class BootServiceTest : public testing::RegistryTest {
 
   // A new service, as after a restart of serve with profile_.
   void Restart() {
-    service_ = std::make_unique<BootService>(profile_, registry_.get(), &resolver_, boot_, &env_);
+    service_ = std::make_unique<BootService>(profile_, registry_.get(), &resolver_, &tokens_, boot_,
+                                             &env_);
   }
 
   HttpResponse Get(const std::string& path, std::map<std::string, std::string> query = {}) {
@@ -58,7 +59,16 @@ class BootServiceTest : public testing::RegistryTest {
   }
   HttpResponse Boot(const std::string& mac) { return Get("/boot/ipxe", {{"mac", mac}}); }
 
+  // The token in a boot script, or "".
+  static std::string TokenOf(const std::string& script) {
+    size_t at = script.find("goldcast.token=");
+    if (at == std::string::npos) return "";
+    at += std::strlen("goldcast.token=");
+    return script.substr(at, script.find_first_of(" \n", at) - at);
+  }
+
   testing::FaultEnv env_;  // its clock stopped at kNow
+  InstallTokens tokens_;
   ClusterProfile profile_ = testing::LabProfile();
   std::string state_ = dir_.Sub("state");
   std::string boot_ = dir_.Sub("boot");
@@ -97,7 +107,17 @@ TEST_F(BootServiceTest, UnknownMacsAreNamedInBootOrder) {
   ASSERT_TRUE(node.ok() && *node);
   EXPECT_EQ((*node)->mac, "52:54:00:00:00:0a");
   EXPECT_EQ((*node)->last_seen_ns, kNow);  // the service's clock
-  EXPECT_THAT(first.body, HasSubstr("goldcast.secret=" + (*node)->install_secret));
+  // Issue 10, finding 2: a one-time token, never the node's secret.
+  EXPECT_THAT(first.body, Not(HasSubstr((*node)->install_secret)));
+  EXPECT_THAT(first.body, Not(HasSubstr("goldcast.secret")));
+  std::string token = TokenOf(first.body);
+  ASSERT_EQ(token.size(), 32u) << first.body;
+  // Only the latest script's token counts; it is spent once.
+  std::string again = TokenOf(Boot("52:54:00:00:00:0a").body);
+  EXPECT_NE(again, token);
+  EXPECT_EQ(tokens_.Redeem("mosix1", token, kNow).code(), Code::kUnauthorized);
+  EXPECT_TRUE(tokens_.Redeem("mosix1", again, kNow).ok());
+  EXPECT_EQ(tokens_.Redeem("mosix1", again, kNow).code(), Code::kUnauthorized);
 }
 
 // Issue 10, finding 1: with manual enrollment (the default) an invented
@@ -114,8 +134,9 @@ TEST_F(BootServiceTest, AnUnknownMacWaitsForApprovalWithNothingToInstall) {
                                       "52:54:00:66:66:66"));
   EXPECT_THAT(waiting.body, HasSubstr("\nsleep 30\nchain --replace --autofree "
                                       "http://10.77.0.1:8470/boot/start.ipxe\n"));
-  EXPECT_THAT(waiting.body, Not(HasSubstr("goldcast.secret")));
+  EXPECT_THAT(waiting.body, Not(HasSubstr("goldcast.token")));
   EXPECT_THAT(waiting.body, Not(HasSubstr("\nkernel ")));
+  EXPECT_EQ(tokens_.outstanding(), 0u);
   EXPECT_TRUE(registry_->List().value().empty());
   ASSERT_EQ(registry_->ListPending().value().size(), 1u);
 
@@ -123,7 +144,7 @@ TEST_F(BootServiceTest, AnUnknownMacWaitsForApprovalWithNothingToInstall) {
   HttpResponse install = Boot("52:54:00:66:66:66");
   ASSERT_EQ(install.status, 200);
   EXPECT_THAT(install.body, HasSubstr("echo goldcast: mosix1 (install)"));
-  EXPECT_THAT(install.body, HasSubstr("goldcast.secret="));
+  EXPECT_EQ(TokenOf(install.body).size(), 32u) << install.body;
 }
 
 TEST_F(BootServiceTest, BadQueryIs400AndTouchesNoRegistry) {
@@ -211,29 +232,25 @@ TEST_F(BootServiceTest, DisklessScriptNamesTheCapturedImage) {
   EXPECT_THAT(response.body, Not(HasSubstr("goldcast.kernel=")));
 }
 
-TEST_F(BootServiceTest, ADisklessNodesSecretComesInItsSecretInitrdOnly) {
+TEST_F(BootServiceTest, ADisklessNodeGetsAToken_ALocalNodeNone) {
   ASSERT_TRUE(registry_->Add("52:54:00:00:00:01", "").ok());
   ASSERT_TRUE(registry_->Add("52:54:00:00:00:02", "").ok());
   ASSERT_TRUE(registry_->SetGroup("mosix1", "render").ok());
-  auto node = registry_->FindByMac("52:54:00:00:00:01");
-  ASSERT_TRUE(node.ok() && *node);
-  ASSERT_EQ((*node)->mode, BootMode::kDiskless);
+  ASSERT_TRUE(registry_->SetMode("mosix2", BootMode::kLocal).ok());
+  Node node = registry_->FindByMac("52:54:00:00:00:01").value().value();
+  ASSERT_EQ(node.mode, BootMode::kDiskless);
   HttpResponse script = Boot("52:54:00:00:00:01");
   ASSERT_EQ(script.status, 200) << script.body;
-  EXPECT_THAT(script.body, Not(HasSubstr((*node)->install_secret)));
-  EXPECT_THAT(script.body, HasSubstr("initrd --name secret.cpio http://10.77.0.1:8470/boot/"
-                                     "secret.cpio?mac=52:54:00:00:00:01 || goto failed\n"));
-
-  HttpResponse secret = Get("/boot/secret.cpio", {{"mac", "52:54:00:00:00:01"}});
-  ASSERT_EQ(secret.status, 200) << secret.body;
-  EXPECT_EQ(secret.body, SecretInitrd((*node)->install_secret));
-  EXPECT_EQ(secret.content_type, "application/octet-stream");
-  // Not for a node that installs (its secret is on its installer's command
-  // line), an unknown MAC or none.
-  EXPECT_EQ(Get("/boot/secret.cpio", {{"mac", "52:54:00:00:00:02"}}).status, 404);
-  EXPECT_EQ(Get("/boot/secret.cpio", {{"mac", "52:54:00:00:00:09"}}).status, 404);
-  EXPECT_EQ(Get("/boot/secret.cpio").status, 400);
-  EXPECT_EQ(Get("/boot/secret.cpio", {{"mac", "nonsense"}}).status, 400);
+  EXPECT_THAT(script.body, Not(HasSubstr(node.install_secret)));
+  EXPECT_THAT(script.body, Not(HasSubstr("secret")));
+  EXPECT_TRUE(tokens_.Redeem("mosix1", TokenOf(script.body), kNow).ok());
+  // A node booting its disk needs no token and gets none.
+  HttpResponse local = Boot("52:54:00:00:00:02");
+  ASSERT_EQ(local.status, 200) << local.body;
+  EXPECT_EQ(TokenOf(local.body), "");
+  EXPECT_EQ(tokens_.outstanding(), 0u);
+  // The secret initrd of earlier versions is gone.
+  EXPECT_EQ(Get("/boot/secret.cpio", {{"mac", "52:54:00:00:00:01"}}).status, 404);
 }
 
 TEST_F(BootServiceTest, AGroupTheProfileLacksIs500NamingIt) {
@@ -303,7 +320,7 @@ TEST_F(BootServiceTest, NoInstallerAndNoFallbackWaitsWithTheReason) {
                 "compute: image compute@1 has no /boot/vmlinuz-*: install ??x? ?? reboot\n"));
   EXPECT_THAT(response.body, HasSubstr("goldcast nodes show mosix1"));
   EXPECT_THAT(response.body, Not(HasSubstr("\nkernel ")));
-  EXPECT_THAT(response.body, Not(HasSubstr("goldcast.secret")));
+  EXPECT_THAT(response.body, Not(HasSubstr("goldcast.token")));
   Node node = registry_->FindByName("mosix1").value().value();
   EXPECT_EQ(node.state, NodeState::kFailed);
   EXPECT_EQ(node.mode, BootMode::kInstall);  // the next boot tries again

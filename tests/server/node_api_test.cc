@@ -15,6 +15,7 @@
 #include "common/object_stream.h"
 #include "imager/import_export.h"
 #include "protocol/plan.h"
+#include "protocol/redeem.h"
 #include "tests/testing/fault_env.h"
 #include "tests/testing/http_test_support.h"
 #include "tests/testing/lab_profile.h"
@@ -81,7 +82,7 @@ class NodeApiTest : public ::testing::Test {
     ASSERT_TRUE(registry_->SetGroup("mosix2", "plain").ok());
     secret1_ = one->install_secret;
     secret2_ = two->install_secret;
-    api_ = std::make_unique<NodeApi>(profile_, registry_.get(), &resolver_, &env_);
+    api_ = std::make_unique<NodeApi>(profile_, registry_.get(), &resolver_, &tokens_, &env_);
   }
 
   HttpRequest Request(const std::string& method, const std::string& path,
@@ -120,6 +121,7 @@ class NodeApiTest : public ::testing::Test {
 
   TempDir dir_;
   testing::FaultEnv env_;  // its clock stopped at kNow
+  InstallTokens tokens_;
   std::string state_ = dir_.Sub("state");
   ClusterProfile profile_ = TestProfile();
   std::unique_ptr<ImageStore> store_;
@@ -195,6 +197,53 @@ TEST_F(NodeApiTest, RefusesRequestsWithoutTheNodesSecret) {
   EXPECT_EQ(Get("/v1/node/plan").status, 200);
 }
 
+// Issue 10, finding 2: the boot script's token buys the node's secret once,
+// and a secret no one had before (the old one stops working).
+TEST_F(NodeApiTest, RedeemTradesTheInstallTokenOnceForAFreshSecret) {
+  std::string token = tokens_.Issue("mosix1", kNow);
+  HttpRequest redeem = Request("POST", "/v1/node/redeem", "", "mosix1", &token);
+  HttpAdmission admission = api_->Admit(redeem);
+  EXPECT_FALSE(admission.refusal);
+  EXPECT_EQ(admission.max_body_bytes, 0u);
+  HttpResponse first = api_->Handle(redeem);
+  ASSERT_EQ(first.status, 200) << first.body;
+  auto answer = DecodeRedeemAnswer(first.body);
+  ASSERT_TRUE(answer.ok()) << answer.status().message();
+  EXPECT_NE(answer->secret, secret1_);
+  EXPECT_EQ(Find("mosix1").install_secret, answer->secret);
+  // The old secret is dead, the new one works.
+  EXPECT_EQ(Get("/v1/node/plan").status, 401);
+  secret1_ = answer->secret;
+  EXPECT_EQ(Get("/v1/node/plan").status, 200);
+
+  // A replay, another node's token, a wrong one, an expired one, GET: 401/405,
+  // and no secret changes.
+  HttpResponse replay = api_->Handle(redeem);
+  EXPECT_EQ(replay.status, 401);
+  EXPECT_THAT(replay.body, HasSubstr("reboot the node for a fresh one"));
+  std::string token2 = tokens_.Issue("mosix2", kNow);
+  EXPECT_EQ(api_->Handle(Request("POST", "/v1/node/redeem", "", "mosix1", &token2)).status, 401);
+  std::string wrong(32, 'a');
+  EXPECT_EQ(api_->Handle(Request("POST", "/v1/node/redeem", "", "mosix2", &wrong)).status, 401);
+  std::string late = tokens_.Issue("mosix2", kNow);
+  env_.SetNowNanos(kNow + kInstallTokenLifetimeNs);
+  HttpResponse expired = api_->Handle(Request("POST", "/v1/node/redeem", "", "mosix2", &late));
+  EXPECT_EQ(expired.status, 401);
+  EXPECT_THAT(expired.body, HasSubstr("expired"));
+  std::string get_token = tokens_.Issue("mosix2", kNow + kInstallTokenLifetimeNs);
+  EXPECT_EQ(api_->Handle(Request("GET", "/v1/node/redeem", "", "mosix2", &get_token)).status, 405);
+  std::string evil = "mosix2\x1b[2J";
+  EXPECT_EQ(api_->Handle(Request("POST", "/v1/node/redeem", "", evil, &get_token)).status, 401);
+  EXPECT_EQ(Find("mosix2").install_secret, secret2_);
+  // A wrong guess does not spend the node's token (or anyone could keep a
+  // node from installing): the right one still works.
+  EXPECT_EQ(api_->Handle(Request("POST", "/v1/node/redeem", "", "mosix2", &get_token)).status, 200);
+  EXPECT_NE(Find("mosix2").install_secret, secret2_);
+  // A token is no secret: it opens nothing else.
+  std::string fresh = tokens_.Issue("mosix2", kNow + kInstallTokenLifetimeNs);
+  EXPECT_EQ(api_->Handle(Request("GET", "/v1/node/plan", "", "mosix2", &fresh)).status, 401);
+}
+
 // An authenticated node may send what its endpoint takes, and no more.
 TEST_F(NodeApiTest, AdmissionAllowsEachEndpointItsBody) {
   auto max_body = [&](const std::string& method, const std::string& path) {
@@ -242,7 +291,7 @@ TEST_F(NodeApiTest, PlanNamesTheResolvedImageKernelAndClusterFiles) {
 
 TEST_F(NodeApiTest, PlanFailsClearlyWhenTheImageDoesNotExist) {
   profile_.groups["compute"].image = "ghost";
-  api_ = std::make_unique<NodeApi>(profile_, registry_.get(), &resolver_, &env_);
+  api_ = std::make_unique<NodeApi>(profile_, registry_.get(), &resolver_, &tokens_, &env_);
   HttpResponse response = Get("/v1/node/plan");
   // 409: the installer waits and asks again; nothing is erased meanwhile.
   EXPECT_EQ(response.status, 409);
@@ -253,7 +302,7 @@ TEST_F(NodeApiTest, PlanFailsClearlyWhenTheImageDoesNotExist) {
 TEST_F(NodeApiTest, PlanRefusesAGroupWithoutKernelWhoseImageHasNone) {
   // Image "other" holds no boot/vmlinuz-*; group plain names no kernel.
   profile_.groups["plain"].image = "other";
-  api_ = std::make_unique<NodeApi>(profile_, registry_.get(), &resolver_, &env_);
+  api_ = std::make_unique<NodeApi>(profile_, registry_.get(), &resolver_, &tokens_, &env_);
   HttpResponse response = Get("/v1/node/plan", "mosix2");
   EXPECT_EQ(response.status, 409);
   EXPECT_THAT(response.body, HasSubstr("image other@1 of group plain has no kernel"));

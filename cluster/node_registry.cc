@@ -3,6 +3,7 @@
 // report in node_registry_reports.cc.
 #include "cluster/node_registry.h"
 
+#include <algorithm>
 #include <map>
 #include <mutex>
 #include <set>
@@ -49,8 +50,9 @@ Result<Node> SqliteNodeRegistry::NewNode(const std::string& mac, int index,
 }
 
 Result<std::pair<int, std::string>> SqliteNodeRegistry::FreeIndex(
-    const std::set<int>& indices, const std::set<std::string>& names) const {
-  for (int64_t index = profile_.naming.first; index <= INT32_MAX; ++index) {
+    const std::set<int>& indices, const std::set<std::string>& names, int64_t from) const {
+  for (int64_t index = std::max<int64_t>(from, profile_.naming.first); index <= INT32_MAX;
+       ++index) {
     if (indices.count(static_cast<int>(index))) continue;
     // A declared node may carry this index's boot-order name explicitly.
     std::string name = profile_.naming.NameFor(static_cast<int>(index));
@@ -248,6 +250,7 @@ Status SqliteNodeRegistry::UpdateUndeclared(const Rows& rows) {
 Status SqliteNodeRegistry::ApplyProfile() {
   std::lock_guard<std::mutex> lock(mu_);
   return InTransaction([&]() -> Status {
+    ForgetAllocation();  // declared nodes move
     GC_ASSIGN_OR_RETURN(Stmt all, Prepare(std::string("SELECT ") + kNodeColumns + " FROM nodes"));
     GC_ASSIGN_OR_RETURN(std::vector<Node> existing, Select(std::move(all)));
     const Rows rows(std::move(existing), profile_.nodes);
@@ -259,60 +262,6 @@ Status SqliteNodeRegistry::ApplyProfile() {
     GC_ASSIGN_OR_RETURN(std::vector<Node> result, Select(std::move(after)));
     return CheckGroups(result);
   });
-}
-
-Result<BootRegistration> SqliteNodeRegistry::RegisterBoot(const BootRequest& boot, int64_t now_ns) {
-  Result<std::string> mac = NormalizeMac(boot.mac);
-  if (!mac.ok()) return mac.status().WithContext("registry " + path_ + ": boot request");
-  BootRequest request = boot;
-  request.mac = *mac;
-  std::lock_guard<std::mutex> lock(mu_);
-  const bool proxy = profile_.network.dhcp_mode == DhcpMode::kProxy;
-  BootRegistration found;
-  Status status = InTransaction([&]() -> Status {
-    GC_ASSIGN_OR_RETURN(std::optional<Node> known, SelectOne("mac", request.mac));
-    if (known) {
-      Node& node = found.node.emplace(std::move(*known));
-      node.uuid = request.uuid;
-      node.arch = request.arch;
-      node.platform = request.platform;
-      if (node.first_seen_ns == 0) node.first_seen_ns = now_ns;  // declared, first boot
-      node.last_seen_ns = now_ns;
-      // Anyone can send a boot request in a known node's name: in proxy mode
-      // its address comes from where it was first seen, then from its
-      // authenticated heartbeats (RecordHeartbeat), never from here.
-      if (proxy && node.ip.empty()) node.ip = request.remote_address;
-      GC_ASSIGN_OR_RETURN(Stmt update,
-                          Query("UPDATE nodes SET uuid = ?, arch = ?, platform = ?, ip = ?, "
-                                "first_seen_ns = ?, last_seen_ns = ? WHERE mac = ?",
-                                node.uuid, node.arch, node.platform, node.ip, node.first_seen_ns,
-                                node.last_seen_ns, node.mac));
-      return Run(std::move(update), "record the boot of " + node.name);
-    }
-    if (profile_.naming.enroll == Enrollment::kManual) {
-      return KeepPending(request, now_ns, &found.pending.emplace());
-    }
-    GC_ASSIGN_OR_RETURN(Node node, NameNewNode(request.mac));
-    node.uuid = request.uuid;
-    node.arch = request.arch;
-    node.platform = request.platform;
-    node.first_seen_ns = node.last_seen_ns = now_ns;
-    if (proxy) node.ip = request.remote_address;
-    GC_LOG(Info) << "new node " << node.name << " (" << node.mac << ", " << node.ip << ")";
-    GC_RETURN_IF_ERROR(Insert(node));
-    found.node = std::move(node);
-    return Status::Ok();
-  });
-  if (!status.ok()) return status;
-  return found;
-}
-
-Result<Node> SqliteNodeRegistry::NameNewNode(const std::string& mac) {
-  std::set<int> indices;
-  std::set<std::string> names;
-  GC_RETURN_IF_ERROR(Taken(&indices, &names));
-  GC_ASSIGN_OR_RETURN(auto free, FreeIndex(indices, names));
-  return NewNode(mac, free.first, free.second);
 }
 
 Result<std::optional<Node>> SqliteNodeRegistry::FindByMac(const std::string& mac) {
@@ -343,6 +292,7 @@ Result<Node> SqliteNodeRegistry::Add(const std::string& mac, const std::string& 
   std::lock_guard<std::mutex> lock(mu_);
   Node node;
   Status status = InTransaction([&]() -> Status {
+    ForgetAllocation();  // Add names and numbers nodes its own way
     GC_ASSIGN_OR_RETURN(std::optional<Node> known, SelectOne("mac", *normal));
     if (known) {
       return Status(Code::kAlreadyExists, "MAC " + *normal + " is already registered as node " +
@@ -455,6 +405,7 @@ Result<std::string> SqliteNodeRegistry::RotateSecret(const std::string& name) {
 Status SqliteNodeRegistry::Remove(const std::string& name) {
   std::lock_guard<std::mutex> lock(mu_);
   return InTransaction([&]() -> Status {
+    ForgetAllocation();  // its index and name become free
     GC_RETURN_IF_ERROR(RefuseDeclared(name, "remove it"));
     GC_ASSIGN_OR_RETURN(Stmt drop, Query("DELETE FROM nodes WHERE name = ?", name));
     return Run(std::move(drop), "remove node " + name);

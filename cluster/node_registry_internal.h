@@ -8,6 +8,7 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -103,9 +104,11 @@ class SqliteNodeRegistry : public NodeRegistry {
   Status Taken(std::set<int>* indices, std::set<std::string>* names);
   // A node not seen yet, in the default group, with a fresh secret.
   Result<Node> NewNode(const std::string& mac, int index, const std::string& name);
-  // The lowest free index >= naming.first whose boot-order name is free too.
+  // The lowest free index >= naming.first (and >= `from`) whose boot-order
+  // name is free too.
   Result<std::pair<int, std::string>> FreeIndex(const std::set<int>& indices,
-                                                const std::set<std::string>& names) const;
+                                                const std::set<std::string>& names,
+                                                int64_t from = 0) const;
   Result<std::string> FixedAddress(int index, const std::string& name) const;
   BootMode GroupMode(const std::string& group) const;
   Status UpdateNamed(const std::string& name, const std::string& set_sql,
@@ -115,8 +118,18 @@ class SqliteNodeRegistry : public NodeRegistry {
   Status KeepPending(const BootRequest& request, int64_t now_ns, PendingMachine* pending);
   Result<std::vector<PendingMachine>> SelectPending(const std::string& where_sql,
                                                     const std::string& value);
-  // A new node for `mac` at the lowest free index (not inserted yet).
+  // A new node for `mac` at the lowest free index (not inserted yet: the
+  // caller inserts it in the same transaction, or the transaction fails).
   Result<Node> NameNewNode(const std::string& mac);
+  // Boot registration (node_registry_boot.cc): one request, inside the
+  // batch's transaction; a batch of them in one transaction.
+  struct BootWriter;
+  Result<BootRegistration> RegisterOne(const BootRequest& request, int64_t now_ns);
+  void RegisterBatch(const std::vector<BootWriter*>& batch);
+  // Makes allocation_ match the table (reloading it only when another
+  // connection wrote since, or after a failed transaction).
+  Status LoadAllocation();
+  void ForgetAllocation() { allocation_.valid = false; }
   Status CheckGroups(const std::vector<Node>& nodes) const;
   // ApplyProfile's steps (node_registry.cc), over the rows it found.
   struct Rows;
@@ -129,6 +142,26 @@ class SqliteNodeRegistry : public NodeRegistry {
   const ClusterProfile profile_;
   std::mutex mu_;
   std::unique_ptr<sqlite3, DbCloser> db_;
+
+  // The indices and names in use, kept between registrations so that
+  // naming the 10,000th machine costs what naming the first did (reading
+  // them all per registration made a registration's cost grow with the
+  // registry). Valid while no other connection wrote (PRAGMA
+  // data_version: `goldcast nodes` in another process) and no transaction
+  // of ours failed after it changed (guarded by mu_).
+  struct Allocation {
+    bool valid = false;
+    int64_t data_version = 0;
+    std::set<int> indices;
+    std::set<std::string> names;
+    int64_t next = 0;  // every index below it is taken
+  };
+  Allocation allocation_;
+
+  // Boot requests waiting for their batch, the first one writing it
+  // (guarded by queue_mu_).
+  std::mutex queue_mu_;
+  std::deque<BootWriter*> boot_queue_;
 };
 
 template <typename... Args>
@@ -146,7 +179,10 @@ Status SqliteNodeRegistry::InTransaction(F&& body) {
   GC_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
   Status status = body();
   if (status.ok()) status = Exec("COMMIT");
-  if (!status.ok()) sqlite3_exec(db_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+  if (!status.ok()) {
+    sqlite3_exec(db_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+    ForgetAllocation();  // it may hold what was just rolled back
+  }
   return status;
 }
 

@@ -8,6 +8,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstdio>
 #include <set>
 #include <thread>
@@ -312,6 +313,60 @@ TEST_F(NodeRegistryTest, RemovedIndexIsReusedFirst) {
   EXPECT_EQ(again.name, "mosix2");
   EXPECT_EQ(again.ip, "10.77.1.2");
   EXPECT_EQ(MustBoot(registry.get(), Mac(100)).name, "mosix5");
+}
+
+// Naming keeps the indices and names in use between registrations; what
+// another connection (`goldcast nodes` in another process) changes is seen
+// by the next registration all the same.
+TEST_F(NodeRegistryTest, AnotherConnectionsEditsAreSeenByTheNextRegistration) {
+  auto serve = MustOpen();
+  auto admin = MustOpen();
+  ASSERT_TRUE(serve && admin);
+  for (int i = 1; i <= 3; ++i) MustBoot(serve.get(), Mac(i));
+  ASSERT_TRUE(admin->Remove("mosix2").ok());
+  EXPECT_EQ(MustBoot(serve.get(), Mac(10)).name, "mosix2");
+  ASSERT_TRUE(admin->Add("52:54:00:aa:00:04", "mosix4").ok());
+  EXPECT_EQ(MustBoot(serve.get(), Mac(11)).name, "mosix5");
+  MustBoot(admin.get(), Mac(12));  // mosix6, from the other side
+  EXPECT_EQ(MustBoot(serve.get(), Mac(13)).name, "mosix7");
+  EXPECT_EQ(serve->List()->size(), 7u);
+}
+
+// In a boot storm requests are written in batches (one transaction each):
+// a request that fails (no address left) fails alone.
+TEST_F(NodeRegistryTest, AFailedRequestInABatchTakesNoOtherWithIt) {
+  ClusterProfile profile = LabProfile();
+  profile.network.node_addresses = Ipv4Range{testing::Ip("10.77.1.1"), testing::Ip("10.77.1.4")};
+  auto registry = MustOpen(profile);
+  ASSERT_TRUE(registry);
+  for (int i = 1; i <= 2; ++i) MustBoot(registry.get(), Mac(i));
+  constexpr int kThreads = 8, kRounds = 20;
+  std::atomic<int> new_ok{0}, new_full{0}, known_ok{0}, other{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int r = 0; r < kRounds; ++r) {
+        bool known = (t + r) % 2 == 0;
+        auto node =
+            NodeOf(registry->RegisterBoot(Boot(Mac(known ? 1 + r % 2 : 100 + t * 100 + r)), 1));
+        if (node.ok()) {
+          ++(known ? known_ok : new_ok);
+        } else if (!known && node.status().code() == Code::kNoSpace) {
+          ++new_full;
+        } else {
+          ++other;
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_EQ(known_ok.load(), kThreads * kRounds / 2);
+  EXPECT_EQ(new_ok.load(), 2);  // mosix3 and mosix4, then the range is full
+  EXPECT_EQ(new_full.load(), kThreads * kRounds / 2 - 2);
+  auto list = registry->List().value();
+  ASSERT_EQ(list.size(), 4u);
+  for (size_t i = 0; i < list.size(); ++i) EXPECT_EQ(list[i].name, "mosix" + std::to_string(i + 1));
 }
 
 TEST_F(NodeRegistryTest, AdminEdits) {

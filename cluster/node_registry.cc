@@ -281,6 +281,22 @@ Result<std::vector<Node>> SqliteNodeRegistry::List() {
   return Select(std::move(all));
 }
 
+Result<std::vector<HostEntry>> SqliteNodeRegistry::ListHosts() {
+  std::lock_guard<std::mutex> lock(mu_);
+  GC_ASSIGN_OR_RETURN(Stmt stmt,
+                      Prepare("SELECT mac, ip, name FROM nodes WHERE ip != '' ORDER BY idx"));
+  std::vector<HostEntry> hosts;
+  int rc;
+  auto text = [&](int column) {
+    const unsigned char* value = sqlite3_column_text(stmt.get(), column);
+    return value ? std::string(reinterpret_cast<const char*>(value)) : std::string();
+  };
+  while ((rc = sqlite3_step(stmt.get())) == SQLITE_ROW)
+    hosts.push_back({text(0), text(1), text(2)});
+  if (rc != SQLITE_DONE) return Error(rc, "list the nodes' addresses");
+  return hosts;
+}
+
 Result<Node> SqliteNodeRegistry::Add(const std::string& mac, const std::string& name) {
   Result<std::string> normal = NormalizeMac(mac);
   if (!normal.ok()) return normal.status().WithContext("nodes add --mac");

@@ -64,6 +64,7 @@ class SqliteNodeRegistry : public NodeRegistry {
   Result<std::optional<Node>> FindByMac(const std::string& mac) override;
   Result<std::optional<Node>> FindByName(const std::string& name) override;
   Result<std::vector<Node>> List() override;
+  Result<std::vector<HostEntry>> ListHosts() override;
   Result<Node> Add(const std::string& mac, const std::string& name) override;
   Status SetMode(const std::string& name, BootMode mode) override;
   Status SetGroup(const std::string& name, const std::string& group) override;

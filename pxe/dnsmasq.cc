@@ -90,8 +90,9 @@ void RenderAuthoritative(const ClusterProfile& profile, const DnsmasqFiles& file
     *out +=
         "dhcp-range=" + FormatIpv4(net.subnet) + ",static," + mask + "," + net.lease_time + "\n";
   }
-  // Named nodes: "MAC,IP,NAME" lines, re-read on SIGHUP.
-  *out += "dhcp-hostsfile=" + files.hosts_file + "\n";
+  // Named nodes: "MAC,IP,NAME" lines in the files of a directory; new
+  // files are read as they appear, all of them again on SIGHUP.
+  *out += "dhcp-hostsdir=" + files.hosts_dir + "\n";
   // dnsmasq would ping every new address for 3 s before offering it.
   *out += "no-ping\n";
   if (!profile.naming.domain.empty()) *out += "domain=" + profile.naming.domain + "\n";
@@ -152,7 +153,7 @@ DnsmasqFiles DnsmasqFilesIn(const std::string& state_dir, const std::string& run
   while (normal.size() > 1 && normal.back() == '/') normal.pop_back();
   std::string key = Sha256Hex(normal);
   files.runtime_dir = JoinPath(runtime_base, "pxe-" + key.substr(0, 16));
-  files.hosts_file = JoinPath(files.runtime_dir, "dnsmasq.hosts");
+  files.hosts_dir = JoinPath(files.runtime_dir, "hosts.d");
   files.tftp_root = JoinPath(files.runtime_dir, "tftp");
   return files;
 }
@@ -166,15 +167,6 @@ std::string RenderDnsmasqConfig(const ClusterProfile& profile, const DnsmasqFile
     RenderAuthoritative(profile, files, options, &out);
   } else {
     RenderProxy(profile, &out);
-  }
-  return out;
-}
-
-std::string RenderHostsFile(const std::vector<Node>& nodes) {
-  std::string out;
-  for (const Node& node : nodes) {
-    if (node.ip.empty() || node.mac.empty()) continue;
-    out += node.mac + "," + node.ip + "," + node.name + "\n";
   }
   return out;
 }

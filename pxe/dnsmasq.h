@@ -1,6 +1,6 @@
 // dnsmasq as goldcast runs it: the config file (DHCP or proxy-DHCP, TFTP with
 // only the iPXE binaries, the iPXE chain to goldcast's HTTP boot script), the
-// hosts file with one fixed address per named node, the check with
+// host list (a directory HostsSync keeps, pxe/hosts_sync.h), the check with
 // `dnsmasq --test`, and the TFTP root.
 #pragma once
 
@@ -18,7 +18,7 @@ namespace gc {
 // dnsmasq starts as root (to bind DHCP and TFTP ports) and then runs as an
 // unprivileged user, kDnsmasqUser. What it opens at its start (config,
 // leases, log) stays in STATE/pxe/; what it reads later as that user (the
-// hosts file on SIGHUP, the TFTP files on each request) lives in a runtime
+// host list, the TFTP files on each request) lives in a runtime
 // directory it can reach, since the state directory is root's alone.
 // Nothing there is secret: MACs, addresses, names, the iPXE binaries.
 struct DnsmasqFiles {
@@ -26,7 +26,7 @@ struct DnsmasqFiles {
   std::string leases;       // STATE/pxe/dnsmasq.leases
   std::string log;          // STATE/pxe/dnsmasq.log
   std::string runtime_dir;  // RUNTIME/pxe-<hash of STATE>
-  std::string hosts_file;   // RUNTIME/.../dnsmasq.hosts: dhcp-hostsfile, re-read on SIGHUP
+  std::string hosts_dir;    // RUNTIME/.../hosts.d: dhcp-hostsdir (pxe/hosts_sync.h)
   std::string tftp_root;    // RUNTIME/.../tftp: holds only the iPXE binaries
 };
 
@@ -52,17 +52,14 @@ struct DnsmasqOptions {
 // The config for the profile. Clients without the iPXE user class get the
 // iPXE binary for their firmware over TFTP (undionly.kpxe for BIOS,
 // snponly.efi for UEFI); iPXE clients get http://SERVER:PORT/boot/start.ipxe.
-// Run it as `dnsmasq --keep-in-foreground --conf-file=CONFIG`; the hosts
-// file is re-read on SIGHUP.
+// Run it as `dnsmasq --keep-in-foreground --conf-file=CONFIG`; it reads new
+// files in the hosts directory by itself, and all of them again on SIGHUP.
 std::string RenderDnsmasqConfig(const ClusterProfile& profile, const DnsmasqFiles& files,
                                 const DnsmasqOptions& options = {});
 
 // The network of the first IPv6 ULA (fc00::/7) with prefix length 64 on
 // `interface`, as dnsmasq wants it ("fd77::"); nullopt if there is none.
 std::optional<std::string> FindUlaPrefix(const std::string& interface);
-
-// "MAC,IP,NAME" per named node that has a fixed address.
-std::string RenderHostsFile(const std::vector<Node>& nodes);
 
 // Copies the iPXE binaries from the ipxe package into the TFTP root, owned
 // by `owner` (dnsmasq's tftp-secure serves only files of its own user; -1

@@ -1,6 +1,6 @@
 // Keeps serve's dnsmasq running: starts it, restarts it with growing pauses
 // (1 s doubling to 30 s, reset after a minute of good running) when it dies,
-// and asks it to re-read the hosts file with SIGHUP.
+// and asks it to re-read its hosts directory with SIGHUP.
 #pragma once
 
 #include <chrono>

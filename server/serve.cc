@@ -24,6 +24,7 @@
 #include "pxe/boot_service.h"
 #include "pxe/dnsmasq.h"
 #include "pxe/dnsmasq_supervisor.h"
+#include "pxe/hosts_sync.h"
 #include "pxe/installer_cache.h"
 #include "server/node_api.h"
 #include "server/router.h"
@@ -107,10 +108,11 @@ Result<DnsmasqFiles> PrepareDnsmasq(const ClusterProfile& profile, const ServeOp
                     "' for dnsmasq to run as: install the Debian package dnsmasq (apt-get "
                     "install dnsmasq), which makes it");
   }
-  // Readable by dnsmasq's user (the state directory is not): the hosts file
+  // Readable by dnsmasq's user (the state directory is not): the host list
   // and the iPXE binaries, nothing secret.
   GC_RETURN_IF_ERROR(env->CreateDirs(files.tftp_root));
-  for (const std::string& dir : {files.runtime_dir, files.tftp_root}) {
+  GC_RETURN_IF_ERROR(env->CreateDirs(files.hosts_dir));
+  for (const std::string& dir : {files.runtime_dir, files.tftp_root, files.hosts_dir}) {
     if (::chmod(dir.c_str(), 0755) != 0) return ErrnoError("chmod " + dir);
   }
   GC_RETURN_IF_ERROR(
@@ -125,60 +127,9 @@ Result<DnsmasqFiles> PrepareDnsmasq(const ClusterProfile& profile, const ServeOp
   }
   GC_RETURN_IF_ERROR(
       env->WriteFileAtomic(files.config, RenderDnsmasqConfig(profile, files, dnsmasq_options)));
-  if (!env->Exists(files.hosts_file)) {
-    GC_RETURN_IF_ERROR(env->WriteFileAtomic(files.hosts_file, ""));
-  }
   GC_RETURN_IF_ERROR(CheckDnsmasqConfig(ProcessRunner::Default(), files.config));
   return files;
 }
-
-// Keeps dnsmasq's host list in step with the registry. The registry's
-// generation moves when a node's name, address, MAC, group, mode or state
-// changes (not on heartbeats); even then dnsmasq is only reloaded when the
-// host list it serves actually changed.
-class HostsSync {
- public:
-  HostsSync(NodeRegistry* registry, std::string hosts_file)
-      : registry_(registry), hosts_file_(std::move(hosts_file)) {}
-
-  Status Start() {
-    GC_RETURN_IF_ERROR(Write().status());
-    GC_ASSIGN_OR_RETURN(generation_, registry_->Generation());
-    return Status::Ok();
-  }
-
-  // True when dnsmasq should re-read the hosts file.
-  bool Tick() {
-    auto current = registry_->Generation();
-    if (!current.ok()) {
-      GC_LOG(Warning) << "serve: " << current.status().message();
-      return false;
-    }
-    if (*current == generation_) return false;
-    auto changed = Write();
-    if (!changed.ok()) {
-      GC_LOG(Error) << "serve: cannot update dnsmasq hosts: " << changed.status().message();
-      return false;
-    }
-    generation_ = *current;
-    return *changed;
-  }
-
- private:
-  Result<bool> Write() {
-    GC_ASSIGN_OR_RETURN(auto nodes, registry_->List());
-    std::string hosts = RenderHostsFile(nodes);
-    if (hosts == written_) return false;
-    GC_RETURN_IF_ERROR(Env::Default()->WriteFileAtomic(hosts_file_, hosts));
-    written_ = std::move(hosts);
-    return true;
-  }
-
-  NodeRegistry* registry_;
-  const std::string hosts_file_;
-  std::string written_;
-  int64_t generation_ = 0;
-};
 
 // Each group's installer, built into BOOT_FILES/installers on the first
 // install boot that needs it and served as /boot/files/installers/KEY/.
@@ -245,9 +196,12 @@ void MainLoop(DnsmasqSupervisor* dnsmasq, HostsSync* hosts) {
   while (!g_stop) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     dnsmasq->Tick();
-    if (hosts->Tick()) {
+    Result<bool> reload = hosts->Tick();
+    if (!reload.ok()) {
+      GC_LOG(Error) << "serve: cannot update dnsmasq's hosts: " << reload.status().message();
+    } else if (*reload) {
       dnsmasq->Reload();
-      GC_LOG(Debug) << "serve: hosts changed, dnsmasq reloaded";
+      GC_LOG(Debug) << "serve: a host changed or went away, dnsmasq reloaded";
     }
   }
 }
@@ -288,7 +242,7 @@ Status RunServe(const ServeOptions& options) {
   *areas = std::make_unique<Areas>(profile, registry.get(), options, boot_files);
   WarnAboutMissingKernels(profile, options.state_dir);
 
-  HostsSync hosts(registry.get(), files.hosts_file);
+  HostsSync hosts(registry.get(), files.hosts_dir);
   GC_RETURN_IF_ERROR(hosts.Start());
   DnsmasqSupervisor dnsmasq(files);
   GC_RETURN_IF_ERROR(dnsmasq.Start());

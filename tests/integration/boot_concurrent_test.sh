@@ -60,6 +60,7 @@ for e in errors:
     print("error:", e, file=sys.stderr)
 sys.exit(1 if errors else 0)
 EOF
+gc_pxe_hosts
 for i in 0 1 2 3; do
   name="$(gc_nodes_field "$GC_TMP/nodes.json" "${macs[$i]}" name)"
   ip="$(gc_nodes_field "$GC_TMP/nodes.json" "${macs[$i]}" ip)"

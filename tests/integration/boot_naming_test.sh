@@ -36,12 +36,12 @@ check_node() {
   got="$(gc_vm_marker_node "vm$i")"
   [ "$got" = "$want" ] || gc_vm_fail "vm$i" "VM vm$i booted as node '$got', the registry says $want"
   gc_assert_grep "vm$i must boot in install mode" "GOLDCAST-BOOT-OK node=$want mode=install" "$serial"
-  # The install command line: server URL, node, a hex install secret, and the
+  # The install command line: server URL, node, a hex install token, and the
   # group's kernel_args from the profile.
   local cmdline
   cmdline="$(grep -a '^GOLDCAST-CMDLINE ' "$serial" | tail -n 1)"
   for re in "goldcast\.server=http://$GC_VM_SERVER:$GC_VM_PORT( |/? )" "goldcast\.node=$want( |$)" \
-    'goldcast\.secret=[0-9a-f]{16,}( |$)' 'goldcast\.mode=install' 'goldcast\.test=lab' \
+    'goldcast\.token=[0-9a-f]{32}( |$)' 'goldcast\.mode=install' 'goldcast\.test=lab' \
     'console=ttyS0' 'initrd=initrd\.img'; do
     echo "$cmdline" | grep -qE -- "$re" ||
       gc_vm_fail "vm$i" "kernel command line of $want lacks /$re/: $cmdline"
@@ -74,8 +74,9 @@ for n in json.load(open(sys.argv[1])):
     assert "last_seen" in n or "last_seen_ns" in n, "missing last_seen in %r" % n
     assert n["group"] == "compute" and n["mode"] == "install", n
 EOF
-secrets="$(grep -ahoE 'goldcast\.secret=[0-9a-f]+' "$GC_VM_DIR"/vm[123].serial | sort -u | wc -l)"
-[ "$secrets" = 3 ] || gc_fail "the three nodes got $secrets distinct install secrets, want 3"
+secrets="$(grep -ahoE 'goldcast\.token=[0-9a-f]+' "$GC_VM_DIR"/vm[123].serial | sort -u | wc -l)"
+[ "$secrets" = 3 ] || gc_fail "the three nodes got $secrets distinct install tokens, want 3"
+gc_pxe_hosts
 
 # Named nodes get a dnsmasq host entry: MAC -> fixed address and name.
 for i in 1 2 3; do

@@ -83,6 +83,7 @@ wait_hosts() {
   local re="$1" want="$2" what="$3" deadline=$((SECONDS + 3)) has
   while :; do
     has=0
+    gc_pxe_hosts
     grep -qiE -- "$re" "$GC_PXE_HOSTS" 2>/dev/null && has=1
     [ "$has" = "$want" ] && return 0
     [ "$SECONDS" -lt "$deadline" ] || gc_fail_with_file "$what within 3 s" "$GC_PXE_HOSTS"
@@ -129,8 +130,9 @@ gc_assert_grep "nodes show must name the missing node" 'mosix7' "$GC_ERR"
 [ "$(gc_dnsmasq_pids)" = "$dnsmasq_pid" ] ||
   gc_fail_with_file "dnsmasq was restarted (pid $dnsmasq_pid -> $(gc_dnsmasq_pids)) instead of reloaded for host changes" \
     "$GC_SERVE_LOG"
-# dnsmasq logs every re-read of its dhcp-hostsfile.
-gc_assert_grep "dnsmasq must have re-read the hosts file (SIGHUP)" "read $GC_PXE_HOSTS" "$GC_PXE_LOG"
+# dnsmasq logs every file of its dhcp-hostsdir it reads: new ones as they
+# appear (nodes added), all again on SIGHUP (a node removed).
+gc_assert_grep "dnsmasq must have read the hosts directory" "read $GC_PXE_HOSTS_DIR/hosts-" "$GC_PXE_LOG"
 
 # --- dnsmasq dies: serve starts a new one --------------------------------
 kill -KILL "$dnsmasq_pid"

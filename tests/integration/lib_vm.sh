@@ -41,6 +41,7 @@ GC_SERVE_STATE=""
 GC_SERVE_RUNS=0
 # dnsmasq's files as serve's dnsmasq.conf names them (set by gc_serve_start).
 GC_PXE_HOSTS=""
+GC_PXE_HOSTS_DIR=""
 GC_PXE_LEASES=""
 GC_PXE_LOG=""
 
@@ -349,17 +350,24 @@ gc_serve_start() {
   gc_log "serve up (pid $GC_SERVE_PID, dnsmasq pid $(gc_dnsmasq_pids | tr '\n' ' '))"
 }
 
-# gc_serve_pxe_paths STATE: sets GC_PXE_HOSTS, GC_PXE_LEASES and GC_PXE_LOG
-# from STATE/pxe/dnsmasq.conf, the config serve wrote (the hosts file is
-# absent in proxy mode).
+# gc_serve_pxe_paths STATE: sets GC_PXE_HOSTS_DIR, GC_PXE_LEASES and
+# GC_PXE_LOG from STATE/pxe/dnsmasq.conf, the config serve wrote (the hosts
+# directory is absent in proxy mode).
 gc_serve_pxe_paths() {
   local conf="$1/pxe/dnsmasq.conf"
   [ -f "$conf" ] || gc_fail "serve wrote no dnsmasq config at $conf"
-  GC_PXE_HOSTS="$(sed -n 's/^dhcp-hostsfile=//p' "$conf" | tail -n 1)"
+  GC_PXE_HOSTS_DIR="$(sed -n 's/^dhcp-hostsdir=//p' "$conf" | tail -n 1)"
   GC_PXE_LEASES="$(sed -n 's/^dhcp-leasefile=//p' "$conf" | tail -n 1)"
   GC_PXE_LOG="$(sed -n 's/^log-facility=//p' "$conf" | tail -n 1)"
   [ -n "$GC_PXE_LEASES" ] && [ -n "$GC_PXE_LOG" ] ||
     gc_fail_with_file "dnsmasq.conf names no dhcp-leasefile or log-facility" "$conf"
+}
+
+# gc_pxe_hosts: dnsmasq's host list as it is now (every file of its hosts
+# directory) in $GC_PXE_HOSTS, for grep.
+gc_pxe_hosts() {
+  GC_PXE_HOSTS="$GC_TMP/pxe.hosts"
+  cat "$GC_PXE_HOSTS_DIR"/hosts-* >"$GC_PXE_HOSTS" 2>/dev/null || : >"$GC_PXE_HOSTS"
 }
 
 # gc_serve_stop: SIGTERM to serve; it must exit 0 within 15 s and leave no

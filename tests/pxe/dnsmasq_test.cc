@@ -68,7 +68,7 @@ TEST_F(DnsmasqTest, FilesLiveUnderStatePxeAndARuntimeDirectory) {
   EXPECT_EQ(files_.leases, dir_.Sub("pxe/dnsmasq.leases"));
   EXPECT_EQ(files_.log, dir_.Sub("pxe/dnsmasq.log"));
   EXPECT_EQ(files_.runtime_dir.rfind(dir_.Sub("run/pxe-"), 0), 0u) << files_.runtime_dir;
-  EXPECT_EQ(files_.hosts_file, files_.runtime_dir + "/dnsmasq.hosts");
+  EXPECT_EQ(files_.hosts_dir, files_.runtime_dir + "/hosts.d");
   EXPECT_EQ(files_.tftp_root, files_.runtime_dir + "/tftp");
   EXPECT_EQ(DnsmasqFilesIn(dir_.path() + "/.", dir_.Sub("run")).runtime_dir, files_.runtime_dir);
   EXPECT_NE(DnsmasqFilesIn(dir_.Sub("other"), dir_.Sub("run")).runtime_dir, files_.runtime_dir);
@@ -88,7 +88,7 @@ TEST_F(DnsmasqTest, AuthoritativeConfigHasTheProvenLines) {
            std::string("pid-file"),
            std::string("dhcp-authoritative"),
            std::string("dhcp-range=10.77.0.200,10.77.0.250,255.255.255.0,2h"),
-           "dhcp-hostsfile=" + files_.hosts_file,
+           "dhcp-hostsdir=" + files_.hosts_dir,
            "dhcp-leasefile=" + files_.leases,
            std::string("no-ping"),
            std::string("dhcp-option=option:router"),
@@ -150,7 +150,7 @@ TEST_F(DnsmasqTest, ProxyConfigOnlyAddsBootInformation) {
     EXPECT_THAT(lines, Contains(expected));
   }
   EXPECT_THAT(lines, Not(Contains("dhcp-authoritative")));
-  EXPECT_THAT(lines, Not(Contains(HasSubstr("dhcp-hostsfile"))));
+  EXPECT_THAT(lines, Not(Contains(HasSubstr("dhcp-hostsdir"))));
   EXPECT_THAT(lines, Not(Contains(HasSubstr("option:router"))));
   EXPECT_THAT(lines, Not(Contains(HasSubstr("PXEClient,6,8"))));
   // Exactly one address-giving range: the proxy one.
@@ -241,10 +241,11 @@ TEST_F(DnsmasqTest, RealDnsmasqRunsRereadsHostsOnSighupAndStops) {
         return 77;
       }
       if (!Env::Default()->CreateDirs(files_.tftp_root).ok()) return fail(2, "mkdir");
-      // dnsmasq reads the hosts file and TFTP root as its own user, as
-      // serve lays them out: reachable by it, unlike the state directory.
+      if (!Env::Default()->CreateDirs(files_.hosts_dir).ok()) return fail(2, "mkdir");
+      // dnsmasq reads the hosts and TFTP root as its own user, as serve
+      // lays them out: reachable by it, unlike the state directory.
       for (const std::string& dir :
-           {dir_.path(), dir_.Sub("run"), files_.runtime_dir, files_.tftp_root}) {
+           {dir_.path(), dir_.Sub("run"), files_.runtime_dir, files_.tftp_root, files_.hosts_dir}) {
         if (::chmod(dir.c_str(), dir == dir_.path() ? 0711 : 0755) != 0) return fail(2, "chmod");
       }
       DnsmasqOptions options;
@@ -255,20 +256,30 @@ TEST_F(DnsmasqTest, RealDnsmasqRunsRereadsHostsOnSighupAndStops) {
       testing::WriteTestFile(
           files_.config,
           RenderDnsmasqConfig(TestProfile(DhcpMode::kAuthoritative), files_, options));
-      testing::WriteTestFile(files_.hosts_file, "");
+      std::string first = files_.hosts_dir + "/hosts-0";
+      testing::WriteTestFile(first, "");
       Status check = CheckDnsmasqConfig(ProcessRunner::Default(), files_.config);
       if (!check.ok()) return fail(4, check.message());
       std::string stderr_log = dir_.Sub("dnsmasq.stderr");
       auto child = ChildProcess::Start(DnsmasqCommand(files_), stderr_log);
       if (!child.ok()) return fail(5, child.status().message());
-      std::string reread = "read " + files_.hosts_file;
-      if (!WaitForLog(files_.log, reread, 1)) {
+      if (!WaitForLog(files_.log, "read " + first, 1)) {
         return fail(6, "no start: " + testing::ReadTestFile(stderr_log) +
                            testing::ReadTestFile(files_.log));
       }
-      testing::WriteTestFile(files_.hosts_file, "52:54:00:00:00:01,10.77.0.101,mosix1\n");
+      // A new file is read without a signal (HostsSync adds nodes so).
+      std::string added = files_.hosts_dir + "/hosts-1";
+      testing::WriteTestFile(files_.hosts_dir + "/.hosts-1",
+                             "52:54:00:00:00:01,10.77.0.101,mosix1\n");
+      if (::rename((files_.hosts_dir + "/.hosts-1").c_str(), added.c_str()) != 0) {
+        return fail(7, "rename");
+      }
+      if (!WaitForLog(files_.log, "read " + added, 1)) {
+        return fail(8, "new hosts file not read: " + testing::ReadTestFile(files_.log));
+      }
+      // SIGHUP reads them all again (after a change or a removal).
       if (!(*child)->Signal(SIGHUP).ok()) return fail(7, "SIGHUP");
-      if (!WaitForLog(files_.log, reread, 2)) {
+      if (!WaitForLog(files_.log, "read " + first, 2)) {
         return fail(8, "hosts not re-read: " + testing::ReadTestFile(files_.log));
       }
       if ((*child)->Poll()) return fail(9, "exited: " + testing::ReadTestFile(stderr_log));
@@ -303,21 +314,6 @@ TEST_F(DnsmasqTest, MissingDnsmasqNamesThePackage) {
   EXPECT_THAT(runner.argv_[0], HasSubstr("dnsmasq"));
   EXPECT_EQ(runner.argv_[1], "--test");
   EXPECT_EQ(runner.argv_[2], "--conf-file=/x/dnsmasq.conf");
-}
-
-TEST(HostsFileTest, OneLinePerNodeWithAnAddress) {
-  std::vector<Node> nodes(3);
-  nodes[0].name = "mosix1";
-  nodes[0].mac = "52:54:00:00:00:01";
-  nodes[0].ip = "10.77.0.101";
-  nodes[1].name = "mosix2";  // proxy mode or no address yet: left out
-  nodes[1].mac = "52:54:00:00:00:02";
-  nodes[2].name = "head";
-  nodes[2].mac = "52:54:00:00:00:0a";
-  nodes[2].ip = "10.77.0.110";
-  EXPECT_EQ(RenderHostsFile(nodes),
-            "52:54:00:00:00:01,10.77.0.101,mosix1\n52:54:00:00:00:0a,10.77.0.110,head\n");
-  EXPECT_EQ(RenderHostsFile({}), "");
 }
 
 TEST_F(DnsmasqTest, PrepareTftpRootCopiesTheIpxeBinaries) {

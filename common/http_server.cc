@@ -57,7 +57,11 @@ HttpResponse& HttpResponse::AddHeader(std::string name, std::string value) {
 
 namespace {
 
-constexpr size_t kConnectionMemory = 128 << 10;
+// Each connection's pool: the request head and what MHD keeps to answer
+// it (bodies and streamed answers have buffers of their own). MHD maps and
+// clears it for every connection: at 128 KiB that was a fifth of serve's
+// time in a boot storm of short requests (page faults and memset).
+constexpr size_t kConnectionMemory = 32 << 10;
 // libmicrohttpd's default (~1,000, split over the thread pool) left a boot
 // storm of more clients waiting for the 120 s timeout; epoll has no fd cap,
 // the process's open-file limit is the real bound.

@@ -63,6 +63,7 @@ gc_ns_pair_up "$ns_c" "$ns_s" 93
 GC_VM_NS="$ns_s"  # gc_vm_cleanup's view of the lab (serve's dnsmasq lives there)
 server=10.88.93.1
 port=8470
+tls_port=8471
 rsync_port=8730
 nginx_port=8080
 state="$GC_TMP/state"
@@ -94,6 +95,7 @@ network:
   interface: gcb
   server: $server
   http_port: $port
+  https_port: $tls_port
   subnet: 10.88.93.0/24
   dhcp:
     mode: authoritative
@@ -180,6 +182,7 @@ new_node() {
     gc_fail_with_file "GET /boot/ipxe?mac=$mac failed" "$GC_TMP/ipxe.err"
   NODE="$(grep -o 'goldcast.node=[^ ]*' "$script" | head -n 1 | cut -d= -f2)"
   TOKEN="$(grep -o 'goldcast.token=[0-9a-f]*' "$script" | head -n 1 | cut -d= -f2)"
+  PIN="$(grep -o 'goldcast.pin=[^ ]*' "$script" | head -n 1 | cut -d= -f2-)"
   [ -n "$NODE" ] && [ -n "$TOKEN" ] ||
     gc_fail_with_file "the boot script for $mac carries no goldcast.node= / goldcast.token=" "$script"
 }
@@ -218,8 +221,8 @@ measure() {
   t0=$EPOCHREALTIME
   case "$tool" in
     goldcast)
-      ip netns exec "$ns_c" "$GOLDCAST_AGENT" install --server "http://$server:$port" \
-        --node "$NODE" --token "$TOKEN" --target-root "$dest" 2>&1 | stamp >"$log" ||
+      ip netns exec "$ns_c" "$GOLDCAST_AGENT" install --server "https://$server:$tls_port" \
+        --pin "$PIN" --node "$NODE" --token "$TOKEN" --target-root "$dest" 2>&1 | stamp >"$log" ||
         gc_fail_with_file "goldcast-agent install into $dest failed" "$log"
       ;;
     rsync)
@@ -323,8 +326,8 @@ perf_install() {  # DEST PERF-ARGS...: an install of a new node with the agent u
   new_node "$(printf '52:54:00:88:93:%02x' "$node_seq")"
   mkdir "$dest"
   sync
-  ip netns exec "$ns_c" perf "$@" -- "$GOLDCAST_AGENT" install --server "http://$server:$port" \
-    --node "$NODE" --token "$TOKEN" --target-root "$dest" >"$dest.log" 2>&1 ||
+  ip netns exec "$ns_c" perf "$@" -- "$GOLDCAST_AGENT" install --server "https://$server:$tls_port" \
+    --pin "$PIN" --node "$NODE" --token "$TOKEN" --target-root "$dest" >"$dest.log" 2>&1 ||
     gc_fail_with_file "install under perf $* failed" "$dest.log"
 }
 perf_top() {  # DATA N: the N hottest dso/symbol pairs (self time)

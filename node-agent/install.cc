@@ -538,6 +538,7 @@ Status RunInstallCommand(const InstallOptions& options) {
     config = *parsed;
   }
   if (!options.server.empty()) config.server = options.server;
+  if (!options.pin.empty()) config.pin = options.pin;
   if (!options.node.empty()) config.node = options.node;
   if (!options.token.empty()) config.token = options.token;
   if (!secret.empty()) config.secret = secret;

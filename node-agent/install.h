@@ -31,6 +31,7 @@ struct InstallOptions {
   // the agent redeems for the secret first); empty ones come from
   // /proc/cmdline (goldcast.server=, goldcast.node=, goldcast.token=).
   std::string server;
+  std::string pin;  // of the server's TLS key (goldcast.pin=)
   std::string node;
   std::string token;
   std::string secret;

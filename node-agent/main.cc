@@ -50,6 +50,9 @@ void AddInstallCommand(CLI::App* app, RunCommand* run) {
   auto* cmd = app->add_subcommand(
       "install", "Install this node from the image server (runs in the installer initramfs)");
   cmd->add_option("--server", install->server, "Server URL (default: goldcast.server=)");
+  cmd->add_option("--pin", install->pin,
+                  "Pin of the server's TLS key, sha256//BASE64 (default: goldcast.pin=; on the "
+                  "server: STATE/tls/pin)");
   cmd->add_option("--node", install->node, "Node name (default: goldcast.node=)");
   auto* token_opt = cmd->add_option(
       "--token", install->token,

@@ -160,8 +160,17 @@ class NodeClient::Objects : public ObjectSource {
   NodeClient* client_;
 };
 
+// The only key the agent accepts from the server is the pinned one.
+static HttpClientOptions ClientOptions(const NodeConfig& config) {
+  HttpClientOptions options;
+  options.pinned_public_key = config.pin;
+  return options;
+}
+
 NodeClient::NodeClient(NodeConfig config)
-    : config_(std::move(config)), objects_(std::make_unique<Objects>(this)) {
+    : config_(std::move(config)),
+      http_(ClientOptions(config_)),
+      objects_(std::make_unique<Objects>(this)) {
   while (!config_.server.empty() && config_.server.back() == '/') config_.server.pop_back();
 }
 

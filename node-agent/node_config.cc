@@ -1,5 +1,7 @@
 #include "node-agent/node_config.h"
 
+#include <cctype>
+
 #include <nlohmann/json.hpp>
 
 #include "common/manifest.h"
@@ -32,6 +34,24 @@ bool IsArtifactRef(std::string_view ref) {
   return true;
 }
 
+// "sha256//" and 44 base64 characters (a SHA-256), several joined by ';'.
+template <typename Bad>
+Status ValidatePin(const std::string& pin, Bad bad) {
+  size_t start = 0;
+  while (true) {
+    size_t end = pin.find(';', start);
+    std::string one = pin.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    bool ok = one.size() == 8 + 44 && one.compare(0, 8, "sha256//") == 0 && one.back() == '=';
+    for (size_t i = 8; ok && i + 1 < one.size(); ++i) {
+      char c = one[i];
+      ok = std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/';
+    }
+    if (!ok) return bad("'" + one.substr(0, 80) + "' is not sha256//<44 base64 characters>");
+    if (end == std::string::npos) return Status::Ok();
+    start = end + 1;
+  }
+}
+
 // `field(name)` turns a field name into how this source spells it, so JSON
 // and the kernel command line report the same mistake in their own words.
 template <typename FieldName>
@@ -52,6 +72,14 @@ Status ValidateConfig(const NodeConfig& config, std::string_view source, FieldNa
   }
   for (char c : server) {
     if (c <= ' ' || c == 0x7f) return bad("server", "'" + server + "' contains a space or control");
+  }
+  if (!config.pin.empty()) {
+    if (!https) {
+      return bad("pin",
+                 "is set, but server '" + server + "' is not https:// (a pinned key needs TLS)");
+    }
+    GC_RETURN_IF_ERROR(
+        ValidatePin(config.pin, [&](const std::string& problem) { return bad("pin", problem); }));
   }
   if (config.node.empty()) return bad("node", "is empty");
   for (char c : config.node) {
@@ -121,9 +149,9 @@ Result<NodeConfig> ParseNodeConfig(std::string_view text, std::string_view sourc
     bool required;
   };
   const StringField fields[] = {
-      {"server", &config.server, true},  {"node", &config.node, true},
-      {"secret", &config.secret, true},  {"image", &config.image, false},
-      {"kernel", &config.kernel, false},
+      {"server", &config.server, true}, {"node", &config.node, true},
+      {"secret", &config.secret, true}, {"pin", &config.pin, false},
+      {"image", &config.image, false},  {"kernel", &config.kernel, false},
   };
   for (const StringField& field : fields) {
     auto it = doc.find(field.name);
@@ -162,6 +190,7 @@ std::string SerializeNodeConfig(const NodeConfig& config) {
   doc["server"] = config.server;
   doc["node"] = config.node;
   doc["secret"] = config.secret;
+  if (!config.pin.empty()) doc["pin"] = config.pin;
   doc["image"] = config.image;
   doc["kernel"] = config.kernel;
   doc["cluster_files"] = config.cluster_files;
@@ -197,6 +226,8 @@ Result<NodeConfig> NodeConfigFromCmdline(std::string_view cmdline) {
     } else if (key == "goldcast.token") {
       config.token = value;
       seen_token = !value.empty();
+    } else if (key == "goldcast.pin") {
+      config.pin = value;
     } else if (key == "goldcast.image") {
       config.image = value;
     } else if (key == "goldcast.kernel") {

@@ -15,7 +15,11 @@ namespace gc {
 constexpr char kNodeConfigPath[] = "/etc/goldcast/node.json";
 
 struct NodeConfig {
-  std::string server;  // "http://10.77.0.1:8470"
+  std::string server;  // "https://10.77.0.1:8471"
+  // The pin of the server's TLS key, "sha256//<base64>" (goldcast.pin=):
+  // the only key the agent accepts from `server`. Empty: a plain http://
+  // server (tests, labs), or https:// checked against the system's CAs.
+  std::string pin;
   std::string node;    // "mosix3"
   std::string secret;  // hex
   // The boot script's one-time install token (goldcast.token=), redeemed
@@ -33,7 +37,8 @@ Result<NodeConfig> ParseNodeConfig(std::string_view json, std::string_view sourc
 std::string SerializeNodeConfig(const NodeConfig& config);
 
 // From a kernel command line: goldcast.server=, goldcast.node=,
-// goldcast.token= (required), goldcast.image=, goldcast.kernel= (optional).
+// goldcast.token= (required), goldcast.pin=, goldcast.image=,
+// goldcast.kernel= (optional).
 // The result has a token and no secret.
 Result<NodeConfig> NodeConfigFromCmdline(std::string_view cmdline);
 

@@ -293,6 +293,21 @@ Status Parser::ParseNodes(const Field& field, ClusterProfile* profile) {
   return CheckBootOrderNames(*profile, seen);
 }
 
+Status Parser::ParseTls(const Field& field, TlsSettings* tls) {
+  GC_ASSIGN_OR_RETURN(Section s, yaml_.Map(field, {"cert", "key"}));
+  for (auto [key, out] : {std::pair{"cert", &tls->cert}, std::pair{"key", &tls->key}}) {
+    GC_ASSIGN_OR_RETURN(const Field* f,
+                        yaml_.Require(s, key,
+                                      "the server's PEM certificate and key, both (or leave out "
+                                      "tls: serve then makes a self-signed pair)"));
+    GC_ASSIGN_OR_RETURN(*out, yaml_.Text(*f, "an absolute path to a PEM file"));
+    if (out->empty() || out->front() != '/' || HasControl(*out)) {
+      return Error(*f, QuoteValue(*out) + " is not an absolute path (e.g. /etc/goldcast/tls.crt)");
+    }
+  }
+  return Status::Ok();
+}
+
 Status Parser::ParseOpenMosix(const Field& field, OpenMosixSettings* settings) {
   GC_ASSIGN_OR_RETURN(Section s, yaml_.Map(field, {"enabled", "compress_ranges", "calibration"}));
   settings->enabled = true;  // writing the section means wanting it, unless it says otherwise
@@ -319,12 +334,13 @@ Result<ClusterProfile> Parser::Parse(std::string_view text) {
 }
 
 Result<ClusterProfile> Parser::ParseDocument(std::string_view text) {
-  GC_ASSIGN_OR_RETURN(Section s, yaml_.LoadDocument(text, kMaxProfileBytes,
-                                                    "a cluster profile: a map with cluster, "
-                                                    "network, naming and groups, see "
-                                                    "profiles/examples/",
-                                                    {"cluster", "network", "naming", "groups",
-                                                     "default_group", "nodes", "openmosix"}));
+  GC_ASSIGN_OR_RETURN(Section s,
+                      yaml_.LoadDocument(text, kMaxProfileBytes,
+                                         "a cluster profile: a map with cluster, "
+                                         "network, naming and groups, see "
+                                         "profiles/examples/",
+                                         {"cluster", "network", "naming", "groups", "default_group",
+                                          "nodes", "openmosix", "tls"}));
   ClusterProfile profile;
   profile.path = yaml_.file();
   GC_ASSIGN_OR_RETURN(const Field* f,
@@ -337,6 +353,7 @@ Result<ClusterProfile> Parser::ParseDocument(std::string_view text) {
   }
   GC_ASSIGN_OR_RETURN(f, yaml_.Require(s, "network", "interface, server, subnet and dhcp"));
   GC_RETURN_IF_ERROR(ParseNetwork(*f, &profile.network));
+  if ((f = s.Get("tls"))) GC_RETURN_IF_ERROR(ParseTls(*f, &profile.tls.emplace()));
   GC_ASSIGN_OR_RETURN(f, yaml_.Require(s, "naming", "at least prefix, e.g. prefix: mosix"));
   GC_RETURN_IF_ERROR(ParseNaming(*f, &profile.naming));
   GC_ASSIGN_OR_RETURN(f, yaml_.Require(s, "groups", "at least one group with an image"));

@@ -18,11 +18,12 @@
 namespace gc {
 
 struct NetworkSettings {
-  std::string interface;  // where dnsmasq serves DHCP/TFTP, e.g. "br0"
-  Ipv4 server = 0;        // the server's address on it (HTTP, TFTP, next-server)
-  uint16_t http_port = 8470;
-  Ipv4 subnet = 0;         // network address
-  int prefix_length = 24;  // netmask bits
+  std::string interface;       // where dnsmasq serves DHCP/TFTP, e.g. "br0"
+  Ipv4 server = 0;             // the server's address on it (HTTP, TFTP, next-server)
+  uint16_t http_port = 8470;   // plain HTTP: what firmware fetches (iPXE scripts, kernels)
+  uint16_t https_port = 8471;  // TLS: the node API, and everything else too
+  Ipv4 subnet = 0;             // network address
+  int prefix_length = 24;      // netmask bits
   DhcpMode dhcp_mode = DhcpMode::kAuthoritative;
   // Dynamic addresses for machines not yet named (authoritative mode only).
   std::optional<Ipv4Range> pool;
@@ -30,6 +31,13 @@ struct NetworkSettings {
   // index naming.first gets node_addresses.first (authoritative mode only).
   std::optional<Ipv4Range> node_addresses;
   std::string lease_time = "1h";  // dnsmasq syntax
+};
+
+// The server's TLS certificate and key (PEM files). Without them serve
+// makes a self-signed pair in its state directory on first start.
+struct TlsSettings {
+  std::string cert;  // absolute paths
+  std::string key;
 };
 
 struct NamingSettings {
@@ -68,6 +76,7 @@ struct ClusterProfile {
   std::string path;     // the file it came from (for messages)
   std::string cluster;  // the cluster's name
   NetworkSettings network;
+  std::optional<TlsSettings> tls;
   NamingSettings naming;
   std::map<std::string, NodeGroup> groups;  // at least one
   std::string default_group;                // for nodes not declared otherwise

@@ -41,6 +41,7 @@ class Parser {
   Status ParseNetwork(const Field& field, NetworkSettings* net);
   Status ParseSubnet(const Field& field, NetworkSettings* net);
   Status ParseDhcp(const Field& field, NetworkSettings* net);
+  Status ParseTls(const Field& field, TlsSettings* tls);
   Status ParseNaming(const Field& field, NamingSettings* naming);
   Status ParseGroups(const Field& field, ClusterProfile* profile);
   struct SeenNodes;

@@ -74,8 +74,8 @@ Status Parser::ParseSubnet(const Field& field, NetworkSettings* net) {
 }
 
 Status Parser::ParseNetwork(const Field& field, NetworkSettings* net) {
-  GC_ASSIGN_OR_RETURN(Section s, yaml_.Map(field, {"interface", "server", "http_port", "subnet",
-                                                   "dhcp", "node_addresses"}));
+  GC_ASSIGN_OR_RETURN(Section s, yaml_.Map(field, {"interface", "server", "http_port", "https_port",
+                                                   "subnet", "dhcp", "node_addresses"}));
   GC_ASSIGN_OR_RETURN(const Field* f,
                       yaml_.Require(s, "interface", "the interface dnsmasq serves on, e.g. br0"));
   GC_ASSIGN_OR_RETURN(net->interface, yaml_.Text(*f, "an interface name"));
@@ -107,6 +107,16 @@ Status Parser::ParseNetwork(const Field& field, NetworkSettings* net) {
   }
   if ((f = s.Get("http_port"))) {
     GC_ASSIGN_OR_RETURN(net->http_port, yaml_.Number(*f, 1, 65535));
+  }
+  if ((f = s.Get("https_port"))) {
+    GC_ASSIGN_OR_RETURN(net->https_port, yaml_.Number(*f, 1, 65535));
+  }
+  if (net->https_port == net->http_port) {
+    const Field* at = f ? f : s.Get("http_port");
+    return Error(at ? *at : field, "http_port and https_port are both " +
+                                       std::to_string(net->http_port) +
+                                       " (plain HTTP for firmware and TLS for nodes need a "
+                                       "port each)");
   }
 
   GC_ASSIGN_OR_RETURN(f,

@@ -175,7 +175,8 @@ std::string NodeScript(const Node& node, const NodeGroup& group, const BootFiles
       files.server_url + kernel,
       "initrd=" + BaseName(initrd),
       "console=ttyS0,115200",
-      "goldcast.server=" + files.server_url,
+      "goldcast.server=" + (files.node_url.empty() ? files.server_url : files.node_url),
+      files.server_pin.empty() ? "" : "goldcast.pin=" + files.server_pin,
       "goldcast.node=" + node.name,
       // Stays readable in /proc/cmdline, but is spent before anything but
       // the initramfs runs: the agent redeems it for the secret at once.

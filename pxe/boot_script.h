@@ -21,7 +21,11 @@ Result<BootRequest> ParseBootQuery(const std::map<std::string, std::string>& que
 std::string StartScript(const std::string& server_url);
 
 struct BootFiles {
-  std::string server_url;  // http://10.77.0.1:8470
+  std::string server_url;  // http://10.77.0.1:8470: what firmware fetches
+  // https://10.77.0.1:8471 and the pin of its key: what the agent talks to
+  // (goldcast.server=, goldcast.pin=).
+  std::string node_url;
+  std::string server_pin;
   // URLs relative to server_url of the kernel and initrd for the node's mode.
   std::string install_kernel = "/boot/files/install/vmlinuz";
   std::string install_initrd = "/boot/files/install/initrd.img";

@@ -35,6 +35,11 @@ std::string ServerUrl(const ClusterProfile& profile) {
          std::to_string(profile.network.http_port);
 }
 
+std::string NodeApiUrl(const ClusterProfile& profile) {
+  return "https://" + FormatIpv4(profile.network.server) + ":" +
+         std::to_string(profile.network.https_port);
+}
+
 BootService::BootService(const ClusterProfile& profile, NodeRegistry* registry,
                          TargetResolver* resolver, InstallTokens* tokens, std::string boot_files,
                          Env* env)
@@ -44,6 +49,7 @@ BootService::BootService(const ClusterProfile& profile, NodeRegistry* registry,
       boot_files_(std::move(boot_files)),
       env_(env) {
   files_.server_url = ServerUrl(profile);
+  files_.node_url = NodeApiUrl(profile);
 }
 
 HttpResponse BootService::Handle(const HttpRequest& request) {

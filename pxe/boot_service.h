@@ -24,8 +24,12 @@ namespace gc {
 // or a file that is missing); /boot/kernels/ and /v1/node/kernels/ share it.
 HttpResponse KernelFileResponse(KernelStore* store, const KernelRef& ref, const std::string& file);
 
-// "http://10.77.0.1:8470": what boot scripts and plans tell nodes to use.
+// "http://10.77.0.1:8470": where firmware fetches boot scripts, kernels and
+// initrds (iPXE, no TLS).
 std::string ServerUrl(const ClusterProfile& profile);
+// "https://10.77.0.1:8471": where nodes' agents talk to the server (the
+// node API), over TLS with the server's pinned key.
+std::string NodeApiUrl(const ClusterProfile& profile);
 
 // Where a group's installer is, as paths under the server URL.
 struct InstallerUrls {
@@ -56,6 +60,11 @@ class BootService {
   // lookup failed and those are not there either, the node gets
   // CannotBootScript and the reason as its failed install.
   void SetInstallerLookup(InstallerLookup lookup) { installer_lookup_ = std::move(lookup); }
+
+  // The pin of the server's TLS key ("sha256//..."), which install and
+  // diskless scripts hand the agent with the node API's URL (set before
+  // serving).
+  void SetServerPin(std::string pin) { files_.server_pin = std::move(pin); }
 
  private:
   HttpResponse NodeBootScript(const HttpRequest& request);

@@ -19,6 +19,7 @@
 #include "common/http_server.h"
 #include "common/log.h"
 #include "common/manifest.h"
+#include "common/tls.h"
 #include "kernel-build/kernel_store.h"
 #include "profiles/cluster_profile.h"
 #include "pxe/boot_service.h"
@@ -142,14 +143,23 @@ InstallerOptions InstallerOptionsFor(const ServeOptions& options, const std::str
   return installer;
 }
 
+// The node API travels only over TLS: its secrets and images must not be
+// readable on the wire. Its plain-HTTP side says where to go instead,
+// before reading any body.
+HttpResponse UseTls(const ClusterProfile& profile) {
+  return HttpResponse::Text(
+      403, "the node API is served over TLS only: " + NodeApiUrl(profile) + kNodeApiPrefix + "\n");
+}
+
 // Everything serve answers over HTTP, made once the registry is open.
 struct Areas {
   Areas(const ClusterProfile& profile, NodeRegistry* registry, const ServeOptions& options,
-        const std::string& boot_files)
+        const std::string& boot_files, const std::string& pin)
       : resolver(profile, options.state_dir),
         installers(InstallerOptionsFor(options, boot_files)),
         boot(profile, registry, &resolver, &tokens, boot_files),
         node_api(profile, registry, &resolver, &tokens) {
+    boot.SetServerPin(pin);
     boot.SetInstallerLookup([this](const GroupTarget& target) -> Result<InstallerUrls> {
       GC_ASSIGN_OR_RETURN(InstallerResult installer, installers.For(target));
       std::string base = "/boot/files/installers/" + installer.key;
@@ -162,6 +172,14 @@ struct Areas {
         [this](const HttpRequest& head) { return node_api.Admit(head); });
     router.Add("boot", BootService::Handles,
                [this](const HttpRequest& r) { return boot.Handle(r); });
+    HttpResponse use_tls = UseTls(profile);
+    plain_router.Add(
+        "node API", NodeApi::Handles, [use_tls](const HttpRequest&) { return use_tls; },
+        [use_tls](const HttpRequest&) {
+          return HttpAdmission{use_tls, 0};
+        });
+    plain_router.Add("boot", BootService::Handles,
+                     [this](const HttpRequest& r) { return boot.Handle(r); });
   }
 
   TargetResolver resolver;  // one resolution for boot scripts, plans and drift
@@ -169,27 +187,69 @@ struct Areas {
   InstallTokens tokens;  // issued by boot scripts, redeemed through the node API
   BootService boot;
   NodeApi node_api;
-  Router router;
+  Router router;        // HTTPS: everything
+  Router plain_router;  // HTTP: what firmware fetches (iPXE speaks no TLS here)
 };
 
-Result<std::unique_ptr<HttpServer>> StartHttp(const ClusterProfile& profile,
-                                              std::shared_ptr<std::unique_ptr<Areas>> areas,
-                                              unsigned max_per_address) {
-  HttpServerOptions server_options;
-  server_options.address = FormatIpv4(profile.network.server);
-  server_options.port = profile.network.http_port;
-  // Each area says, before a body is read, who may send one and how much:
-  // only authenticated nodes, and only what their endpoint takes.
-  server_options.max_connections_per_address = max_per_address;
-  server_options.idle_timeout_s = 30;
-  server_options.admit = [areas](const HttpRequest& head) {
-    if (!*areas) return HttpAdmission{HttpResponse::Text(503, "starting\n"), 0};
-    return (*areas)->router.Admit(head);
-  };
-  return HttpServer::Start(server_options, [areas](const HttpRequest& r) {
-    if (!*areas) return HttpResponse::Text(503, "starting\n");
-    return (*areas)->router.Handle(r);
-  });
+struct Servers {
+  std::unique_ptr<HttpServer> plain, tls;
+  void Stop() {
+    if (plain) plain->Stop();
+    if (tls) tls->Stop();
+  }
+};
+
+// Both listeners, answering 503 until the areas exist. Each area says,
+// before a body is read, who may send one and how much: only
+// authenticated nodes, and only what their endpoint takes.
+Result<Servers> StartHttp(const ClusterProfile& profile,
+                          std::shared_ptr<std::unique_ptr<Areas>> areas, unsigned max_per_address,
+                          const TlsIdentity& identity) {
+  Servers servers;
+  for (bool tls : {false, true}) {
+    HttpServerOptions options;
+    options.address = FormatIpv4(profile.network.server);
+    options.port = tls ? profile.network.https_port : profile.network.http_port;
+    options.max_connections_per_address = max_per_address;
+    options.idle_timeout_s = 30;
+    if (tls) {
+      options.tls_cert_pem = identity.cert_pem;
+      options.tls_key_pem = identity.key_pem;
+    }
+    auto router = [areas, tls]() -> const Router* {
+      if (!*areas) return nullptr;
+      return tls ? &(*areas)->router : &(*areas)->plain_router;
+    };
+    options.admit = [router](const HttpRequest& head) {
+      const Router* r = router();
+      if (!r) return HttpAdmission{HttpResponse::Text(503, "starting\n"), 0};
+      return r->Admit(head);
+    };
+    GC_ASSIGN_OR_RETURN(auto server, HttpServer::Start(options, [router](const HttpRequest& r) {
+                          const Router* chosen = router();
+                          if (!chosen) return HttpResponse::Text(503, "starting\n");
+                          return chosen->Handle(r);
+                        }));
+    (tls ? servers.tls : servers.plain) = std::move(server);
+  }
+  return servers;
+}
+
+// The profile's certificate and key, or the self-signed pair in
+// STATE/tls (made on first start). Its pin goes to STATE/tls/pin: nodes
+// get it from their boot script, an admin may want to compare it.
+Result<TlsIdentity> LoadServeIdentity(const ClusterProfile& profile, const std::string& state_dir,
+                                      std::string* pin) {
+  Env* env = Env::Default();
+  std::string dir = JoinPath(state_dir, "tls");
+  std::string address = FormatIpv4(profile.network.server);
+  Result<TlsIdentity> identity = profile.tls ? LoadTlsIdentity(profile.tls->cert, profile.tls->key)
+                                             : LoadOrCreateTlsIdentity(dir, address, {address});
+  if (!identity.ok()) return identity.status().WithContext(profile.path + ": tls");
+  GC_ASSIGN_OR_RETURN(*pin, PublicKeyPin(identity->cert_pem));
+  GC_RETURN_IF_ERROR(env->CreateDirs(dir));
+  GC_RETURN_IF_ERROR(env->WriteFileAtomic(JoinPath(dir, "pin"), *pin + "\n"));
+  return identity;
 }
 
 void MainLoop(DnsmasqSupervisor* dnsmasq, HostsSync* hosts) {
@@ -235,11 +295,14 @@ Status RunServe(const ServeOptions& options) {
   // Declared before the server, so the server stops before they go.
   std::unique_ptr<NodeRegistry> registry;
   auto areas = std::make_shared<std::unique_ptr<Areas>>();
-  GC_ASSIGN_OR_RETURN(auto server, StartHttp(profile, areas, options.max_connections_per_address));
+  std::string pin;
+  GC_ASSIGN_OR_RETURN(TlsIdentity identity, LoadServeIdentity(profile, options.state_dir, &pin));
+  GC_ASSIGN_OR_RETURN(Servers servers,
+                      StartHttp(profile, areas, options.max_connections_per_address, identity));
   GC_ASSIGN_OR_RETURN(registry, NodeRegistry::Open(RegistryPath(options.state_dir), profile));
   GC_ASSIGN_OR_RETURN(std::string profile_text, env->ReadFile(options.profile_path));
   GC_RETURN_IF_ERROR(env->WriteFileAtomic(ActiveProfilePath(options.state_dir), profile_text));
-  *areas = std::make_unique<Areas>(profile, registry.get(), options, boot_files);
+  *areas = std::make_unique<Areas>(profile, registry.get(), options, boot_files, pin);
   WarnAboutMissingKernels(profile, options.state_dir);
 
   HostsSync hosts(registry.get(), files.hosts_dir);
@@ -248,11 +311,12 @@ Status RunServe(const ServeOptions& options) {
   GC_RETURN_IF_ERROR(dnsmasq.Start());
 
   GC_LOG(Info) << "serve: cluster " << profile.cluster << " on "
-               << profile.network.interface << ", http://" << FormatIpv4(profile.network.server)
-               << ":" << server->port() << "/, DHCP " << DhcpModeName(profile.network.dhcp_mode);
+               << profile.network.interface << ", " << ServerUrl(profile) << "/ (firmware), "
+               << NodeApiUrl(profile) << "/ (nodes, TLS key " << pin << "), DHCP "
+               << DhcpModeName(profile.network.dhcp_mode);
   MainLoop(&dnsmasq, &hosts);
   GC_LOG(Info) << "serve: stopping";
-  server->Stop();
+  servers.Stop();
   dnsmasq.Stop();
   return Status::Ok();
 }

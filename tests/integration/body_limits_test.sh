@@ -67,10 +67,17 @@ gc_vm_lab_up "gc-bl-$$" 66
 state="$GC_TMP/state"
 gc_vm_profile lab.yaml "$GC_TMP/profile.yaml" PREFIX=mosix
 gc_serve_start "$state" "$GC_TMP/profile.yaml"
-url="$(gc_vm_url /v1/node/objects)"
-uploads_refused "$GC_VM_NS" "$url" 30 8 "$GC_SERVE_PID" "serve" \
+url="$(gc_vm_node_url /v1/node/objects)"
+tls=(-k --pinnedpubkey "$(gc_vm_pin "$state")")
+uploads_refused "$GC_VM_NS" "$url" 30 8 "$GC_SERVE_PID" "serve" "${tls[@]}" \
   -H 'X-Goldcast-Node: mosix1' -H 'Authorization: Bearer not-the-secret'
-uploads_refused "$GC_VM_NS" "$url" 30 8 "$GC_SERVE_PID" "serve (no credentials)"
+uploads_refused "$GC_VM_NS" "$url" 30 8 "$GC_SERVE_PID" "serve (no credentials)" "${tls[@]}"
+# The node API is not served over plain HTTP at all: 403 before the body.
+upload "$GC_VM_NS" "$(gc_vm_url /v1/node/objects)" 8 "$GC_TMP/code.plain" \
+  -H 'X-Goldcast-Node: mosix1' -H 'Authorization: Bearer not-the-secret'
+[ "$(cat "$GC_TMP/code.plain")" = 403 ] || grep -qE '^curl: \((55|56)\)' "$GC_TMP/code.plain.err" ||
+  gc_fail_with_file "the node API over plain HTTP answered '$(cat "$GC_TMP/code.plain")', want 403" \
+    "$GC_TMP/code.plain.err"
 gc_vm_http /healthz
 [ "$GC_HTTP_STATUS" = 200 ] || gc_fail "serve's /healthz answered $GC_HTTP_STATUS after the uploads"
 

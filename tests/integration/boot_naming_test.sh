@@ -36,11 +36,12 @@ check_node() {
   got="$(gc_vm_marker_node "vm$i")"
   [ "$got" = "$want" ] || gc_vm_fail "vm$i" "VM vm$i booted as node '$got', the registry says $want"
   gc_assert_grep "vm$i must boot in install mode" "GOLDCAST-BOOT-OK node=$want mode=install" "$serial"
-  # The install command line: server URL, node, a hex install token, and the
-  # group's kernel_args from the profile.
+  # The install command line: the node API's URL (TLS) and its key's pin,
+  # node, a hex install token, and the group's kernel_args from the profile.
   local cmdline
   cmdline="$(grep -a '^GOLDCAST-CMDLINE ' "$serial" | tail -n 1)"
-  for re in "goldcast\.server=http://$GC_VM_SERVER:$GC_VM_PORT( |/? )" "goldcast\.node=$want( |$)" \
+  for re in "goldcast\.server=https://$GC_VM_SERVER:$((GC_VM_PORT + 1))( |/? )" \
+    'goldcast\.pin=sha256//[A-Za-z0-9+/]{43}=( |$)' "goldcast\.node=$want( |$)" \
     'goldcast\.token=[0-9a-f]{32}( |$)' 'goldcast\.mode=install' 'goldcast\.test=lab' \
     'console=ttyS0' 'initrd=initrd\.img'; do
     echo "$cmdline" | grep -qE -- "$re" ||

@@ -52,7 +52,7 @@ assert all(m["state"] == "pending" and m["first_seen_ns"] > 0 for m in p), p
 PY
 
 # The node API knows no such node.
-gc_vm_http /v1/node/plan -H 'X-Goldcast-Node: mosix1' -H 'Authorization: Bearer x'
+gc_vm_https "$state" /v1/node/plan -H 'X-Goldcast-Node: mosix1' -H 'Authorization: Bearer x'
 [ "$GC_HTTP_STATUS" = 401 ] || gc_fail "the node API answered $GC_HTTP_STATUS for a pending machine"
 
 gc_expect_status 1 "accept of a MAC that is not pending" "$GOLDCAST" --state "$state" nodes accept \

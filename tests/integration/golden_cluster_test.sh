@@ -121,7 +121,8 @@ done
 # Issue 10, finding 2: the diskless node's token, readable by any user in
 # its /proc/cmdline, was spent at boot: it buys nothing now.
 [ -n "${lines[2]:-}" ] || gc_fail_with_file "mosix3: no goldcast.token= on /proc/cmdline" "$GC_OUT"
-gc_vm_http /v1/node/redeem -X POST -H "X-Goldcast-Node: mosix3" -H "Authorization: Bearer ${lines[2]}"
+gc_vm_https "$state" /v1/node/redeem -X POST -H "X-Goldcast-Node: mosix3" \
+  -H "Authorization: Bearer ${lines[2]}"
 [ "$GC_HTTP_STATUS" = 401 ] ||
   gc_fail_with_file "redeeming mosix3's spent token again: HTTP $GC_HTTP_STATUS, want 401" "$GC_OUT"
 gc_log "mosix3's spent token: 401 ($(head -c 80 "$GC_OUT"))"

@@ -33,14 +33,28 @@ gc_vm_http "/boot/ipxe?mac=$mac"
 token="$(grep -o 'goldcast.token=[0-9a-f]*' "$GC_OUT" | head -n 1 | cut -d= -f2)"
 [ -n "$token" ] || gc_fail_with_file "the install script carries no goldcast.token" "$GC_OUT"
 gc_assert_no_grep "the boot script carries no secret" 'goldcast\.secret' "$GC_OUT"
-server="$(gc_vm_url "")"
+server="$(gc_vm_node_url "")"
+pin="$(gc_vm_pin "$state")"
+
+# Another server key than the pinned one (a responder in the server's
+# place): refused at the TLS handshake, before the token is sent.
+mkdir "$GC_TMP/mitm"
+gc_expect_status 3 "install trusting another key" gc_vm_ns_exec "$GOLDCAST_AGENT" install \
+  --server "$server" --pin "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=" --node mosix1 \
+  --token "$token" --target-root "$GC_TMP/mitm"
+gc_assert_grep "the pin mismatch in the error" "does not match the pinned" "$GC_ERR"
+# Plain HTTP to the node API: refused, pointing to TLS.
+mkdir "$GC_TMP/plain"
+gc_expect_status 3 "install over plain HTTP" gc_vm_ns_exec "$GOLDCAST_AGENT" install \
+  --server "$(gc_vm_url "")" --node mosix1 --token "$token" --target-root "$GC_TMP/plain"
+gc_assert_grep "the refusal names TLS" "403 the node API is served over TLS only" "$GC_ERR"
 
 # A wrong token (the last digit changed): refused (401, exit 3), nothing
 # written, and the right token is not spent by the wrong guess.
 case "$token" in *0) wrong="${token%?}1" ;; *) wrong="${token%?}0" ;; esac
 mkdir "$GC_TMP/wrong"
 gc_expect_status 3 "install with a wrong token" gc_vm_ns_exec "$GOLDCAST_AGENT" install \
-  --server "$server" --node mosix1 --token "$wrong" --target-root "$GC_TMP/wrong"
+  --server "$server" --pin "$pin" --node mosix1 --token "$wrong" --target-root "$GC_TMP/wrong"
 gc_assert_grep "the 401 in the error" "401" "$GC_ERR"
 [ -z "$(ls -A "$GC_TMP/wrong")" ] || gc_fail "a refused install wrote into its target: $(ls -A "$GC_TMP/wrong")"
 
@@ -49,18 +63,19 @@ root="$GC_TMP/root"
 mkdir "$root"
 bundle="$(gc_release_agent_bundle)"
 gc_expect_status 0 "install --target-root" gc_vm_ns_exec "$GOLDCAST_AGENT" install \
-  --server "$server" --node mosix1 --token "$token" --target-root "$root" \
+  --server "$server" --pin "$pin" --node mosix1 --token "$token" --target-root "$root" \
   --agent-bundle "$bundle"
 # The same token again (a replay by whoever read the boot script): refused.
 mkdir "$GC_TMP/replay"
 gc_expect_status 3 "install with a spent token" gc_vm_ns_exec "$GOLDCAST_AGENT" install \
-  --server "$server" --node mosix1 --token "$token" --target-root "$GC_TMP/replay"
+  --server "$server" --pin "$pin" --node mosix1 --token "$token" --target-root "$GC_TMP/replay"
 gc_assert_grep "a replayed token is refused" "401 no install token is waiting for node mosix1" "$GC_ERR"
 [ -z "$(ls -A "$GC_TMP/replay")" ] || gc_fail "a replayed token wrote into its target"
 python3 - "$root/etc/goldcast/node.json" "$token" <<'PY' || gc_fail "node.json must hold a secret, not the token"
 import json, sys
 config = json.load(open(sys.argv[1]))
 assert len(config["secret"]) == 32 and config["secret"] != sys.argv[2], config
+assert config["server"].startswith("https://") and config["pin"].startswith("sha256//"), config
 assert sys.argv[2] not in open(sys.argv[1]).read()
 PY
 gc_expect_status 0 "nodes show" "$GOLDCAST" --state "$state" nodes show mosix1 --json

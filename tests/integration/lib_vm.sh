@@ -296,6 +296,27 @@ gc_vm_state_prepare() {
 # gc_vm_url PATH: the lab server's URL for PATH.
 gc_vm_url() { echo "http://$GC_VM_SERVER:$GC_VM_PORT$1"; }
 
+# gc_vm_node_url PATH: the lab server's node API URL for PATH (TLS, the
+# profile's default https_port: http_port + 1).
+gc_vm_node_url() { echo "https://$GC_VM_SERVER:$((GC_VM_PORT + 1))$1"; }
+
+# gc_vm_pin STATE: the pin of serve's TLS key (serve writes STATE/tls/pin).
+gc_vm_pin() {
+  [ -s "$1/tls/pin" ] || gc_fail "serve wrote no TLS key pin at $1/tls/pin"
+  cat "$1/tls/pin"
+}
+
+# gc_vm_https STATE PATH [curl args...]: like gc_vm_http, to the node API
+# over TLS, trusting only serve's pinned key (as the agent does).
+gc_vm_https() {
+  local state="$1" path="$2" pin
+  shift 2
+  pin="$(gc_vm_pin "$state")"
+  GC_OUT="$GC_TMP/http.out"
+  GC_HTTP_STATUS="$(gc_vm_ns_exec curl -sS --max-time 10 -k --pinnedpubkey "$pin" -o "$GC_OUT" \
+    -w '%{http_code}' "$@" "$(gc_vm_node_url "$path")" 2>"$GC_TMP/http.err")" || GC_HTTP_STATUS=000
+}
+
 # gc_vm_http PATH [curl args...]: GET from inside the lab namespace. Writes the
 # body to $GC_OUT and sets GC_HTTP_STATUS; never fails by itself.
 gc_vm_http() {

@@ -120,6 +120,40 @@ TEST(NodeConfigFromCmdlineTest, ReadsGoldcastWords) {
   EXPECT_EQ(SerializeNodeConfig(*config).find("00FF"), std::string::npos);
 }
 
+TEST(NodeConfigFromCmdlineTest, ThePinOfTheServersKey) {
+  const std::string pin = "sha256//8Rfh6IpDwPAC0NuB1spZaUjnhwOYY3eekH1O3wH7zbY=";
+  Result<NodeConfig> config = NodeConfigFromCmdline(
+      "goldcast.server=https://10.77.0.1:8471 goldcast.node=n goldcast.token=aa goldcast.pin=" +
+      pin);
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  EXPECT_EQ(config->pin, pin);
+  // It is kept in node.json.
+  config->secret = "00ff";
+  Result<NodeConfig> again = ParseNodeConfig(SerializeNodeConfig(*config), "node.json");
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_EQ(again->pin, pin);
+  // Two pins while the server changes its key.
+  EXPECT_TRUE(NodeConfigFromCmdline("goldcast.server=https://a goldcast.node=n goldcast.token=aa "
+                                    "goldcast.pin=" +
+                                    pin + ";" + pin)
+                  .ok());
+  struct Case {
+    std::string cmdline, problem;
+  } cases[] = {
+      {"goldcast.server=http://a goldcast.node=n goldcast.token=aa goldcast.pin=" + pin,
+       "goldcast.pin=: is set, but server 'http://a' is not https://"},
+      {"goldcast.server=https://a goldcast.node=n goldcast.token=aa goldcast.pin=sha256//x",
+       "goldcast.pin=: 'sha256//x' is not sha256//<44 base64 characters>"},
+      {"goldcast.server=https://a goldcast.node=n goldcast.token=aa goldcast.pin=/etc/passwd",
+       "is not sha256//"},
+  };
+  for (const Case& c : cases) {
+    Result<NodeConfig> bad = NodeConfigFromCmdline(c.cmdline);
+    ASSERT_FALSE(bad.ok()) << c.cmdline;
+    EXPECT_THAT(bad.status().message(), HasSubstr(c.problem));
+  }
+}
+
 TEST(NodeConfigFromCmdlineTest, LastRepeatWinsAndOptionalsMayMiss) {
   Result<NodeConfig> config = NodeConfigFromCmdline(
       "goldcast.server=http://a goldcast.node=n goldcast.token=aa goldcast.node=m");

@@ -142,6 +142,30 @@ TEST(ClusterProfileTest, ProxyModeAndDefaults) {
   EXPECT_EQ(profile->naming.enroll, Enrollment::kManual);  // unknown machines wait
 }
 
+TEST(ClusterProfileTest, TlsPortAndCertificate) {
+  auto profile = ParseClusterProfile(kGood, "cluster.yaml");
+  ASSERT_TRUE(profile.ok()) << profile.status().message();
+  EXPECT_EQ(profile->network.https_port, 8471);
+  EXPECT_FALSE(profile->tls);  // serve makes its own
+  std::string text = With("  http_port: 8470", "  http_port: 80\n  https_port: 443") +
+                     "tls:\n  cert: /etc/goldcast/tls.crt\n  key: /etc/goldcast/tls.key\n";
+  profile = ParseClusterProfile(text, "cluster.yaml");
+  ASSERT_TRUE(profile.ok()) << profile.status().message();
+  EXPECT_EQ(profile->network.http_port, 80);
+  EXPECT_EQ(profile->network.https_port, 443);
+  ASSERT_TRUE(profile->tls);
+  EXPECT_EQ(profile->tls->cert, "/etc/goldcast/tls.crt");
+  EXPECT_EQ(profile->tls->key, "/etc/goldcast/tls.key");
+
+  EXPECT_THAT(ErrorOf(With("  http_port: 8470", "  http_port: 8471")),
+              StartsWith("cluster.yaml:5:14: network.http_port: http_port and https_port are "
+                         "both 8471"));
+  EXPECT_THAT(ErrorOf(std::string(kGood) + "tls:\n  cert: /etc/goldcast/tls.crt\n"),
+              HasSubstr("tls.key: missing"));
+  EXPECT_THAT(ErrorOf(std::string(kGood) + "tls:\n  cert: tls.crt\n  key: /k\n"),
+              HasSubstr("tls.cert: 'tls.crt' is not an absolute path"));
+}
+
 TEST(ClusterProfileTest, EnrollIsManualOrAuto) {
   auto with = [](const std::string& value) {
     std::string text = kProxy;
@@ -207,7 +231,7 @@ TEST(ClusterProfileErrorTest, DeepNestingIsAnErrorNotACrash) {
 TEST(ClusterProfileErrorTest, UnknownKeysListTheAllowedOnes) {
   EXPECT_EQ(ErrorOf(With("cluster: mosix-lab", "clustr: mosix-lab")),
             "cluster.yaml:1:1: clustr: unknown key (allowed: cluster, network, naming, groups, "
-            "default_group, nodes, openmosix; check the spelling)");
+            "default_group, nodes, openmosix, tls; check the spelling)");
   EXPECT_THAT(ErrorOf(With("    pool:", "    pools:")),
               StartsWith("cluster.yaml:9:5: network.dhcp.pools: unknown key (allowed: mode, "
                          "pool, lease_time;"));

@@ -47,7 +47,9 @@ class BootServiceTest : public testing::RegistryTest {
   void Restart() {
     service_ = std::make_unique<BootService>(profile_, registry_.get(), &resolver_, &tokens_, boot_,
                                              &env_);
+    service_->SetServerPin(kPin);
   }
+  static constexpr char kPin[] = "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
 
   HttpResponse Get(const std::string& path, std::map<std::string, std::string> query = {}) {
     HttpRequest request;
@@ -107,6 +109,11 @@ TEST_F(BootServiceTest, UnknownMacsAreNamedInBootOrder) {
   ASSERT_TRUE(node.ok() && *node);
   EXPECT_EQ((*node)->mac, "52:54:00:00:00:0a");
   EXPECT_EQ((*node)->last_seen_ns, kNow);  // the service's clock
+  // The agent talks to the node API over TLS, trusting only the pinned key.
+  EXPECT_THAT(first.body, HasSubstr("goldcast.server=https://10.77.0.1:8471 "));
+  EXPECT_THAT(first.body, HasSubstr("goldcast.pin=" + std::string(kPin) + " "));
+  // Firmware fetches over plain HTTP (iPXE).
+  EXPECT_THAT(first.body, HasSubstr("initrd http://10.77.0.1:8470/boot/files/install/initrd.img"));
   // Issue 10, finding 2: a one-time token, never the node's secret.
   EXPECT_THAT(first.body, Not(HasSubstr((*node)->install_secret)));
   EXPECT_THAT(first.body, Not(HasSubstr("goldcast.secret")));

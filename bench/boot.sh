@@ -137,9 +137,9 @@ head -c "$((size_mb * 1000 * 1000))" /dev/urandom >"$artifact"
 size="$(stat -c %s "$artifact")"
 
 # The load comes from one address, where a rack's machines each have their
-# own: lift serve's per-address connection limit.
+# own: lift serve's per-address limits (connections, new machines).
 gc_start_bg "$ns" "$GC_TMP/serve.log" "$GOLDCAST" --state "$state" serve --profile "$GC_TMP/profile.yaml" \
-  --max-connections-per-address 0
+  --max-connections-per-address 0 --new-machines-per-address 0
 serve_pid=$GC_LAST_PID
 deadline=$((SECONDS + 30))
 until ip netns exec "$ns" curl -fsS --max-time 2 "http://$server:$port/healthz" 2>/dev/null | grep -q ok; do

@@ -110,8 +110,9 @@ groups:
     mode: install
 default_group: compute
 EOF
+# Every install is a new machine, all from the bench client's one address.
 gc_start_bg "$ns_s" "$GC_TMP/serve.log" "$GOLDCAST" --state "$state" serve \
-  --profile "$GC_TMP/profile.yaml"
+  --profile "$GC_TMP/profile.yaml" --new-machines-per-address 0
 GC_SERVE_PID=$GC_LAST_PID
 deadline=$((SECONDS + 30))
 until ip netns exec "$ns_c" curl -fsS --max-time 2 "http://$server:$port/healthz" 2>/dev/null |

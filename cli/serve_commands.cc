@@ -21,6 +21,10 @@ void AddServeCommand(CLI::App* app, CliContext* context) {
   cmd->add_option("--max-connections-per-address", options->max_connections_per_address,
                   "Connections one client address may hold at once (0: no limit)")
       ->capture_default_str();
+  cmd->add_option("--new-machines-per-address", options->new_machines_per_address,
+                  "Boot requests per minute one address may send for machines not yet known "
+                  "(0: no limit; a load test from one address lifts it)")
+      ->capture_default_str();
   cmd->callback([=] {
     context->run = [=]() -> Status {
       options->state_dir = context->state_dir;

@@ -80,6 +80,11 @@ struct BootRequest {
   std::string arch;      // ${buildarch}: i386, x86_64, arm64
   std::string platform;  // ${platform}: pcbios, efi
   std::string remote_address;
+  // False when the request's source sent too many boot requests lately
+  // (BootService limits them per address): a MAC the registry does not
+  // know is then neither named nor kept pending (kBusy), a known one is
+  // served as always.
+  bool may_be_new = true;
 };
 
 // A machine that asked for its boot script without being a node (with
@@ -103,6 +108,12 @@ struct BootRegistration {
 // longest is forgotten (it is back at its next boot request), so a flood of
 // invented MACs cannot grow the registry without bound.
 constexpr size_t kMaxPendingMachines = 1024;
+
+// With naming.enroll auto, boot requests name nodes until the registry holds
+// this many (a network full of invented MACs stops there; with an address
+// range, node_addresses runs out first). `goldcast nodes add` and accept
+// are not limited.
+constexpr size_t kMaxAutoNodes = 65536;
 
 class NodeRegistry {
  public:

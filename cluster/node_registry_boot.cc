@@ -100,9 +100,22 @@ Result<BootRegistration> SqliteNodeRegistry::RegisterOne(const BootRequest& requ
     GC_RETURN_IF_ERROR(Run(std::move(update), "record the boot of " + node.name));
     return found;
   }
+  if (!request.may_be_new) {
+    return Status(Code::kBusy,
+                  "too many boot requests from " + request.remote_address +
+                      " lately: unknown MAC " + request.mac + " is not " +
+                      (profile_.naming.enroll == Enrollment::kManual ? "kept pending" : "named") +
+                      " now (it may ask again in a minute)");
+  }
   if (profile_.naming.enroll == Enrollment::kManual) {
     GC_RETURN_IF_ERROR(KeepPending(request, now_ns, &found.pending.emplace()));
     return found;
+  }
+  GC_RETURN_IF_ERROR(LoadAllocation());
+  if (allocation_.indices.size() >= kMaxAutoNodes) {
+    return Status(Code::kNoSpace, "registry " + path_ + " holds " + std::to_string(kMaxAutoNodes) +
+                                      " nodes: naming.enroll auto names no more (add nodes with "
+                                      "goldcast nodes add)");
   }
   GC_ASSIGN_OR_RETURN(Node node, NameNewNode(request.mac));
   node.uuid = request.uuid;

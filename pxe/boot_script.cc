@@ -208,6 +208,11 @@ std::string PendingScript(const PendingMachine& machine, const std::string& serv
          seconds + " s\n" + AskAgainIn(kPendingRetrySeconds, server_url);
 }
 
+std::string SlowDownScript(std::string_view reason, const std::string& server_url) {
+  return "#!ipxe\necho goldcast: " + IpxeText(reason) + "\necho goldcast: asking again in " +
+         std::to_string(kSlowDownSeconds) + " s\n" + AskAgainIn(kSlowDownSeconds, server_url);
+}
+
 std::string CannotBootScript(const Node& node, std::string_view reason,
                              const std::string& server_url) {
   std::string seconds = std::to_string(kCannotBootRetrySeconds);

@@ -56,6 +56,13 @@ constexpr int kPendingRetrySeconds = 30;
 // secret).
 std::string PendingScript(const PendingMachine& machine, const std::string& server_url);
 
+// How long a machine whose address sent too many boot requests waits.
+constexpr int kSlowDownSeconds = 60;
+
+// The script for a machine the server will not name or keep pending now
+// (its address sent too many boot requests): it says why and asks again.
+std::string SlowDownScript(std::string_view reason, const std::string& server_url);
+
 // How long a node that cannot boot waits before it asks again.
 constexpr int kCannotBootRetrySeconds = 60;
 

@@ -47,7 +47,8 @@ BootService::BootService(const ClusterProfile& profile, NodeRegistry* registry,
       resolver_(resolver),
       tokens_(tokens),
       boot_files_(std::move(boot_files)),
-      env_(env) {
+      env_(env),
+      new_machines_(std::make_unique<KeyedRateLimiter>(kDefaultNewMachineLimit)) {
   files_.server_url = ServerUrl(profile);
   files_.node_url = NodeApiUrl(profile);
 }
@@ -68,10 +69,23 @@ HttpResponse BootService::Handle(const HttpRequest& request) {
   return HttpResponse::Text(404, "no such path\n");
 }
 
+void BootService::SetNewMachineLimit(RateLimit limit) {
+  new_machines_ = std::make_unique<KeyedRateLimiter>(limit);
+}
+
 HttpResponse BootService::NodeBootScript(const HttpRequest& request) {
   auto boot = ParseBootQuery(request.query, request.remote_address);
   if (!boot.ok()) return HttpResponse::Text(400, boot.status().message() + "\n");
-  auto registered = registry_->RegisterBoot(*boot, env_->NowNanos());
+  int64_t now = env_->NowNanos();
+  // Every request from the address counts (the limiter cannot tell new
+  // MACs from known ones before the registry does); a known MAC is served
+  // all the same.
+  boot->may_be_new = new_machines_->Take(boot->remote_address, now);
+  auto registered = registry_->RegisterBoot(*boot, now);
+  if (!registered.ok() && registered.status().code() == Code::kBusy) {
+    return HttpResponse::Text(200,
+                              SlowDownScript(registered.status().message(), files_.server_url));
+  }
   if (!registered.ok()) {
     GC_LOG(Error) << "boot request from " << boot->mac << ": " << registered.status().message();
     return HttpResponse::Text(500, registered.status().message() + "\n");

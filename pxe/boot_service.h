@@ -7,6 +7,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -15,6 +16,7 @@
 #include "cluster/target_resolver.h"
 #include "common/env.h"
 #include "common/http_server.h"
+#include "common/rate_limiter.h"
 #include "profiles/cluster_profile.h"
 #include "pxe/boot_script.h"
 
@@ -39,6 +41,8 @@ struct InstallerUrls {
 // The installer for a group as resolved now (built on first use).
 using InstallerLookup = std::function<Result<InstallerUrls>(const GroupTarget&)>;
 
+constexpr RateLimit kDefaultNewMachineLimit = {/*per_minute=*/10, /*burst=*/10};
+
 class BootService {
  public:
   // `boot_files` holds install/ and diskless/ (vmlinuz, initrd.img). The
@@ -61,6 +65,14 @@ class BootService {
   // CannotBootScript and the reason as its failed install.
   void SetInstallerLookup(InstallerLookup lookup) { installer_lookup_ = std::move(lookup); }
 
+  // Boot requests one address may send for MACs the registry does not know
+  // (default kDefaultNewMachineLimit; per_minute 0: no limit). Past it
+  // such a MAC gets a script that waits a minute, and is neither named nor
+  // kept pending: one machine on the boot LAN cannot use up the names,
+  // addresses or pending list that every other machine needs. A rack
+  // boots one request per machine, each from its own address.
+  void SetNewMachineLimit(RateLimit limit);
+
   // The pin of the server's TLS key ("sha256//..."), which install and
   // diskless scripts hand the agent with the node API's URL (set before
   // serving).
@@ -80,6 +92,7 @@ class BootService {
   Env* env_;
   BootFiles files_;
   InstallerLookup installer_lookup_;
+  std::unique_ptr<KeyedRateLimiter> new_machines_;
 };
 
 }  // namespace gc

@@ -8,6 +8,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <thread>
@@ -160,6 +161,8 @@ struct Areas {
         boot(profile, registry, &resolver, &tokens, boot_files),
         node_api(profile, registry, &resolver, &tokens) {
     boot.SetServerPin(pin);
+    double per_minute = options.new_machines_per_address;
+    boot.SetNewMachineLimit({per_minute, std::max(1.0, per_minute)});
     boot.SetInstallerLookup([this](const GroupTarget& target) -> Result<InstallerUrls> {
       GC_ASSIGN_OR_RETURN(InstallerResult installer, installers.For(target));
       std::string base = "/boot/files/installers/" + installer.key;

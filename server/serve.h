@@ -21,6 +21,9 @@ struct ServeOptions {
   // per machine, so a client with more is holding them (a load test from
   // one address raises it).
   unsigned max_connections_per_address = 64;
+  // Boot requests per minute one address may send for machines the
+  // registry does not know (0: no limit): BootService::SetNewMachineLimit.
+  unsigned new_machines_per_address = 10;
 };
 
 // Runs until SIGTERM or SIGINT. Errors before serving (bad profile, missing

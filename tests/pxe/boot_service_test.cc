@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 
@@ -152,6 +153,35 @@ TEST_F(BootServiceTest, AnUnknownMacWaitsForApprovalWithNothingToInstall) {
   ASSERT_EQ(install.status, 200);
   EXPECT_THAT(install.body, HasSubstr("echo goldcast: mosix1 (install)"));
   EXPECT_EQ(TokenOf(install.body).size(), 32u) << install.body;
+}
+
+// Issue 10: with enroll auto one address cannot name machines without end
+// (nor, with manual, fill the pending list); a known MAC is served anyway.
+TEST_F(BootServiceTest, OneAddressNamesOnlySoManyNewMachinesAMinute) {
+  service_->SetNewMachineLimit({/*per_minute=*/2, /*burst=*/2});
+  auto mac = [](int i) {
+    char text[32];
+    std::snprintf(text, sizeof text, "52:54:00:00:10:%02x", i);
+    return std::string(text);
+  };
+  EXPECT_THAT(Boot(mac(1)).body, HasSubstr("goldcast.node=mosix1"));
+  EXPECT_THAT(Boot(mac(2)).body, HasSubstr("goldcast.node=mosix2"));
+  HttpResponse refused = Boot(mac(3));
+  ASSERT_EQ(refused.status, 200);
+  EXPECT_THAT(refused.body, HasSubstr("too many boot requests from 10.77.3.9 lately"));
+  EXPECT_THAT(refused.body, HasSubstr("asking again in 60 s"));
+  EXPECT_THAT(refused.body, Not(HasSubstr("goldcast.token")));
+  EXPECT_EQ(registry_->List().value().size(), 2u);
+  EXPECT_THAT(Boot(mac(1)).body, HasSubstr("goldcast.node=mosix1"));  // known: served
+  // Another address has its own allowance; time refills this one.
+  HttpRequest other;
+  other.method = "GET";
+  other.path = "/boot/ipxe";
+  other.query = {{"mac", mac(4)}};
+  other.remote_address = "10.77.3.10";
+  EXPECT_THAT(service_->Handle(other).body, HasSubstr("goldcast.node=mosix3"));
+  env_.SetNowNanos(kNow + 60'000'000'000);
+  EXPECT_THAT(Boot(mac(3)).body, HasSubstr("goldcast.node=mosix4"));
 }
 
 TEST_F(BootServiceTest, BadQueryIs400AndTouchesNoRegistry) {

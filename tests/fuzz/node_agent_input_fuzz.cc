@@ -1,8 +1,9 @@
 // Fuzzes what goldcast-agent reads before it trusts anything: the install
 // plan the server sends (DecodeInstallPlan), the answer to its heartbeats
-// (DecodeHeartbeatAnswer), its own /etc/goldcast/node.json
+// (DecodeHeartbeatAnswer), the answer that trades its install token for its
+// secret (DecodeRedeemAnswer), its own /etc/goldcast/node.json
 // (ParseNodeConfig) and the kernel command line of a diskless or installer
-// boot (NodeConfigFromCmdline). Every input goes to all four. Never crash
+// boot (NodeConfigFromCmdline). Every input goes to all five. Never crash
 // or throw; invariants:
 // - an accepted plan keeps the promises of protocol/plan.h (host name,
 //   NAME@N refs, a safe kernel release, relative cluster file paths, modes
@@ -12,6 +13,8 @@
 //   else an installed node could never start `goldcast-agent run`;
 // - the cluster files of an answer are at most 64, with relative paths and
 //   modes up to 0777;
+// - an accepted redeem answer's secret is 32 lowercase hex digits (it goes
+//   into node.json and every later request's header);
 // - an accepted config, from JSON or from a command line, survives
 //   SerializeNodeConfig -> ParseNodeConfig, and written as a command line
 //   (as the boot script does) it reads back the same;
@@ -27,6 +30,7 @@
 #include "node-agent/node_config.h"
 #include "protocol/heartbeat.h"
 #include "protocol/plan.h"
+#include "protocol/redeem.h"
 
 namespace {
 
@@ -51,8 +55,8 @@ bool IsRef(std::string_view ref) {
 }
 
 bool SameConfig(const gc::NodeConfig& a, const gc::NodeConfig& b) {
-  return a.server == b.server && a.node == b.node && a.secret == b.secret && a.image == b.image &&
-         a.kernel == b.kernel && a.cluster_files == b.cluster_files;
+  return a.server == b.server && a.pin == b.pin && a.node == b.node && a.secret == b.secret &&
+         a.image == b.image && a.kernel == b.kernel && a.cluster_files == b.cluster_files;
 }
 
 void CheckError(const gc::Status& status, std::string_view source) {
@@ -73,6 +77,7 @@ void CheckConfig(const gc::NodeConfig& config, const char* source) {
 
   std::string cmdline = "BOOT_IMAGE=vmlinuz goldcast.server=" + config.server +
                         " goldcast.node=" + config.node + " goldcast.token=" + config.secret;
+  if (!config.pin.empty()) cmdline += " goldcast.pin=" + config.pin;
   if (!config.image.empty()) cmdline += " goldcast.image=" + config.image;
   if (!config.kernel.empty()) cmdline += " goldcast.kernel=" + config.kernel;
   gc::Result<gc::NodeConfig> booted = gc::NodeConfigFromCmdline(cmdline + " quiet\n");
@@ -152,6 +157,18 @@ void CheckAnswer(std::string_view input) {
   CheckClusterFiles(answer->cluster_files);
 }
 
+void CheckRedeem(std::string_view input) {
+  gc::Result<gc::RedeemAnswer> answer = gc::DecodeRedeemAnswer(input);
+  if (!answer.ok()) {
+    CheckError(answer.status(), "redeem answer: ");
+    return;
+  }
+  if (answer->secret.size() != 32 ||
+      answer->secret.find_first_not_of("0123456789abcdef") != std::string::npos) {
+    Fail("a redeem answer's secret is not 32 lowercase hex digits", answer->secret);
+  }
+}
+
 void CheckNodeConfig(std::string_view input) {
   gc::Result<gc::NodeConfig> config = gc::ParseNodeConfig(input, "fuzz.json");
   if (!config.ok()) {
@@ -168,7 +185,13 @@ void CheckCmdline(std::string_view input) {
     return;
   }
   if (!config->cluster_files.empty()) Fail("cluster files from a command line", "");
-  CheckConfig(*config, "NodeConfigFromCmdline");
+  if (!config->secret.empty()) Fail("a secret from a command line", config->secret);
+  // The installer writes node.json once it redeemed the token for a secret
+  // (also hex): the config it writes then.
+  gc::NodeConfig redeemed = *config;
+  redeemed.secret = redeemed.token;
+  redeemed.token.clear();
+  CheckConfig(redeemed, "NodeConfigFromCmdline");
 }
 
 }  // namespace
@@ -177,6 +200,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view input(reinterpret_cast<const char*>(data), size);
   CheckPlan(input);
   CheckAnswer(input);
+  CheckRedeem(input);
   CheckNodeConfig(input);
   CheckCmdline(input);
   return 0;

@@ -53,7 +53,7 @@ TEST(HeartbeatTest, EncodesTheDocumentedFieldsInOrder) {
 
   HeartbeatReport bad_utf8 = FullReport();
   bad_utf8.kernel_version = "bad \xff utf-8";
-  EXPECT_NO_THROW(json::parse(EncodeHeartbeat(bad_utf8)));
+  EXPECT_NO_THROW((void)json::parse(EncodeHeartbeat(bad_utf8)));
 }
 
 TEST(HeartbeatTest, EncodeDecodeRoundTrips) {

@@ -301,12 +301,13 @@ n_file_failed=$(($(total failed "$GC_TMP/file-nginx.txt") + $(total short "$GC_T
 ratio="$(ratio "$g_mbs" "$n_mbs")"
 failures_total="$(awk -F': ' '{s += $2} END {print s + 0}' "$GC_TMP/failures.txt")"
 
-# Targets: a 1,000-node cluster powering on is named within a few seconds on
-# two cores (p99 <= 2 s), and file serving keeps up with nginx (>= 0.8).
+# Targets: issue 10 asks p99 < 50 ms for 1,000 new MACs at once (nginx's
+# static script is the floor it is read against), and file serving keeps
+# up with nginx (>= 0.8).
 # Registration should not slow down as the registry grows (last / first
 # thousand close to 1.0): reported, not asserted.
 verdict() { python3 -c 'import sys; print("ok" if eval(sys.argv[1]) else "MISSED")' "$1"; }
-v_p99="$(verdict "$new_p99 <= 2000")"
+v_p99="$(verdict "$new_p99 < 50")"
 v_ratio="$(verdict "$ratio >= 0.8")"
 row() { printf '%-40s %9s %9s %9s %7s %10s %8s  %s\n' "$@" | sed 's/ *$//'; }
 {
@@ -315,7 +316,7 @@ row() { printf '%-40s %9s %9s %9s %7s %10s %8s  %s\n' "$@" | sed 's/ *$//'; }
   echo
   row "/boot/ipxe, $macs requests at once" "req/s" "p50 ms" "p99 ms" "failed" "req/s g/n" "p99 g/n" "target"
   row "goldcast, first boot (MACs named)" "$new_rps" "$new_p50" "$new_p99" "$new_failed" \
-    "$(ratio "$new_rps" "$ngx_rps")" "$(ratio "$new_p99" "$ngx_p99")" "p99<=2000 $v_p99"
+    "$(ratio "$new_rps" "$ngx_rps")" "$(ratio "$new_p99" "$ngx_p99")" "p99<50 $v_p99"
   row "goldcast, reboot (known MACs)" "$known_rps" "$known_p50" "$known_p99" "$known_failed" \
     "$(ratio "$known_rps" "$ngx_rps")" "$(ratio "$known_p99" "$ngx_p99")" ""
   row "nginx, static script ($(stat -c %s "$static") bytes)" "$ngx_rps" "$ngx_p50" "$ngx_p99" "$ngx_failed" \

@@ -117,7 +117,7 @@ goldcast_capture() {  # STATE AGENT_STATE JSON
   done
   t_ready="$(now)"
   ip netns exec "$ns_b" "$GOLDCAST" -v --state "$store" getimage --golden-client "$golden_ip:7490" \
-    --token "$(cat "$GC_TMP/token")" --image bench --json >"$json" 2>"$GC_TMP/getimage.err" ||
+    --token "$(cat "$GC_TMP/token")" --pin "$(cat "$agent_state/tls/pin")" --image bench --json >"$json" 2>"$GC_TMP/getimage.err" ||
     gc_fail_with_file "getimage failed" "$GC_TMP/getimage.err"
   t1="$(now)"
   T_READY="$(elapsed "$t0" "$t_ready")"

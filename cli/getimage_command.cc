@@ -89,6 +89,9 @@ void AddGetImageCommand(CLI::App* app, CliContext* context) {
   token->add_option("--token-file", flags->token_file,
                     "Read the token from the first line of FILE ('-': standard input)");
   token->require_option(1);
+  cmd->add_option("--pin", flags->options.pin,
+                  "The pin of the golden client's TLS key (sha256//..., printed by prepareclient)")
+      ->required();
   cmd->add_option("--image", flags->options.image, "Image name; the capture becomes NAME@N+1")
       ->required();
   cmd->add_option("--message,-m", flags->options.message, "Note stored with the version");

@@ -39,7 +39,7 @@ class Fetcher {
       : store_(store),
         options_(options),
         client_(client),
-        base_("http://" + options.golden_client + "/v1/capture/") {}
+        base_("https://" + options.golden_client + "/v1/capture/") {}
 
   // GET/POST an endpoint; non-2xx becomes a Status naming the golden client.
   Result<std::string> Fetch(const std::string& method, const std::string& endpoint,
@@ -227,6 +227,11 @@ Status CheckOptions(const GetImageOptions& options) {
     return InvalidArgument("--golden-client '" + options.golden_client +
                            "': expected HOST:PORT as prepareclient printed it");
   }
+  if (options.pin.rfind("sha256//", 0) != 0) {
+    return InvalidArgument("--pin '" + options.pin.substr(0, 80) +
+                           "': expected sha256//... as prepareclient printed it (also in its "
+                           "STATE/tls/pin)");
+  }
   return Status::Ok();
 }
 
@@ -335,7 +340,9 @@ Result<GetImageSummary> GetImage(ImageStore* store, const GetImageOptions& optio
     GC_LOG(Debug) << "getimage: " << what << " at " << stopwatch.Seconds() << " s";
   };
   GC_RETURN_IF_ERROR(store->BeginWrite());
-  HttpClient client;
+  HttpClientOptions client_options;
+  client_options.pinned_public_key = options.pin;
+  HttpClient client(std::move(client_options));
   Fetcher fetcher(store, options, &client);
   GC_ASSIGN_OR_RETURN(Capture capture, FetchManifestAndLayout(&fetcher, options));
   phase("manifest and layout fetched");

@@ -16,6 +16,9 @@ namespace gc {
 struct GetImageOptions {
   std::string golden_client;  // HOST:PORT
   std::string token;
+  // The pin of prepareclient's TLS key (it prints it): the only key this
+  // capture trusts, so the tree and the token go to no one else.
+  std::string pin;
   std::string image;
   std::string message;
   int parallel = 4;  // HTTP transfers in flight

@@ -2,7 +2,6 @@
 
 #include <arpa/inet.h>
 #include <ifaddrs.h>
-#include <openssl/rand.h>
 #include <signal.h>
 #include <sys/stat.h>
 
@@ -18,6 +17,8 @@
 #include "common/hash.h"
 #include "common/log.h"
 #include "common/progress.h"
+#include "common/random.h"
+#include "common/tls.h"
 #include "node-agent/capture_service.h"
 #include "node-agent/layout.h"
 
@@ -67,10 +68,21 @@ std::string ReachableAddress(const std::string& bound) {
   return found;
 }
 
-Result<std::string> NewToken() {
-  unsigned char bytes[24];
-  if (RAND_bytes(bytes, sizeof bytes) != 1) return Internal("no randomness for the token");
-  return HexEncode(std::string_view(reinterpret_cast<char*>(bytes), sizeof bytes));
+// The golden client's TLS pair, made once in its state directory (left out
+// of every capture) and its pin beside it (STATE/tls/pin): getimage trusts
+// that key and no other, so the tree (/etc/shadow, ssh host keys) and the
+// token cross the network encrypted, to the machine the admin named.
+Result<TlsIdentity> CaptureIdentity(const std::filesystem::path& state, const std::string& address,
+                                    std::string* pin) {
+  std::string dir = (state / "tls").string();
+  std::vector<std::string> addresses;
+  if (address != "0.0.0.0") addresses.push_back(address);
+  GC_ASSIGN_OR_RETURN(
+      TlsIdentity identity,
+      LoadOrCreateTlsIdentity(dir, address == "0.0.0.0" ? "golden-client" : address, addresses));
+  GC_ASSIGN_OR_RETURN(*pin, PublicKeyPin(identity.cert_pem));
+  GC_RETURN_IF_ERROR(Env::Default()->WriteFileAtomic(dir + "/pin", *pin + "\n"));
+  return identity;
 }
 
 // Swap files named in the tree's fstab (or the running system's
@@ -188,10 +200,11 @@ Status WalkBeforeListening(CaptureService& service, const std::string& root,
 // Prints the getimage command to run on the image server and writes the
 // --token-file, now that the server listens.
 Status Announce(const PrepareClientOptions& options, const CaptureServiceOptions& service_options,
-                const std::string& bound, uint16_t port) {
+                const std::string& bound, uint16_t port, const std::string& pin) {
   std::string address = ReachableAddress(bound);
-  std::printf("goldcast getimage --golden-client %s:%u --token %s --image %s\n", address.c_str(),
-              port, service_options.token.c_str(), options.image.c_str());
+  std::printf("goldcast getimage --golden-client %s:%u --token %s --pin %s --image %s\n",
+              address.c_str(), port, service_options.token.c_str(), pin.c_str(),
+              options.image.c_str());
   std::fflush(stdout);
   if (!options.token_file.empty()) {
     // 0600 from its creation on: not readable by others for a moment.
@@ -239,7 +252,9 @@ Status RunPrepareClient(const PrepareClientOptions& options) {
   Env* env = Env::Default();
   GC_ASSIGN_OR_RETURN(fs::path state, PrepareStateDir(env, options.state_dir, service_options.root,
                                                       &service_options.walk.excludes));
-  GC_ASSIGN_OR_RETURN(service_options.token, NewToken());
+  service_options.token = RandomHex(24);
+  std::string pin;
+  GC_ASSIGN_OR_RETURN(TlsIdentity identity, CaptureIdentity(state, listen.first, &pin));
   GC_ASSIGN_OR_RETURN(service_options.layout_json,
                       CollectLayout({service_options.root, "/sys"}, ProcessRunner::Default()));
 
@@ -254,11 +269,13 @@ Status RunPrepareClient(const PrepareClientOptions& options) {
   // getimage uses a few parallel transfers; nobody else should get more.
   server_options.max_connections_per_address = 32;
   server_options.idle_timeout_s = 30;
+  server_options.tls_cert_pem = identity.cert_pem;
+  server_options.tls_key_pem = identity.key_pem;
   GC_ASSIGN_OR_RETURN(auto server,
                       HttpServer::Start(server_options, [&service](const HttpRequest& request) {
                         return service.Handle(request);
                       }));
-  GC_RETURN_IF_ERROR(Announce(options, service_options, listen.first, server->port()));
+  GC_RETURN_IF_ERROR(Announce(options, service_options, listen.first, server->port(), pin));
   ServeUntilDone(service, *server, options.keep_serving);
   return Status::Ok();
 }

@@ -53,9 +53,12 @@ capture() {
   gc_wait_for_file "$GC_TMP/token" 120 "$pid" "$GC_TMP/prepareclient.log"
   echo "golden$ goldcast-agent prepareclient --root $tree --listen 10.88.250.2:8470"
   grep -v '^$' "$GC_TMP/prepareclient.log" | sed 's/^/  /'
-  echo "server$ goldcast getimage --golden-client 10.88.250.2:8470 --token-file - --image compute"
+  local pin
+  pin="$(cat "$GC_TMP/agent-state/tls/pin")"
+  echo "server$ goldcast getimage --golden-client 10.88.250.2:8470 --token-file - --pin $pin --image compute"
   ip netns exec "$server" "$GOLDCAST" --state "$state" getimage \
-    --golden-client 10.88.250.2:8470 --token-file - --image compute -m "$1" <"$GC_TMP/token"
+    --golden-client 10.88.250.2:8470 --token-file - --pin "$pin" --image compute -m "$1" \
+    <"$GC_TMP/token"
   gc_wait_exit "$pid" 30
 }
 

@@ -28,8 +28,14 @@ head -c 100000 /dev/urandom >"$tree/etc/data"
 gc_ns_pair_up "$ns_a" "$ns_b" 44
 gc_prepareclient_start "$ns_a" "$listen" "$tree" "$name" v1
 
+# Another key than prepareclient's: refused at the handshake, nothing sent.
+gc_expect_status 1 "getimage trusting another key" ip netns exec "$ns_b" "$GOLDCAST" \
+  --state "$state" getimage --golden-client "$listen" --token "$GC_TOKEN" \
+  --pin "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=" --image "$name"
+gc_assert_grep "the pin mismatch in the error" "does not match the pinned" "$GC_ERR"
 gc_expect_status 1 "getimage with a wrong token" ip netns exec "$ns_b" "$GOLDCAST" \
-  --state "$state" getimage --golden-client "$listen" --token "wrong-$GC_TOKEN" --image "$name"
+  --state "$state" getimage --golden-client "$listen" --token "wrong-$GC_TOKEN" --pin "$GC_PIN" \
+  --image "$name"
 assert_error_message "getimage with a wrong token must say 401 / token" '401|token'
 gc_assert_grep "getimage error must name the golden client" "${listen%:*}" "$GC_ERR"
 versions="$(gc_image_versions "$state" "$name")"
@@ -40,14 +46,14 @@ versions="$(gc_image_versions "$state" "$name")"
 curl_code() {  # PATH [curl args...]
   local path="$1"
   shift
-  ip netns exec "$ns_b" curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$@" \
-    "http://$listen$path" || true
+  ip netns exec "$ns_b" curl -s -o /dev/null -w '%{http_code}' --max-time 10 -k \
+    --pinnedpubkey "$GC_PIN" "$@" "https://$listen$path" || true
 }
 for header in "Authorization: Bearer wrong-$GC_TOKEN" "Authorization: Bearer " "X-Nothing: none"; do
   for path in /v1/capture/manifest /v1/capture/layout /v1/capture/object/00 /; do
     code="$(curl_code "$path" -H "$header")"
     [ "$code" = 401 ] ||
-      gc_fail "GET http://$listen$path with header '$header' returned HTTP $code, want 401"
+      gc_fail "GET https://$listen$path with header '$header' returned HTTP $code, want 401"
   done
 done
 code="$(curl_code "/v1/capture/manifest?token=$GC_TOKEN")"
@@ -193,6 +199,8 @@ leftover="$(awk '{s+=$1} END {print s+0}' "$res/files-after-gc")"
 gc_expect_status 2 "unknown subcommand" "$GOLDCAST" --state "$state" frobnicate
 gc_expect_status 2 "image show without a name" "$GOLDCAST" --state "$state" image show
 gc_expect_status 2 "getimage without --token" "$GOLDCAST" --state "$state" getimage \
-  --golden-client "$listen" --image "$name"
+  --golden-client "$listen" --pin "$GC_PIN" --image "$name"
+gc_expect_status 2 "getimage without --pin" "$GOLDCAST" --state "$state" getimage \
+  --golden-client "$listen" --token x --image "$name"
 gc_expect_status 2 "prepareclient with an unknown option" "$GOLDCAST_AGENT" prepareclient \
   --no-such-option

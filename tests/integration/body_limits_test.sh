@@ -117,7 +117,7 @@ mkdir -p "$tree/etc"
 echo golden >"$tree/etc/hostname"
 gc_ns_pair_up "gc-blg-$$" "gc-bls-$$" 67
 gc_prepareclient_start "gc-blg-$$" 10.88.67.2:8470 "$tree" golden limits
-uploads_refused "gc-bls-$$" "http://10.88.67.2:8470/v1/capture/delta/x" 3 250 "$GC_AGENT_PID" \
-  "prepareclient" -H 'Authorization: Bearer wrong'
+uploads_refused "gc-bls-$$" "https://10.88.67.2:8470/v1/capture/delta/x" 3 250 "$GC_AGENT_PID" \
+  "prepareclient" -k --pinnedpubkey "$GC_PIN" -H 'Authorization: Bearer wrong'
 kill -0 "$GC_AGENT_PID" 2>/dev/null || gc_fail_with_file "prepareclient died" "$GC_AGENT_LOG"
 gc_log "PASS"

@@ -26,7 +26,7 @@ gc_prepareclient_start "$ns_a" "$listen" "$tree" "$name" keep --keep-serving
 
 get_log="$GC_TMP/getimage-killed.log"
 gc_start_bg "$ns_b" "$get_log" "$GOLDCAST" --state "$state" getimage --golden-client "$listen" \
-  --token "$GC_TOKEN" --image "$name" --json
+  --token "$GC_TOKEN" --pin "$GC_PIN" --image "$name" --json
 get_pid=$GC_LAST_PID
 
 # Kill once a good part (>= 40 MiB) of the data has landed in the store.

@@ -239,8 +239,8 @@ gc_make_tree() {
 # gc_prepareclient_start NS_A LISTEN ROOT NAME TAG [extra agent args...]:
 # starts `goldcast-agent prepareclient` in namespace NS_A and waits until it
 # listens (its --token-file appears). Sets GC_AGENT_PID, GC_AGENT_LOG (stdout +
-# stderr), GC_TOKEN. TAG names the run's files. The agent's state directory is
-# $GC_TMP/agent-state, outside ROOT.
+# stderr), GC_TOKEN and GC_PIN (its TLS key's). TAG names the run's files. The
+# agent's state directory is $GC_TMP/agent-state, outside ROOT.
 gc_prepareclient_start() {
   local ns="$1" listen="$2" root="$3" name="$4" tag="$5"
   shift 5
@@ -258,13 +258,15 @@ gc_prepareclient_start() {
   local perms
   perms="$(stat -c %a "$token_file")"
   [ "$perms" = 600 ] || gc_fail "token file $token_file has mode $perms, want 600"
+  GC_PIN="$(cat "$GC_TMP/agent-state/tls/pin")"
+  [ -n "$GC_PIN" ] || gc_fail "prepareclient wrote no TLS key pin in $GC_TMP/agent-state/tls/pin"
 }
 
 # gc_check_printed_command NAME LISTEN: the agent's stdout must carry the exact
 # getimage command with the token it wrote to --token-file.
 gc_check_printed_command() {
   local name="$1" listen="$2" want
-  want="goldcast getimage --golden-client $listen --token $GC_TOKEN --image $name"
+  want="goldcast getimage --golden-client $listen --token $GC_TOKEN --pin $GC_PIN --image $name"
   local deadline=$((SECONDS + 10))
   until grep -qF -- "$want" "$GC_AGENT_LOG"; do
     [ "$SECONDS" -lt "$deadline" ] ||
@@ -280,8 +282,8 @@ gc_check_printed_command() {
 gc_getimage() {
   local ns="$1" state="$2" listen="$3" name="$4" out="$5"
   gc_expect_status 0 "getimage $name from $listen" ip netns exec "$ns" "$GOLDCAST" \
-    --state "$state" getimage --golden-client "$listen" --token-file - --image "$name" \
-    --json <<<"$GC_TOKEN"
+    --state "$state" getimage --golden-client "$listen" --token-file - --pin "$GC_PIN" \
+    --image "$name" --json <<<"$GC_TOKEN"
   cp "$GC_OUT" "$out"
   python3 - "$out" "$name" <<'EOF' || gc_fail_with_file "getimage --json output is not the expected object" "$out"
 import json, sys

@@ -127,6 +127,8 @@ class SqliteNodeRegistry : public NodeRegistry {
   struct BootWriter;
   Result<BootRegistration> RegisterOne(const BootRequest& request, int64_t now_ns);
   void RegisterBatch(const std::vector<BootWriter*>& batch);
+  // Whether the batch may name a node (then it is committed durably).
+  Result<bool> BatchNamesNodes(const std::vector<BootWriter*>& batch);
   // Makes allocation_ match the table (reloading it only when another
   // connection wrote since, or after a failed transaction).
   Status LoadAllocation();

@@ -53,7 +53,9 @@ TEST(HeartbeatTest, EncodesTheDocumentedFieldsInOrder) {
 
   HeartbeatReport bad_utf8 = FullReport();
   bad_utf8.kernel_version = "bad \xff utf-8";
-  EXPECT_NO_THROW((void)json::parse(EncodeHeartbeat(bad_utf8)));
+  json parsed;
+  EXPECT_NO_THROW(parsed = json::parse(EncodeHeartbeat(bad_utf8)));
+  EXPECT_TRUE(parsed.is_object());
 }
 
 TEST(HeartbeatTest, EncodeDecodeRoundTrips) {

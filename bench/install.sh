@@ -103,6 +103,7 @@ network:
   node_addresses: 10.88.93.11-10.88.93.99
 naming:
   prefix: bench
+  enroll: auto  # every install is a new machine
 groups:
   compute:
     image: golden
@@ -181,11 +182,11 @@ new_node() {
   ip netns exec "$ns_c" curl -fsS --max-time 10 -o "$script" \
     "http://$server:$port/boot/ipxe?mac=$mac" 2>"$GC_TMP/ipxe.err" ||
     gc_fail_with_file "GET /boot/ipxe?mac=$mac failed" "$GC_TMP/ipxe.err"
-  NODE="$(grep -o 'goldcast.node=[^ ]*' "$script" | head -n 1 | cut -d= -f2)"
-  TOKEN="$(grep -o 'goldcast.token=[0-9a-f]*' "$script" | head -n 1 | cut -d= -f2)"
-  PIN="$(grep -o 'goldcast.pin=[^ ]*' "$script" | head -n 1 | cut -d= -f2-)"
-  [ -n "$NODE" ] && [ -n "$TOKEN" ] ||
-    gc_fail_with_file "the boot script for $mac carries no goldcast.node= / goldcast.token=" "$script"
+  NODE="$(grep -o 'goldcast.node=[^ ]*' "$script" | head -n 1 | cut -d= -f2 || true)"
+  TOKEN="$(grep -o 'goldcast.token=[0-9a-f]*' "$script" | head -n 1 | cut -d= -f2 || true)"
+  PIN="$(grep -o 'goldcast.pin=[^ ]*' "$script" | head -n 1 | cut -d= -f2- || true)"
+  [ -n "$NODE" ] && [ -n "$TOKEN" ] && [ -n "$PIN" ] ||
+    gc_fail_with_file "the boot script for $mac carries no goldcast.node= / goldcast.token= / goldcast.pin=" "$script"
 }
 
 # measure TOOL DEST: one run of TOOL into the new empty directory DEST.

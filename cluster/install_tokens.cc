@@ -22,18 +22,15 @@ std::string InstallTokens::Issue(const std::string& node, int64_t now_ns) {
 
 Status InstallTokens::Redeem(const std::string& node, std::string_view token, int64_t now_ns) {
   std::string presented = Sha256Hex(token);
+  // One answer whether the node has no token or another one, so a caller
+  // cannot learn which nodes are booting.
+  Status refused(Code::kUnauthorized,
+                 "no install token is waiting for node " + node +
+                     " that matches (it was used already, the server restarted, or a newer boot "
+                     "script replaced it): reboot the node for a fresh one");
   std::lock_guard<std::mutex> lock(mu_);
   auto it = tokens_.find(node);
-  if (it == tokens_.end()) {
-    return Status(Code::kUnauthorized,
-                  "no install token is waiting for node " + node +
-                      " (it was used already, or the server restarted): reboot the node for a "
-                      "fresh one");
-  }
-  if (!SecretEquals(it->second.token_hash, presented)) {
-    return Status(Code::kUnauthorized, "wrong install token for node " + node +
-                                           " (only the token of its latest boot script counts)");
-  }
+  if (it == tokens_.end() || !SecretEquals(it->second.token_hash, presented)) return refused;
   bool expired = now_ns >= it->second.expires_ns;
   tokens_.erase(it);
   if (expired) {

@@ -14,7 +14,13 @@ TEST(InstallTokensTest, ATokenIsSpentOnceAndOnlyByItsNode) {
   EXPECT_EQ(one.size(), 32u);
   EXPECT_NE(one, two);
   EXPECT_EQ(tokens.outstanding(), 2u);
-  EXPECT_EQ(tokens.Redeem("mosix1", two, kNow).code(), Code::kUnauthorized);
+  Status wrong = tokens.Redeem("mosix1", two, kNow);
+  EXPECT_EQ(wrong.code(), Code::kUnauthorized);
+  // A node without a token and one with another token answer alike: no
+  // one learns which nodes are booting.
+  Status none = tokens.Redeem("mosix9", two, kNow);
+  EXPECT_EQ(none.message(), wrong.message().substr(0, wrong.message().find("mosix1")) + "mosix9" +
+                                wrong.message().substr(wrong.message().find("mosix1") + 6));
   EXPECT_EQ(tokens.Redeem("mosix3", one, kNow).code(), Code::kUnauthorized);
   EXPECT_EQ(tokens.Redeem("mosix1", "", kNow).code(), Code::kUnauthorized);
   EXPECT_TRUE(tokens.Redeem("mosix1", one, kNow).ok());

@@ -63,7 +63,7 @@ namespace {
 // time in a boot storm of short requests (page faults and memset).
 constexpr size_t kConnectionMemory = 32 << 10;
 // libmicrohttpd's default (~1,000, split over the thread pool) left a boot
-// storm of more clients waiting for the 120 s timeout; epoll has no fd cap,
+// storm of more clients waiting for the 120 s timeout; poll has no fd cap,
 // the process's open-file limit is the real bound.
 constexpr unsigned kConnectionLimit = 16384;
 constexpr size_t kStreamBlock = 64 << 10;
@@ -544,7 +544,11 @@ Status MhdServer::Run(const HttpServerOptions& options) {
   uint16_t bound_port = 0;
   GC_ASSIGN_OR_RETURN(UniqueFd sock, Listen(options, where, &bound_port));
 
-  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
+  // poll, not (edge-triggered) epoll: in boot storms epoll mode now and then
+  // left hundreds of requests unread until the 30 s timeout, threads idle.
+  // Level-triggered poll cannot miss a ready socket, each thread polls its
+  // own connections, and bench/boot measured it faster (3,198 vs 2,665 req/s).
+  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL;
   if (https) flags |= MHD_USE_TLS;
   if (LogEnabled(LogLevel::kDebug)) flags |= MHD_USE_ERROR_LOG;
   unsigned threads = options.threads == 0 ? 1 : options.threads;

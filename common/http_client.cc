@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "common/log.h"
+#include "common/tls.h"
 
 namespace gc {
 
@@ -444,25 +445,6 @@ bool StartsWithNoCase(std::string_view text, std::string_view prefix) {
            return std::tolower(static_cast<unsigned char>(a)) ==
                   std::tolower(static_cast<unsigned char>(b));
          });
-}
-
-// "sha256//" and the 44 base64 characters of a SHA-256, ';' between pins
-// (several let a node accept a server's old and new key during a change).
-// Anything else curl would take for the name of a key file.
-bool IsPinList(std::string_view pins) {
-  constexpr std::string_view kPrefix = "sha256//";
-  constexpr size_t kBase64Sha256 = 44;
-  for (;;) {
-    std::string_view pin = pins.substr(0, pins.find(';'));
-    if (pin.substr(0, kPrefix.size()) != kPrefix) return false;
-    std::string_view digest = pin.substr(kPrefix.size());
-    if (digest.size() != kBase64Sha256 || digest.back() != '=') return false;
-    for (char c : digest.substr(0, kBase64Sha256 - 1)) {
-      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '+' && c != '/') return false;
-    }
-    if (pin.size() == pins.size()) return true;
-    pins.remove_prefix(pin.size() + 1);
-  }
 }
 
 // A pin over plain HTTP would protect nothing while looking as if it did.

@@ -11,6 +11,7 @@
 #include <openssl/x509v3.h>
 #include <sys/stat.h>
 
+#include <cctype>
 #include <climits>
 #include <memory>
 #include <optional>
@@ -366,6 +367,22 @@ Result<TlsIdentity> MakeSelfSignedIdentity(std::string_view common_name,
   GC_ASSIGN_OR_RETURN(identity.cert_pem, CertificatePem(cert.get()));
   GC_ASSIGN_OR_RETURN(identity.key_pem, PrivateKeyPem(key.get()));
   return identity;
+}
+
+bool IsPinList(std::string_view pins) {
+  constexpr std::string_view kPrefix = "sha256//";
+  constexpr size_t kBase64Sha256 = 44;
+  for (;;) {
+    std::string_view pin = pins.substr(0, pins.find(';'));
+    if (pin.substr(0, kPrefix.size()) != kPrefix) return false;
+    std::string_view digest = pin.substr(kPrefix.size());
+    if (digest.size() != kBase64Sha256 || digest.back() != '=') return false;
+    for (char c : digest.substr(0, kBase64Sha256 - 1)) {
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '+' && c != '/') return false;
+    }
+    if (pin.size() == pins.size()) return true;
+    pins.remove_prefix(pin.size() + 1);
+  }
 }
 
 Result<std::string> PublicKeyPin(std::string_view cert_pem) {

@@ -40,6 +40,11 @@ Result<TlsIdentity> MakeSelfSignedIdentity(std::string_view common_name,
 // holds no certificate.
 Result<std::string> PublicKeyPin(std::string_view cert_pem);
 
+// "sha256//" and the 44 base64 characters of a SHA-256, ';' between pins
+// (several let a node accept a server's old and new key during a change).
+// Anything else curl would take for the name of a key file.
+bool IsPinList(std::string_view pins);
+
 // An admin-provided certificate (or chain, leaf first) and its key, checked
 // to parse and to belong together. Encrypted keys are refused (the server
 // starts unattended).

@@ -16,6 +16,7 @@
 #include "common/object_stream.h"
 #include "common/progress.h"
 #include "common/stopwatch.h"
+#include "common/tls.h"
 
 namespace gc {
 
@@ -227,7 +228,7 @@ Status CheckOptions(const GetImageOptions& options) {
     return InvalidArgument("--golden-client '" + options.golden_client +
                            "': expected HOST:PORT as prepareclient printed it");
   }
-  if (options.pin.rfind("sha256//", 0) != 0) {
+  if (!IsPinList(options.pin)) {
     return InvalidArgument("--pin '" + options.pin.substr(0, 80) +
                            "': expected sha256//... as prepareclient printed it (also in its "
                            "STATE/tls/pin)");

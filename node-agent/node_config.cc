@@ -1,10 +1,9 @@
 #include "node-agent/node_config.h"
 
-#include <cctype>
-
 #include <nlohmann/json.hpp>
 
 #include "common/manifest.h"
+#include "common/tls.h"
 
 namespace gc {
 
@@ -34,24 +33,6 @@ bool IsArtifactRef(std::string_view ref) {
   return true;
 }
 
-// "sha256//" and 44 base64 characters (a SHA-256), several joined by ';'.
-template <typename Bad>
-Status ValidatePin(const std::string& pin, Bad bad) {
-  size_t start = 0;
-  while (true) {
-    size_t end = pin.find(';', start);
-    std::string one = pin.substr(start, end == std::string::npos ? std::string::npos : end - start);
-    bool ok = one.size() == 8 + 44 && one.compare(0, 8, "sha256//") == 0 && one.back() == '=';
-    for (size_t i = 8; ok && i + 1 < one.size(); ++i) {
-      char c = one[i];
-      ok = std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/';
-    }
-    if (!ok) return bad("'" + one.substr(0, 80) + "' is not sha256//<44 base64 characters>");
-    if (end == std::string::npos) return Status::Ok();
-    start = end + 1;
-  }
-}
-
 // `field(name)` turns a field name into how this source spells it, so JSON
 // and the kernel command line report the same mistake in their own words.
 template <typename FieldName>
@@ -78,8 +59,10 @@ Status ValidateConfig(const NodeConfig& config, std::string_view source, FieldNa
       return bad("pin",
                  "is set, but server '" + server + "' is not https:// (a pinned key needs TLS)");
     }
-    GC_RETURN_IF_ERROR(
-        ValidatePin(config.pin, [&](const std::string& problem) { return bad("pin", problem); }));
+    if (!IsPinList(config.pin)) {
+      return bad("pin", "'" + config.pin.substr(0, 80) +
+                            "' is not sha256//<44 base64 characters> (';' between several)");
+    }
   }
   if (config.node.empty()) return bad("node", "is empty");
   for (char c : config.node) {

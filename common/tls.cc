@@ -369,6 +369,13 @@ Result<TlsIdentity> MakeSelfSignedIdentity(std::string_view common_name,
   return identity;
 }
 
+Result<std::string> PublishPin(const std::string& dir, const TlsIdentity& identity, Env* env) {
+  GC_ASSIGN_OR_RETURN(std::string pin, PublicKeyPin(identity.cert_pem));
+  GC_RETURN_IF_ERROR(env->CreateDirs(dir));
+  GC_RETURN_IF_ERROR(env->WriteFileAtomic(JoinPath(dir, "pin"), pin + "\n"));
+  return pin;
+}
+
 bool IsPinList(std::string_view pins) {
   constexpr std::string_view kPrefix = "sha256//";
   constexpr size_t kBase64Sha256 = 44;

@@ -40,6 +40,11 @@ Result<TlsIdentity> MakeSelfSignedIdentity(std::string_view common_name,
 // holds no certificate.
 Result<std::string> PublicKeyPin(std::string_view cert_pem);
 
+// The pin of `identity` (PublicKeyPin), also written to DIR/pin for admins
+// and scripts to read (the key beside it is root's; the pin is public).
+Result<std::string> PublishPin(const std::string& dir, const TlsIdentity& identity,
+                               Env* env = Env::Default());
+
 // "sha256//" and the 44 base64 characters of a SHA-256, ';' between pins
 // (several let a node accept a server's old and new key during a change).
 // Anything else curl would take for the name of a key file.

@@ -80,8 +80,7 @@ Result<TlsIdentity> CaptureIdentity(const std::filesystem::path& state, const st
   GC_ASSIGN_OR_RETURN(
       TlsIdentity identity,
       LoadOrCreateTlsIdentity(dir, address == "0.0.0.0" ? "golden-client" : address, addresses));
-  GC_ASSIGN_OR_RETURN(*pin, PublicKeyPin(identity.cert_pem));
-  GC_RETURN_IF_ERROR(Env::Default()->WriteFileAtomic(dir + "/pin", *pin + "\n"));
+  GC_ASSIGN_OR_RETURN(*pin, PublishPin(dir, identity));
   return identity;
 }
 

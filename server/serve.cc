@@ -247,15 +247,12 @@ Result<Servers> StartHttp(const ClusterProfile& profile,
 // get it from their boot script, an admin may want to compare it.
 Result<TlsIdentity> LoadServeIdentity(const ClusterProfile& profile, const std::string& state_dir,
                                       std::string* pin) {
-  Env* env = Env::Default();
   std::string dir = JoinPath(state_dir, "tls");
   std::string address = FormatIpv4(profile.network.server);
   Result<TlsIdentity> identity = profile.tls ? LoadTlsIdentity(profile.tls->cert, profile.tls->key)
                                              : LoadOrCreateTlsIdentity(dir, address, {address});
   if (!identity.ok()) return identity.status().WithContext(profile.path + ": tls");
-  GC_ASSIGN_OR_RETURN(*pin, PublicKeyPin(identity->cert_pem));
-  GC_RETURN_IF_ERROR(env->CreateDirs(dir));
-  GC_RETURN_IF_ERROR(env->WriteFileAtomic(JoinPath(dir, "pin"), *pin + "\n"));
+  GC_ASSIGN_OR_RETURN(*pin, PublishPin(dir, *identity));
   return identity;
 }
 

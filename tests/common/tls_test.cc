@@ -180,6 +180,18 @@ TEST(TlsIdentityTest, CreatedOnceThenLoadedWithTheSamePin) {
   EXPECT_EQ(given->cert_pem, created->cert_pem);
 }
 
+TEST(TlsIdentityTest, PublishPinWritesThePinBesideTheKey) {
+  testing::TempDir temp;
+  const std::string dir = temp.Sub("tls");
+  Result<TlsIdentity> identity = LoadOrCreateTlsIdentity(dir, "gold", {"10.0.0.1"});
+  ASSERT_TRUE(identity.ok()) << identity.status().message();
+  Result<std::string> pin = PublishPin(dir, *identity);
+  ASSERT_TRUE(pin.ok()) << pin.status().message();
+  EXPECT_EQ(*pin, PinOrDie(identity->cert_pem));
+  EXPECT_TRUE(IsPinList(*pin));
+  EXPECT_EQ(testing::ReadTestFile(dir + "/pin"), *pin + "\n");
+}
+
 TEST(TlsIdentityTest, KeyOfAnotherCertificateIsRefused) {
   testing::TempDir temp;
   testing::WriteTestFile(temp.Sub("tls.crt"), MakeOrDie().cert_pem);

@@ -287,12 +287,10 @@ Result<std::vector<HostEntry>> SqliteNodeRegistry::ListHosts() {
                       Prepare("SELECT mac, ip, name FROM nodes WHERE ip != '' ORDER BY idx"));
   std::vector<HostEntry> hosts;
   int rc;
-  auto text = [&](int column) {
-    const unsigned char* value = sqlite3_column_text(stmt.get(), column);
-    return value ? std::string(reinterpret_cast<const char*>(value)) : std::string();
-  };
-  while ((rc = sqlite3_step(stmt.get())) == SQLITE_ROW)
-    hosts.push_back({text(0), text(1), text(2)});
+  while ((rc = sqlite3_step(stmt.get())) == SQLITE_ROW) {
+    hosts.push_back(
+        {ColumnText(stmt.get(), 0), ColumnText(stmt.get(), 1), ColumnText(stmt.get(), 2)});
+  }
   if (rc != SQLITE_DONE) return Error(rc, "list the nodes' addresses");
   return hosts;
 }

@@ -140,13 +140,7 @@ Result<BootRegistration> SqliteNodeRegistry::RegisterOne(const BootRequest& requ
     GC_RETURN_IF_ERROR(KeepPending(request, now_ns, &found.pending.emplace()));
     return found;
   }
-  GC_RETURN_IF_ERROR(LoadAllocation());
-  if (allocation_.indices.size() >= kMaxAutoNodes) {
-    return Status(Code::kNoSpace, "registry " + path_ + " holds " + std::to_string(kMaxAutoNodes) +
-                                      " nodes: naming.enroll auto names no more (add nodes with "
-                                      "goldcast nodes add)");
-  }
-  GC_ASSIGN_OR_RETURN(Node node, NameNewNode(request.mac));
+  GC_ASSIGN_OR_RETURN(Node node, NameNewNode(request.mac, kMaxAutoNodes));
   node.uuid = request.uuid;
   node.arch = request.arch;
   node.platform = request.platform;
@@ -158,9 +152,14 @@ Result<BootRegistration> SqliteNodeRegistry::RegisterOne(const BootRequest& requ
   return found;
 }
 
-Result<Node> SqliteNodeRegistry::NameNewNode(const std::string& mac) {
+Result<Node> SqliteNodeRegistry::NameNewNode(const std::string& mac, size_t max_nodes) {
   GC_RETURN_IF_ERROR(LoadAllocation());
   Allocation& a = allocation_;
+  if (a.indices.size() >= max_nodes) {
+    return Status(Code::kNoSpace, "registry " + path_ + " holds " + std::to_string(max_nodes) +
+                                      " nodes: naming.enroll auto names no more (add nodes with "
+                                      "goldcast nodes add)");
+  }
   GC_ASSIGN_OR_RETURN(auto free, FreeIndex(a.indices, a.names, a.next));
   Result<Node> node = NewNode(mac, free.first, free.second);
   if (!node.ok()) return node.status();

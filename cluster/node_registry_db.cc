@@ -281,10 +281,7 @@ Status SqliteNodeRegistry::Migrate(int found) {
 
 Result<std::vector<Node>> SqliteNodeRegistry::Select(Stmt stmt) {
   std::vector<Node> nodes;
-  auto text = [&](int column) {
-    const unsigned char* value = sqlite3_column_text(stmt.get(), column);
-    return value ? std::string(reinterpret_cast<const char*>(value)) : std::string();
-  };
+  auto text = [&](int column) { return ColumnText(stmt.get(), column); };
   auto int64 = [&](int column) {
     return static_cast<int64_t>(sqlite3_column_int64(stmt.get(), column));
   };

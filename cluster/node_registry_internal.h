@@ -7,6 +7,7 @@
 
 #include <sqlite3.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -38,6 +39,12 @@ inline void BindOne(sqlite3_stmt* stmt, int i, int64_t value) {
   sqlite3_bind_int64(stmt, i, value);
 }
 inline void BindOne(sqlite3_stmt* stmt, int i, int value) { sqlite3_bind_int64(stmt, i, value); }
+
+// A text column of the current row; NULL reads as "".
+inline std::string ColumnText(sqlite3_stmt* stmt, int column) {
+  const unsigned char* value = sqlite3_column_text(stmt, column);
+  return value ? std::string(reinterpret_cast<const char*>(value)) : std::string();
+}
 
 // Every column of a node row, in the order Select reads and Insert writes.
 extern const char* const kNodeColumns;
@@ -120,8 +127,9 @@ class SqliteNodeRegistry : public NodeRegistry {
   Result<std::vector<PendingMachine>> SelectPending(const std::string& where_sql,
                                                     const std::string& value);
   // A new node for `mac` at the lowest free index (not inserted yet: the
-  // caller inserts it in the same transaction, or the transaction fails).
-  Result<Node> NameNewNode(const std::string& mac);
+  // caller inserts it in the same transaction, or the transaction fails);
+  // kNoSpace when the registry already holds `max_nodes`.
+  Result<Node> NameNewNode(const std::string& mac, size_t max_nodes = SIZE_MAX);
   // Boot registration (node_registry_boot.cc): one request, inside the
   // batch's transaction; a batch of them in one transaction.
   struct BootWriter;

@@ -57,10 +57,7 @@ Result<std::vector<PendingMachine>> SqliteNodeRegistry::SelectPending(const std:
                     " ORDER BY first_seen_ns, mac";
   GC_ASSIGN_OR_RETURN(Stmt stmt, value.empty() ? Prepare(sql) : Query(sql, value));
   std::vector<PendingMachine> machines;
-  auto text = [&](int column) {
-    const unsigned char* v = sqlite3_column_text(stmt.get(), column);
-    return v ? std::string(reinterpret_cast<const char*>(v)) : std::string();
-  };
+  auto text = [&](int column) { return ColumnText(stmt.get(), column); };
   int rc;
   while ((rc = sqlite3_step(stmt.get())) == SQLITE_ROW) {
     PendingMachine m;

@@ -120,7 +120,7 @@ HttpResponse BootService::NodeBootScript(const HttpRequest& request) {
   if (node->mode != BootMode::kLocal) {
     Status picked = PickInstaller(*node, **group, &files);
     if (!picked.ok()) return CannotBoot(*node, picked.message());
-    files.install_token = tokens_->Issue(node->name, env_->NowNanos());
+    files.install_token = tokens_->Issue(node->name, now);
   }
   return HttpResponse::Text(200, NodeScript(*node, **group, files));
 }
